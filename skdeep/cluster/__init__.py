@@ -1,0 +1,3 @@
+"""Clustering with a label hierarchy: novel class discovery."""
+
+__all__ = []

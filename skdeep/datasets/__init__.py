@@ -1,0 +1,3 @@
+"""Simulators with ground truth, one per method."""
+
+__all__ = []

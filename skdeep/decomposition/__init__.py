@@ -1,0 +1,3 @@
+"""Signal decompositions: convolutional dictionary learning."""
+
+__all__ = []

@@ -1,0 +1,48 @@
+"""Clustering metrics."""
+
+import numpy as np
+from sklearn.metrics.cluster import contingency_matrix
+
+from ..utils._matching import hungarian_match
+
+
+def cluster_accuracy(y_true, y_pred):
+    """Accuracy of a clustering after the best one-to-one matching of labels.
+
+    Cluster labels are arbitrary, so each predicted cluster is paired with one true
+    class by the Hungarian algorithm on the contingency table, and the accuracy of
+    that pairing is returned. Clusters left unpaired (more clusters than classes)
+    count as errors.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Cluster labels.
+
+    Returns
+    -------
+    accuracy : float
+        In ``[0, 1]``; 1 when the partitions are equal up to a renaming.
+
+    Examples
+    --------
+    >>> from skdeep.metrics import cluster_accuracy
+    >>> cluster_accuracy([0, 0, 1, 1, 2], ["b", "b", "a", "a", "a"])
+    0.8
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.ndim != 1 or y_pred.ndim != 1:
+        raise ValueError("y_true and y_pred must be 1-D arrays.")
+    if y_true.shape[0] != y_pred.shape[0]:
+        raise ValueError(
+            f"y_true and y_pred have different lengths: {y_true.shape[0]} and "
+            f"{y_pred.shape[0]}."
+        )
+    if y_true.shape[0] == 0:
+        raise ValueError("y_true and y_pred are empty.")
+    table = contingency_matrix(y_true, y_pred)
+    rows, cols = hungarian_match(table, maximize=True)
+    return float(table[rows, cols].sum() / y_true.shape[0])

@@ -1,0 +1,3 @@
+"""Temporal point processes driven by external events."""
+
+__all__ = []

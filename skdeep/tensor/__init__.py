@@ -1,0 +1,3 @@
+"""Tensor and matrix completion by deep factorizations."""
+
+__all__ = []

@@ -1,0 +1,48 @@
+"""Default instances and small test data for the contract tests of every estimator.
+
+Like scikit-learn's ``instance_generator``: the contract harness builds each
+estimator with the parameters below (small sizes so the checks run fast) and feeds
+it the data returned by :func:`make_test_data`. An estimator that needs no special
+settings needs no entry.
+"""
+
+import numpy as np
+from sklearn.base import is_classifier, is_regressor
+from sklearn.datasets import make_blobs
+from sklearn.utils import get_tags
+
+# Constructor parameters that keep the checks fast; keyed by class name.
+INIT_PARAMS = {}
+
+
+def construct_instance(estimator_class):
+    """A fast, seeded instance of ``estimator_class`` for the contract tests."""
+    params = dict(INIT_PARAMS.get(estimator_class.__name__, {}))
+    estimator = estimator_class(**params)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=0)
+    return estimator
+
+
+def make_test_data(estimator, random_state=0):
+    """Small ``(X, y)`` suited to ``estimator``; ``y`` is None when it takes none.
+
+    Semi-supervised estimators (tag ``semi_supervised``... declared through
+    ``target_tags.required`` and a ``-1`` convention) get a third of the labels
+    masked with ``-1``.
+    """
+    rng = np.random.RandomState(random_state)
+    name = type(estimator).__name__
+    if name in TEST_DATA:
+        return TEST_DATA[name](rng)
+    X, y = make_blobs(n_samples=60, n_features=4, centers=3, random_state=rng)
+    tags = get_tags(estimator)
+    if tags.input_tags.positive_only:
+        X -= X.min()
+    if is_classifier(estimator) or is_regressor(estimator) or tags.target_tags.required:
+        return X, y
+    return X, None
+
+
+# Data makers for estimators whose input is not a plain blob matrix; keyed by name.
+TEST_DATA = {}
