@@ -14,7 +14,7 @@ def test_import_does_not_import_torch():
     # A fresh interpreter: importing every public area must not pull torch in.
     code = (
         "import sys, skdeep, skdeep.cluster, skdeep.point_process, "
-        "skdeep.decomposition, skdeep.tensor, skdeep.neural, skdeep.datasets, "
+        "skdeep.decomposition, skdeep.tensor, skdeep.datasets, "
         "skdeep.metrics; from skdeep.utils import all_estimators; all_estimators(); "
         "print('torch' in sys.modules)"
     )

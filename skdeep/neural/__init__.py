@@ -1,3 +1,0 @@
-"""Deep estimators on the torch backend (nothing here imports torch at import time)."""
-
-__all__ = []
