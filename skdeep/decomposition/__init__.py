@@ -1,3 +1,5 @@
 """Signal decompositions: convolutional dictionary learning."""
 
-__all__ = []
+from ._cdl import CDLTransformer
+
+__all__ = ["CDLTransformer"]

@@ -1,0 +1,196 @@
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso
+
+from skdeep.datasets import make_cdl_signals
+from skdeep.decomposition import CDLTransformer
+from skdeep.decomposition._lgcd import _lgcd_batch, compute_DtD, compute_DtX
+from skdeep.metrics import dictionary_recovery_score
+
+
+@pytest.fixture(scope="module")
+def signals():
+    return make_cdl_signals(
+        n_trials=6, n_channels=3, n_times=800, n_atoms=2, n_times_atom=32,
+        noise_level=0.05, random_state=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(signals):
+    X = signals[0]
+    return CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.1, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("rank1", [True, False])
+def test_recovers_simulated_atoms(signals, rank1):
+    X, u, v, _ = signals
+    cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.2, rank1=rank1,
+                         random_state=0).fit(X)
+    D_true = u[:, :, None] * v[:, None, :]
+    assert dictionary_recovery_score(D_true, cdl.D_hat_) >= 0.95
+    # rank-1 atoms have unit-norm factors, full-rank atoms lie in the unit ball
+    assert np.all(np.linalg.norm(cdl.D_hat_.reshape(2, -1), axis=1) <= 1 + 1e-10)
+
+
+def test_activations_located(signals, fitted):
+    X, _, v, z_true = signals
+    z_est = fitted.transform_activations(X)
+    L = v.shape[1]
+    found = total = 0
+    for k in range(v.shape[0]):
+        corr = [np.abs(np.correlate(v_est, v[k], "full")) for v_est in fitted.v_hat_]
+        j = int(np.argmax([c.max() for c in corr]))
+        lag = int(np.argmax(corr[j])) - (L - 1)
+        for n, t in zip(*np.nonzero(z_true[:, k])):
+            lo, hi = max(0, t - lag - 3), max(0, t - lag + 4)
+            total += 1
+            found += z_est[n, j, lo:hi].sum() > 0.5 * z_true[n, k, t]
+    # all but a few overlapping events are found within 3 samples
+    assert found / total >= 0.9
+
+
+def test_objective_decreases(signals, fitted):
+    pobj = fitted.pobj_
+    assert pobj.shape == (2 * fitted.n_iter_ + 1,)
+    assert np.all(np.diff(pobj) <= 1e-10 * pobj[0])
+    assert pobj[-1] < 0.6 * pobj[0]
+
+
+def _conv_matrix(D, n_times):
+    """Columns: the atoms placed at every valid time, for the reference solve."""
+    n_atoms, n_channels, L = D.shape
+    n_valid = n_times - L + 1
+    A = np.zeros((n_channels * n_times, n_atoms * n_valid))
+    for k in range(n_atoms):
+        for t in range(n_valid):
+            col = np.zeros((n_channels, n_times))
+            col[:, t : t + L] = D[k]
+            A[:, k * n_valid + t] = col.ravel()
+    return A
+
+
+def test_lgcd_matches_reference_solve():
+    rng = np.random.RandomState(0)
+    D = rng.standard_normal((2, 2, 5))
+    X = rng.standard_normal((1, 2, 40))
+    lam = 0.5
+    DtX = compute_DtX(X, D)
+    DtD = compute_DtD(D)
+    norm_D = np.diagonal(DtD[:, :, 4]).copy()
+    z = np.zeros_like(DtX)
+    _, converged = _lgcd_batch(DtX, DtD, norm_D, lam, z, np.array([1e-13]), 10**6)
+    assert converged.all()
+    A = _conv_matrix(D, 40)
+    ref = Lasso(alpha=lam / A.shape[0], positive=True, fit_intercept=False,
+                tol=1e-14, max_iter=10**6).fit(A, X.ravel())
+    np.testing.assert_allclose(z.ravel(), ref.coef_, atol=1e-6)
+    assert np.count_nonzero(ref.coef_) > 3
+
+
+def test_warm_start_gives_same_solution():
+    rng = np.random.RandomState(0)
+    D = rng.standard_normal((2, 1, 4))
+    X = rng.standard_normal((2, 1, 60))
+    DtX, DtD = compute_DtX(X, D), compute_DtD(D)
+    norm_D = np.diagonal(DtD[:, :, 3]).copy()
+    tol = np.full(2, 1e-13)
+    z_cold = np.zeros_like(DtX)
+    _lgcd_batch(DtX, DtD, norm_D, 0.3, z_cold, tol, 10**6)
+    z_warm = np.abs(rng.standard_normal(DtX.shape))
+    _lgcd_batch(DtX, DtD, norm_D, 0.3, z_warm, tol, 10**6)
+    np.testing.assert_allclose(z_warm, z_cold, atol=1e-8)
+
+
+def test_transform_outputs_and_inverse(signals, fitted):
+    X = signals[0]
+    z = fitted.transform_activations(X)
+    assert z.shape == (6, 2, 800 - 32 + 1)
+    assert np.all(z >= 0)
+    np.testing.assert_allclose(fitted.transform(X), z.max(axis=2))
+    X_rec = fitted.inverse_transform(z)
+    assert X_rec.shape == X.shape
+    # the l1 penalty shrinks the amplitudes a little: 20 % error at reg=0.1
+    assert np.linalg.norm(X_rec - X) / np.linalg.norm(X) < 0.25
+    for pooling, func in [("mean", np.mean), ("sum", np.sum)]:
+        est = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.1, pooling=pooling,
+                             random_state=0).fit(X)
+        np.testing.assert_allclose(est.transform(X), func(z, axis=2))
+    flat = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.1, pooling=None,
+                          random_state=0).fit(X)
+    features = flat.transform(X)
+    assert features.shape == (6, 2 * 769)
+    assert len(flat.get_feature_names_out()) == features.shape[1]
+    np.testing.assert_allclose(flat.inverse_transform(features), X_rec)
+    with pytest.raises(ValueError, match="Pooled features cannot be inverted"):
+        fitted.inverse_transform(fitted.transform(X))
+    # a longer signal with the same channels is encoded too
+    long = np.concatenate([X[:1], X[1:2]], axis=2)
+    assert fitted.transform_activations(long).shape == (1, 2, 1600 - 31)
+
+
+def test_univariate_2d_equals_3d_with_one_channel():
+    X, *_ = make_cdl_signals(n_trials=4, n_channels=1, n_times=300, n_atoms=2,
+                             n_times_atom=16, random_state=0)
+    params = dict(n_atoms=2, n_times_atom=16, n_iter=10, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        a = CDLTransformer(**params).fit(X[:, 0])
+    with pytest.warns(ConvergenceWarning):
+        b = CDLTransformer(**params).fit(X)
+    np.testing.assert_array_equal(a.D_hat_, b.D_hat_)
+    np.testing.assert_array_equal(a.transform(X[:, 0]), b.transform(X))
+    assert a.inverse_transform(a.transform_activations(X[:, 0])).shape == (4, 300)
+
+
+def test_n_jobs_and_seed_give_identical_results(signals):
+    X = signals[0]
+    params = dict(n_atoms=2, n_times_atom=32, n_iter=30, random_state=3)
+    a = CDLTransformer(**params).fit(X)
+    b = CDLTransformer(**params, n_jobs=2).fit(X)
+    np.testing.assert_array_equal(a.D_hat_, b.D_hat_)
+    np.testing.assert_array_equal(a.pobj_, b.pobj_)
+
+
+def test_convergence_warning_and_verbose(signals, capsys):
+    with pytest.warns(ConvergenceWarning, match="n_iter=1"):
+        CDLTransformer(n_atoms=2, n_times_atom=32, n_iter=1, verbose=1,
+                       random_state=0).fit(signals[0])
+    assert "iteration 1/1" in capsys.readouterr().out
+
+
+def test_bad_inputs(signals, fitted):
+    X = signals[0]
+    with pytest.raises(ValueError, match="n_times_atom=900 is longer"):
+        CDLTransformer(n_times_atom=900).fit(X)
+    X_nan = X.copy()
+    X_nan[0, 0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        CDLTransformer(n_times_atom=32).fit(X_nan)
+    with pytest.raises(ValueError, match="infinity"):
+        CDLTransformer(n_times_atom=32).fit(np.where(np.isnan(X_nan), np.inf, X))
+    with pytest.raises(ValueError, match="got a 4-D array"):
+        CDLTransformer(n_times_atom=32).fit(X[None])
+    with pytest.raises(ValueError, match="X has 2 channels"):
+        fitted.transform(X[:, :2])
+    with pytest.raises(ValueError, match="fitted on signals with 3 channels"):
+        fitted.transform(X[:, 0])
+    for reg in [0.0, 1.5]:
+        with pytest.raises(ValueError, match="'reg' parameter"):
+            CDLTransformer(reg=reg, n_times_atom=32).fit(X)
+    with pytest.raises(ValueError, match="'n_atoms' parameter"):
+        CDLTransformer(n_atoms=0, n_times_atom=32).fit(X)
+    with pytest.raises(ValueError, match="'pooling' parameter"):
+        CDLTransformer(pooling="median", n_times_atom=32).fit(X)
+    with pytest.raises(ValueError, match="shape"):
+        fitted.inverse_transform(np.zeros((2, 3, 10)))
+
+
+def test_input_not_mutated_and_float32(signals):
+    X = signals[0][:2].astype(np.float32)
+    X_before = X.copy()
+    with pytest.warns(ConvergenceWarning):
+        cdl = CDLTransformer(n_atoms=2, n_times_atom=32, n_iter=2,
+                             random_state=0).fit(X)
+    assert cdl.transform(X).dtype == np.float64
+    np.testing.assert_array_equal(X, X_before)
