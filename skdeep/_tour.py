@@ -41,6 +41,91 @@ def _timed_fit(estimator, *args, **kwargs):
 # -- tour entries: one function per estimator ------------------------------------
 # (each takes ``quick`` and returns (score, meaning, fit_seconds))
 
+@tour_entry("CDLTransformer", "learn rank-1 atoms from multichannel signals")
+def _tour_cdl(quick):
+    from .datasets import make_cdl_signals
+    from .decomposition import CDLTransformer
+    from .metrics import dictionary_recovery_score
+
+    X, u, v, _ = make_cdl_signals(
+        n_trials=4 if quick else 10, n_channels=5, n_times=600 if quick else 2000,
+        n_atoms=3, n_times_atom=32 if quick else 64, random_state=0,
+    )
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=v.shape[1], random_state=0)
+    cdl, fit_time = _timed_fit(cdl, X)
+    score = dictionary_recovery_score(u[:, :, None] * v[:, None, :], cdl.D_hat_)
+    return score, "matched atom correlation (1 = exact)", fit_time
+
+
+@tour_entry("TensorCompleter", "complete a low-rank tensor from 10-30 % entries")
+def _tour_tensor_completer(quick):
+    import numpy as np
+
+    from .datasets import make_low_rank_tensor
+    from .tensor import TensorCompleter
+
+    shape, observed = ((12, 12, 12), 0.3) if quick else ((20, 20, 20), 0.1)
+    X, X_true = make_low_rank_tensor(
+        shape, ranks=2 if quick else 3, observed_fraction=observed, random_state=0
+    )
+    completer = TensorCompleter(
+        init_scale=3e-2 if quick else 1e-2, tol=1e-3, track_every=0, random_state=0
+    )
+    completer, fit_time = _timed_fit(completer, X)
+    missing = np.isnan(X)
+    error = np.linalg.norm(completer.reconstruction_[missing] - X_true[missing])
+    return (
+        error / np.linalg.norm(X_true[missing]),
+        "relative error on missing entries",
+        fit_time,
+    )
+
+
+@tour_entry("NovelClassKMeans", "discover and name novel leaves of a lineage tree")
+def _tour_novel_class_kmeans(quick):
+    from .cluster import NovelClassKMeans
+    from .datasets import make_hierarchical_blobs
+    from .metrics import direct_label_accuracy
+
+    X, y, y_true, tree, novel = make_hierarchical_blobs(
+        n_samples=600 if quick else 5000, n_features=10, depth=3, n_novel=2,
+        shrink=0.4, random_state=0,
+    )
+    model, fit_time = _timed_fit(NovelClassKMeans(tree, random_state=0), X, y)
+    score = direct_label_accuracy(y_true, model.labels_, labels=novel)
+    return score, "novel samples given the right leaf name", fit_time
+
+
+@tour_entry("HierarchicalGMM", "refine discovered novel leaves by EM")
+def _tour_hierarchical_gmm(quick):
+    from .cluster import HierarchicalGMM
+    from .datasets import make_hierarchical_blobs
+    from .metrics import direct_label_accuracy
+
+    X, y, y_true, tree, novel = make_hierarchical_blobs(
+        n_samples=600 if quick else 5000, n_features=10, depth=3, n_novel=2,
+        shrink=0.4, random_state=0,
+    )
+    model, fit_time = _timed_fit(HierarchicalGMM(tree, random_state=0), X, y)
+    score = direct_label_accuracy(y_true, model.labels_, labels=novel)
+    return score, "novel samples given the right leaf name", fit_time
+
+
+@tour_entry("DriPP", "learn stimulus-evoked kernels of a driven point process")
+def _tour_dripp(quick):
+    from .datasets import make_driven_events
+    from .metrics import intensity_error
+    from .point_process import DriPP
+
+    X, truth = make_driven_events(
+        end_time=1000.0 if quick else 10000.0, random_state=0
+    )
+    model = DriPP(lower=truth["lower"], upper=truth["upper"])
+    model, fit_time = _timed_fit(model, X, end_time=truth["end_time"])
+    score = intensity_error(truth, model)
+    return score, "relative sup-norm intensity error (0 = exact)", fit_time
+
+
 # -- end of tour entries -----------------------------------------------------------
 
 

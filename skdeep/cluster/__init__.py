@@ -1,3 +1,6 @@
 """Clustering with a label hierarchy: novel class discovery."""
 
-__all__ = []
+from ._hierarchical_gmm import HierarchicalGMM
+from ._novel_class_kmeans import NovelClassKMeans
+
+__all__ = ["HierarchicalGMM", "NovelClassKMeans"]

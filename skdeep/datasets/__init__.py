@@ -1,3 +1,13 @@
 """Simulators with ground truth, one per method."""
 
-__all__ = []
+from ._cdl_signals import make_cdl_signals
+from ._driven_events import make_driven_events
+from ._hierarchical_blobs import make_hierarchical_blobs
+from ._low_rank_tensor import make_low_rank_tensor
+
+__all__ = [
+    "make_cdl_signals",
+    "make_driven_events",
+    "make_hierarchical_blobs",
+    "make_low_rank_tensor",
+]

@@ -1,7 +1,15 @@
 """Metrics the papers report: matched cluster accuracy, recovery scores, errors."""
 
 from ._cluster import cluster_accuracy
+from ._dictionary import dictionary_recovery_score
+from ._effective_rank import effective_rank
+from ._labels import direct_label_accuracy
+from ._point_process import intensity_error
 
 __all__ = [
     "cluster_accuracy",
+    "dictionary_recovery_score",
+    "direct_label_accuracy",
+    "effective_rank",
+    "intensity_error",
 ]

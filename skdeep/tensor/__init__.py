@@ -1,3 +1,5 @@
 """Tensor and matrix completion by deep factorizations."""
 
-__all__ = []
+from ._completer import TensorCompleter
+
+__all__ = ["TensorCompleter"]

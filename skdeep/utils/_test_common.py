@@ -13,6 +13,8 @@ from sklearn.utils import get_tags
 
 # Constructor parameters that keep the checks fast; keyed by class name.
 INIT_PARAMS = {}
+INIT_PARAMS["TensorCompleter"] = {"max_iter": 50, "track_every": 0}
+INIT_PARAMS["CDLTransformer"] = {"n_atoms": 2, "n_times_atom": 2, "n_iter": 5}
 
 
 def construct_instance(estimator_class):
@@ -46,3 +48,15 @@ def make_test_data(estimator, random_state=0):
 
 # Data makers for estimators whose input is not a plain blob matrix; keyed by name.
 TEST_DATA = {}
+TEST_DATA["CDLTransformer"] = lambda rng: (rng.standard_normal((12, 80)), None)
+
+
+def _novel_class_data(rng):
+    # Blob 2 is a novel class (all unlabeled); a third of the others is unlabeled.
+    X, y = make_blobs(n_samples=60, n_features=4, centers=3, random_state=rng)
+    y[(y == 2) | (rng.uniform(size=60) < 1 / 3)] = -1
+    return X, y
+
+
+TEST_DATA["NovelClassKMeans"] = _novel_class_data
+TEST_DATA["HierarchicalGMM"] = _novel_class_data

@@ -1,0 +1,152 @@
+"""Exact, vectorised simulation of driven point processes (DriPP's model)."""
+
+import numbers
+
+import numpy as np
+from scipy.stats import truncnorm
+from sklearn.utils import check_random_state
+
+
+def _per_driver(value, n_drivers, name):
+    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if arr.size == 1:
+        arr = np.full(n_drivers, arr[0])
+    if arr.shape != (n_drivers,):
+        raise ValueError(
+            f"{name} must be a float or one value per driver ({n_drivers}), got "
+            f"{arr.size} values."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite.")
+    return arr
+
+
+def make_driven_events(
+    n_realisations=1,
+    end_time=1000.0,
+    n_drivers=2,
+    baseline=0.8,
+    alpha=0.8,
+    kernel_mean=0.4,
+    kernel_std=(0.2, 0.05),
+    lower=0.03,
+    upper=0.8,
+    isi=(1.0, 1.4),
+    kept_fraction=0.6,
+    random_state=None,
+):
+    """Simulate a target process driven by stimuli, with its true parameters.
+
+    Each driver is a stimulus train with inter-stimulus intervals drawn uniformly
+    in ``isi``, of which a random ``kept_fraction`` of the events is kept. The
+    target intensity is ``mu + sum_p alpha_p sum_j kappa_p(t - t_j^p)`` with
+    truncated-Gaussian kernels on ``[lower, upper]`` (the model of
+    :class:`~skdeep.point_process.DriPP`). The target events are drawn exactly
+    through the cluster representation of the process: homogeneous Poisson
+    baseline events, plus for each driver event a Poisson(``alpha_p``) number of
+    events at independent truncated-Gaussian delays. No thinning loop is needed.
+
+    Parameters
+    ----------
+    n_realisations : int, default=1
+        Number of independent realisations.
+    end_time : float, default=1000.0
+        Duration of each realisation (events lie in ``[0, end_time]``).
+    n_drivers : int, default=2
+        Number of drivers ``P``.
+    baseline : float, default=0.8
+        Baseline intensity ``mu`` (>= 0).
+    alpha : float or array-like of shape (n_drivers,), default=0.8
+        Expected number of target events triggered by each driver event (>= 0).
+    kernel_mean : float or array-like of shape (n_drivers,), default=0.4
+        Means of the untruncated Gaussian kernels.
+    kernel_std : float or array-like of shape (n_drivers,), default=(0.2, 0.05)
+        Standard deviations of the kernels (> 0).
+    lower, upper : float, default=0.03, 0.8
+        Kernel support.
+    isi : tuple of two floats, default=(1.0, 1.4)
+        Range of the uniform inter-stimulus intervals of the drivers.
+    kept_fraction : float, default=0.6
+        Probability that each stimulus of a driver is kept.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the simulation.
+
+    Returns
+    -------
+    X : list of n_realisations lists
+        Each ``[target, driver_1, ..., driver_P]`` of sorted event times, the
+        input of :meth:`DriPP.fit <skdeep.point_process.DriPP.fit>`.
+    params : dict
+        The truth: ``baseline``, ``alpha``, ``kernel_mean``, ``kernel_std``,
+        ``lower``, ``upper`` and ``end_time``.
+
+    References
+    ----------
+    .. [1] C. Allain, A. Gramfort, T. Moreau. "DriPP: Driven Point Processes to
+       Model Stimuli Induced Patterns in M/EEG Signals". ICLR 2022, Section 4.
+
+    Examples
+    --------
+    >>> from skdeep.datasets import make_driven_events
+    >>> X, params = make_driven_events(end_time=100, random_state=0)
+    >>> target, driver_1, driver_2 = X[0]
+    >>> params["alpha"]
+    array([0.8, 0.8])
+    """
+    for name, value in (("n_realisations", n_realisations), ("n_drivers", n_drivers)):
+        if not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    end_time = float(end_time)
+    if not np.isfinite(end_time) or end_time <= 0:
+        raise ValueError(f"end_time must be positive and finite, got {end_time}.")
+    if not 0 <= lower < upper:
+        raise ValueError(
+            f"need 0 <= lower < upper, got lower={lower} and upper={upper}."
+        )
+    if not np.isfinite(baseline) or baseline < 0:
+        raise ValueError(f"baseline must be non-negative, got {baseline}.")
+    alpha = _per_driver(alpha, n_drivers, "alpha")
+    mean = _per_driver(kernel_mean, n_drivers, "kernel_mean")
+    std = _per_driver(kernel_std, n_drivers, "kernel_std")
+    if np.any(alpha < 0):
+        raise ValueError("alpha must be non-negative.")
+    if np.any(std <= 0):
+        raise ValueError("kernel_std must be positive.")
+    isi_low, isi_high = (float(v) for v in isi)
+    if not 0 < isi_low <= isi_high:
+        raise ValueError(f"isi must be a range (low, high) with 0 < low <= high, "
+                         f"got {isi}.")
+    if not 0 < kept_fraction <= 1:
+        raise ValueError(f"kept_fraction must be in (0, 1], got {kept_fraction}.")
+
+    rng = check_random_state(random_state)
+    a = (lower - mean) / std
+    b = (upper - mean) / std
+    n_stimuli = int(np.ceil(end_time / isi_low)) + 1
+    X = []
+    for _ in range(n_realisations):
+        drivers = []
+        children = [rng.uniform(0, end_time, size=rng.poisson(baseline * end_time))]
+        for p in range(n_drivers):
+            times = np.cumsum(rng.uniform(isi_low, isi_high, size=n_stimuli))
+            times = times[times <= end_time]
+            times = times[rng.uniform(size=times.size) < kept_fraction]
+            drivers.append(times)
+            n_children = rng.poisson(alpha[p], size=times.size)
+            delays = truncnorm.rvs(
+                a[p], b[p], loc=mean[p], scale=std[p], size=int(n_children.sum()),
+                random_state=rng,
+            )
+            children.append(np.repeat(times, n_children) + delays)
+        target = np.sort(np.concatenate(children))
+        X.append([target[target <= end_time], *drivers])
+    params = {
+        "baseline": float(baseline),
+        "alpha": alpha,
+        "kernel_mean": mean,
+        "kernel_std": std,
+        "lower": float(lower),
+        "upper": float(upper),
+        "end_time": end_time,
+    }
+    return X, params

@@ -1,0 +1,149 @@
+"""Gaussian blobs on the leaves of a lineage tree, with novel classes held out."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+
+
+def _random_tree(depth, branching):
+    """Balanced tree; node names are paths such as ``"c1.0.2"``, the root is
+    ``"root"``."""
+    edges = {}
+    level = ["root"]
+    for _ in range(depth):
+        nxt = []
+        for parent in level:
+            for k in range(branching):
+                child = f"c{k}" if parent == "root" else f"{parent}.{k}"
+                edges[child] = parent
+                nxt.append(child)
+        level = nxt
+    return edges
+
+
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "hierarchy": [dict, list, None],
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "branching": [Interval(Integral, 2, None, closed="left")],
+        "n_novel": [Interval(Integral, 0, None, closed="left")],
+        "labeled_fraction": [Interval(Real, 0, 1, closed="right")],
+        "scale": [Interval(Real, 0, None, closed="neither")],
+        "shrink": [Interval(Real, 0, None, closed="neither")],
+        "cluster_std": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_hierarchical_blobs(
+    n_samples=1000,
+    n_features=10,
+    *,
+    hierarchy=None,
+    depth=3,
+    branching=2,
+    n_novel=2,
+    labeled_fraction=0.5,
+    scale=4.0,
+    shrink=0.5,
+    cluster_std=1.0,
+    random_state=None,
+):
+    """Gaussian blobs whose centres follow a lineage tree, some leaves novel.
+
+    The root centre is the origin; each child centre is its parent's plus a
+    Gaussian offset of standard deviation ``scale * shrink ** (depth - 1)`` per
+    feature, so siblings deep in the tree are closer than distant cousins. Each
+    leaf is a class of (nearly) equal size with isotropic noise ``cluster_std``.
+    ``n_novel`` leaves are drawn as novel classes: their samples are all
+    unlabeled. A fraction ``labeled_fraction`` of the samples of the other (known)
+    leaves keep their label.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Total number of samples.
+    n_features : int, default=10
+        Dimension.
+    hierarchy : dict or list of (child, parent) pairs, default=None
+        A given tree (``{child: parent}``); ``None`` draws a balanced tree of the
+        given ``depth`` and ``branching`` with nodes named by their path
+        (``"c1.0"`` is the first child of ``"c1"``).
+    depth : int, default=3
+        Depth of the random tree.
+    branching : int, default=2
+        Children per internal node of the random tree.
+    n_novel : int, default=2
+        Number of novel leaves; must leave at least one known leaf.
+    labeled_fraction : float, default=0.5
+        Fraction of the known classes' samples that keep their label.
+    scale : float, default=4.0
+        Offset standard deviation of the root's children.
+    shrink : float, default=0.5
+        Factor applied to the offset scale at each level down.
+    cluster_std : float, default=1.0
+        Standard deviation of the samples around their leaf centre.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Samples.
+    y : ndarray of object of shape (n_samples,)
+        Leaf labels of the labeled samples, ``-1`` for unlabeled ones.
+    y_true : ndarray of object of shape (n_samples,)
+        True leaf of every sample.
+    hierarchy : dict
+        The tree, ``{child: parent}``; the novel leaves are in it by name.
+    novel : list
+        The novel leaves.
+
+    Examples
+    --------
+    >>> from skdeep.datasets import make_hierarchical_blobs
+    >>> X, y, y_true, tree, novel = make_hierarchical_blobs(
+    ...     n_samples=200, n_features=5, depth=2, n_novel=1, random_state=0)
+    >>> X.shape, len(tree), len(novel)
+    ((200, 5), 6, 1)
+    """
+    # Imported here: the tree utilities live with the estimators.
+    from ..cluster._hierarchy import LabelTree, parse_hierarchy
+
+    rng = check_random_state(random_state)
+    edges = _random_tree(depth, branching) if hierarchy is None else (
+        parse_hierarchy(hierarchy)
+    )
+    tree = LabelTree(edges)
+    leaves = [tree.nodes[i] for i in tree.leaves]
+    if n_novel >= len(leaves):
+        raise ValueError(
+            f"n_novel={n_novel} must be smaller than the number of leaves "
+            f"({len(leaves)}) so that some classes are known."
+        )
+    centers = np.zeros((tree.n_nodes, n_features))
+    for node in range(1, tree.n_nodes):  # preorder: parents first
+        std = scale * shrink ** (tree.depth[node] - 1)
+        centers[node] = centers[tree.parent[node]] + rng.normal(
+            scale=std, size=n_features)
+    sizes = np.full(len(leaves), n_samples // len(leaves))
+    sizes[: n_samples % len(leaves)] += 1
+    which = np.repeat(np.arange(len(leaves)), sizes)
+    X = centers[tree.leaves][which] + rng.normal(
+        scale=cluster_std, size=(n_samples, n_features))
+    novel_idx = np.sort(rng.choice(len(leaves), size=n_novel, replace=False))
+    novel = [leaves[i] for i in novel_idx]
+    y_true = np.empty(n_samples, dtype=object)
+    y_true[:] = [leaves[i] for i in which]
+    y = y_true.copy()
+    is_novel = np.isin(which, novel_idx)
+    y[is_novel] = -1
+    known_rows = np.flatnonzero(~is_novel)
+    n_hidden = known_rows.size - int(round(labeled_fraction * known_rows.size))
+    y[rng.choice(known_rows, size=n_hidden, replace=False)] = -1
+    perm = rng.permutation(n_samples)
+    return X[perm], y[perm], y_true[perm], dict(edges), novel

@@ -1,0 +1,551 @@
+"""Driven point processes (DriPP) fitted by expectation-maximisation."""
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import ndtr
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._kernels import (
+    em_iteration,
+    find_pairs,
+    pair_intensity,
+    truncnorm_cdf,
+    truncnorm_pdf,
+    union_measure,
+)
+
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
+# floor of the kernel standard deviation, as in the paper's projected M-step
+_STD_FLOOR = 1e-5
+
+
+def _as_times(values, name):
+    try:
+        times = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of event times.") from exc
+    if times.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array of event times, got shape {times.shape}."
+        )
+    if not np.all(np.isfinite(times)):
+        raise ValueError(f"{name} contains NaN or infinite timestamps.")
+    if times.size and times[0] < 0:
+        raise ValueError(f"{name} contains negative times; times start at 0.")
+    if np.any(np.diff(times) < 0):
+        raise ValueError(f"{name} must be sorted in increasing order.")
+    return times
+
+
+def _check_realisations(X, end_time=None, n_drivers=None):
+    """Validate ``X`` (tick's convention) and ``end_time``.
+
+    Returns a list of ``(target, drivers)`` float64 arrays (the caller's arrays are
+    only read) and the array of end times.
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        raise TypeError(
+            "X must be a list of realisations, each a list of 1-D timestamp arrays "
+            "[target, driver_1, ..., driver_P]; got a numeric array. Wrap a single "
+            "realisation in a list: X = [[target, driver_1]]."
+        )
+    try:
+        realisations = list(X)
+    except TypeError as exc:
+        raise TypeError(
+            "X must be a list of realisations, each a list of 1-D timestamp arrays "
+            f"[target, driver_1, ..., driver_P]; got {type(X).__name__}."
+        ) from exc
+    if len(realisations) == 0:
+        raise ValueError("X must hold at least one realisation, got none.")
+    data = []
+    for r, realisation in enumerate(realisations):
+        if isinstance(realisation, numbers.Number) or (
+            isinstance(realisation, np.ndarray) and realisation.dtype != object
+        ):
+            raise TypeError(
+                f"X[{r}] must be a list of 1-D timestamp arrays [target, driver_1, "
+                "...]; X looks like a single realisation: wrap it in a list."
+            )
+        arrays = list(realisation)
+        if len(arrays) < 2:
+            raise ValueError(
+                f"X[{r}] has no driver: each realisation must be [target, driver_1, "
+                "..., driver_P] with P >= 1."
+            )
+        target = _as_times(arrays[0], f"X[{r}][0] (target)")
+        drivers = [
+            _as_times(a, f"X[{r}][{p + 1}] (driver {p + 1})")
+            for p, a in enumerate(arrays[1:])
+        ]
+        data.append((target, drivers))
+    n_found = {len(drivers) for _, drivers in data}
+    if len(n_found) > 1:
+        raise ValueError(
+            f"All realisations must have the same number of drivers, got {n_found}."
+        )
+    found = n_found.pop()
+    if n_drivers is not None and found != n_drivers:
+        raise ValueError(
+            f"X has {found} drivers per realisation, but DriPP was fitted with "
+            f"{n_drivers}."
+        )
+
+    last = np.array(
+        [
+            max([a[-1] for a in (target, *drivers) if a.size] or [np.nan])
+            for target, drivers in data
+        ]
+    )
+    if end_time is None:
+        if np.any(np.isnan(last)):
+            raise ValueError(
+                "end_time is required for a realisation without any event."
+            )
+        end_times = last
+    else:
+        end_times = np.asarray(end_time, dtype=np.float64)
+        if end_times.ndim == 0:
+            end_times = np.full(len(data), float(end_times))
+        if end_times.shape != (len(data),):
+            raise ValueError(
+                "end_time must be a float or one float per realisation "
+                f"({len(data)}), got shape {end_times.shape}."
+            )
+        if not np.all(np.isfinite(end_times)) or np.any(end_times <= 0):
+            raise ValueError("end_time must be positive and finite.")
+        late = np.nan_to_num(last, nan=-np.inf) > end_times
+        if np.any(late):
+            r = int(np.flatnonzero(late)[0])
+            raise ValueError(
+                f"X[{r}] has events after end_time ({last[r]} > {end_times[r]})."
+            )
+    return data, end_times
+
+
+class _Events:
+    """Pairs inside the kernel support and the bookkeeping of the likelihood."""
+
+    def __init__(self, data, end_times, lower, upper):
+        self.end_times = end_times
+        self.total_time = float(end_times.sum())
+        self.n_drivers = len(data[0][1])
+        idx, delays, owners, offset = [], [], [], 0
+        self.target_owner = []
+        # time left after each driver event, for the compensator
+        self.remaining = [[] for _ in range(self.n_drivers)]
+        self.driver_owner = [[] for _ in range(self.n_drivers)]
+        for r, (target, drivers) in enumerate(data):
+            self.target_owner.append(np.full(target.size, r))
+            for p, driver in enumerate(drivers):
+                t_idx, delay = find_pairs(target, driver, lower, upper)
+                idx.append(t_idx + offset)
+                delays.append(delay)
+                owners.append(np.full(delay.size, p, dtype=np.int64))
+                self.remaining[p].append(end_times[r] - driver)
+                self.driver_owner[p].append(np.full(driver.size, r))
+            offset += target.size
+        self.n_targets = offset
+        # pairs in target order: the EM passes then read and write memory in order
+        self.target_idx = np.concatenate(idx).astype(np.int64)
+        order = np.argsort(self.target_idx, kind="stable")
+        self.target_idx = self.target_idx[order]
+        self.delay = np.concatenate(delays)[order]
+        self.pair_driver = np.concatenate(owners)[order]
+        self.target_owner = np.concatenate(self.target_owner)
+        self.remaining = [np.concatenate(rem) for rem in self.remaining]
+        self.driver_owner = [np.concatenate(own) for own in self.driver_owner]
+        # supports that end inside the window count fully in the compensator
+        self.n_full = np.array([np.sum(rem >= upper) for rem in self.remaining])
+        cut = [rem[(rem > lower) & (rem < upper)] for rem in self.remaining]
+        self.partial = np.concatenate(cut)
+        self.partial_driver = np.repeat(
+            np.arange(self.n_drivers), [c.size for c in cut]
+        ).astype(np.int64)
+
+
+def _kernel_norm(mean, std, lower, upper):
+    mass = ndtr((upper - mean) / std) - ndtr((lower - mean) / std)
+    with np.errstate(divide="ignore"):
+        return 1.0 / (std * _SQRT_2PI * mass)
+
+
+class DriPP(BaseEstimator):
+    """Driven temporal point process with truncated-Gaussian kernels, fitted by EM.
+
+    A target process (e.g. the activations of a brain pattern) is driven by ``P``
+    exogenous processes (e.g. stimuli) through the intensity
+
+    .. math::
+
+        \\lambda(t) = \\mu + \\sum_{p=1}^P \\alpha_p \\sum_{t_j^p \\le t}
+        \\kappa_p(t - t_j^p),
+
+    where :math:`\\kappa_p` is a Gaussian of mean :math:`m_p` and standard
+    deviation :math:`\\sigma_p` truncated to ``[lower, upper]`` and normalised to
+    integrate to one there. Drivers are not self-excited. The parameters are
+    shared by all realisations.
+
+    The fit follows the EM algorithm of Allain et al. (2022): responsibilities of
+    the baseline and of every driver event for every target event (E-step), then
+    closed-form updates of :math:`\\mu` and :math:`\\alpha_p` and the
+    truncation-aware fixed-point updates of :math:`m_p` and :math:`\\sigma_p`
+    (M-step), from the paper's "smart start". Delays are exact: the (target,
+    driver) pairs inside the support are found once, and each iteration is one
+    compiled pass over them.
+
+    Parameters
+    ----------
+    lower : float, default=0.03
+        Start of the kernel support, in the time unit of the data (>= 0).
+    upper : float, default=0.5
+        End of the kernel support (> ``lower``).
+    n_iter : int, default=200
+        Maximum number of EM iterations.
+    tol : float, default=1e-8
+        The fit stops when the log-likelihood per unit time changes by less than
+        ``tol`` between two iterations.
+    init : {"smart_start", "random"}, default="smart_start"
+        ``"smart_start"`` starts from the empirical delays (the paper's
+        initialisation): the baseline from the target events outside every kernel
+        support, ``alpha_p`` from the rate of events inside the supports of driver
+        ``p``, and ``m_p``, ``sigma_p`` from the mean and standard deviation of the
+        delays. ``"random"`` draws them uniformly, using ``random_state``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of ``init="random"``; unused by the deterministic smart start.
+    verbose : int, default=0
+        Print the log-likelihood at each iteration when positive.
+
+    Attributes
+    ----------
+    baseline_ : float
+        Estimated baseline intensity :math:`\\mu`.
+    alpha_ : ndarray of shape (n_drivers,)
+        Estimated excitation of each driver.
+    kernel_mean_ : ndarray of shape (n_drivers,)
+        Estimated kernel means :math:`m_p`.
+    kernel_std_ : ndarray of shape (n_drivers,)
+        Estimated kernel standard deviations :math:`\\sigma_p`.
+    n_drivers_ : int
+        Number of drivers seen during fit.
+    n_iter_ : int
+        Number of EM iterations run.
+    loglik_curve_ : ndarray of shape (n_iter_ + 1,)
+        Log-likelihood of the training data at the initialisation and after each
+        iteration.
+
+    See Also
+    --------
+    skdeep.datasets.make_driven_events : Simulate data from this model.
+    skdeep.metrics.intensity_error : Relative sup-norm error of the kernels.
+    skdeep.point_process.events_to_realisations : Read MNE-style events.
+
+    References
+    ----------
+    .. [1] C. Allain, A. Gramfort, T. Moreau. "DriPP: Driven Point Processes to
+       Model Stimuli Induced Patterns in M/EEG Signals". ICLR 2022. Section 2 for
+       the intensity and its truncated-Gaussian kernels, Section 3 for the
+       negative log-likelihood, the EM updates (derived in the appendix) and the
+       smart start.
+
+    Examples
+    --------
+    >>> from skdeep.datasets import make_driven_events
+    >>> from skdeep.point_process import DriPP
+    >>> X, truth = make_driven_events(end_time=500, random_state=0)
+    >>> model = DriPP(lower=truth["lower"], upper=truth["upper"]).fit(
+    ...     X, end_time=truth["end_time"])
+    >>> model.alpha_.shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        "lower": [Interval(numbers.Real, 0, None, closed="left")],
+        "upper": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "init": [StrOptions({"smart_start", "random"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        lower=0.03,
+        upper=0.5,
+        n_iter=200,
+        tol=1e-8,
+        init="smart_start",
+        random_state=None,
+        verbose=0,
+    ):
+        self.lower = lower
+        self.upper = upper
+        self.n_iter = n_iter
+        self.tol = tol
+        self.init = init
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X is a list of realisations of event times, not a 2-D array
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = False
+        return tags
+
+    def _check_support(self):
+        if self.lower >= self.upper:
+            raise ValueError(
+                f"lower must be smaller than upper, got lower={self.lower} and "
+                f"upper={self.upper}."
+            )
+
+    def _initialise(self, events, data):
+        lower, upper = float(self.lower), float(self.upper)
+        n_drivers = events.n_drivers
+        if self.init == "random":
+            rng = check_random_state(self.random_state)
+            baseline = rng.uniform(0.15, 1.0)
+            alpha = rng.uniform(0.15, 1.0, size=n_drivers)
+            mean = rng.uniform(lower, upper, size=n_drivers)
+            std = rng.uniform(0.05, 1.0, size=n_drivers) * (upper - lower)
+            return baseline, alpha, mean, std
+        # smart start: events outside all supports give the baseline ...
+        length = upper - lower
+        covered = sum(
+            union_measure(np.concatenate(drivers) + lower, length, end)
+            for (_, drivers), end in zip(data, events.end_times)
+        )
+        # pairs are in target order: count the distinct targets they cover
+        idx = events.target_idx
+        n_inside = int(idx.size > 0) + np.count_nonzero(idx[1:] != idx[:-1])
+        free_time = events.total_time - covered
+        if free_time > 0:
+            baseline = (events.n_targets - n_inside) / free_time
+        else:
+            baseline = events.n_targets / events.total_time
+        # ... and the delays inside the supports of each driver give the rest
+        alpha = np.zeros(n_drivers)
+        mean = np.full(n_drivers, (lower + upper) / 2)
+        std = np.full(n_drivers, 0.95 * length / 4)
+        for p in range(n_drivers):
+            delay = events.delay[events.pair_driver == p]
+            if delay.size == 0:
+                continue
+            support_p = sum(
+                union_measure(drivers[p] + lower, length, end)
+                for (_, drivers), end in zip(data, events.end_times)
+            )
+            alpha[p] = max(delay.size / support_p - baseline, 0.0)
+            mean[p] = delay.mean()
+            std[p] = max(delay.std(), _STD_FLOOR)
+        return baseline, alpha, mean, std
+
+    def _em_iteration(self, events, params):
+        return em_iteration(
+            events.target_idx, events.delay, events.pair_driver, events.n_targets,
+            events.n_full, events.partial, events.partial_driver,
+            events.total_time, *params, float(self.lower), float(self.upper),
+            _STD_FLOOR,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, end_time=None):
+        """Fit the parameters by EM.
+
+        Parameters
+        ----------
+        X : list of realisations
+            Each realisation is a list ``[target, driver_1, ..., driver_P]`` of
+            sorted 1-D arrays of event times (tick's convention).
+        y : None
+            Ignored.
+        end_time : float or array-like of shape (n_realisations,), default=None
+            Duration of each realisation (observed on ``[0, end_time]``); default:
+            its last event. An array is split with ``X`` by ``GridSearchCV``.
+
+        Returns
+        -------
+        self : DriPP
+            The fitted estimator.
+        """
+        self._check_support()
+        data, end_times = _check_realisations(X, end_time)
+        events = _Events(data, end_times, float(self.lower), float(self.upper))
+        params = self._initialise(events, data)
+        params = (float(params[0]), *(np.asarray(v, float) for v in params[1:]))
+        loglik, *next_params = self._em_iteration(events, params)
+        curve = [loglik]
+        converged = False
+        n_iter = 0
+        for n_iter in range(1, self.n_iter + 1):
+            params = tuple(next_params)
+            loglik, *next_params = self._em_iteration(events, params)
+            curve.append(loglik)
+            if self.verbose:
+                print(f"[DriPP] iteration {n_iter}: log-likelihood {loglik:.6f}")
+            if abs(curve[-1] - curve[-2]) <= self.tol * events.total_time:
+                converged = True
+                break
+        if not converged:
+            warnings.warn(
+                f"DriPP did not converge in n_iter={self.n_iter} iterations; "
+                "increase n_iter or tol.",
+                ConvergenceWarning,
+            )
+        self.baseline_, self.alpha_, self.kernel_mean_, self.kernel_std_ = params
+        self.n_drivers_ = events.n_drivers
+        self.n_iter_ = n_iter
+        self.loglik_curve_ = np.asarray(curve)
+        return self
+
+    def _params(self):
+        return self.baseline_, self.alpha_, self.kernel_mean_, self.kernel_std_
+
+    def _events(self, X, end_time):
+        check_is_fitted(self)
+        data, end_times = _check_realisations(X, end_time, self.n_drivers_)
+        return _Events(data, end_times, float(self.lower), float(self.upper))
+
+    def _compensator(self, events):
+        """Expected number of target events in each realisation."""
+        expected = self.baseline_ * events.end_times
+        for p, rem in enumerate(events.remaining):
+            k = truncnorm_cdf(
+                rem, self.kernel_mean_[p], self.kernel_std_[p], self.lower,
+                self.upper,
+            )
+            expected = expected + self.alpha_[p] * np.bincount(
+                events.driver_owner[p], weights=k, minlength=events.end_times.size
+            )
+        return expected
+
+    def score_samples(self, X, end_time=None):
+        """Log-likelihood of each realisation.
+
+        Parameters
+        ----------
+        X : list of realisations
+            As in :meth:`fit`.
+        end_time : float or array-like of shape (n_realisations,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        loglik : ndarray of shape (n_realisations,)
+            ``sum_i log lambda(t_i) - int_0^T lambda(t) dt`` for each realisation.
+        """
+        events = self._events(X, end_time)
+        norm = _kernel_norm(self.kernel_mean_, self.kernel_std_, self.lower,
+                            self.upper)
+        lam = pair_intensity(
+            events.target_idx, events.delay, events.pair_driver, events.n_targets,
+            *self._params(), norm,
+        )
+        with np.errstate(divide="ignore"):
+            log_lam = np.log(lam)
+        per_realisation = np.bincount(
+            events.target_owner, weights=log_lam, minlength=events.end_times.size
+        )
+        return per_realisation - self._compensator(events)
+
+    def score(self, X, y=None, end_time=None):
+        """Mean log-likelihood per unit time (higher is better).
+
+        Parameters
+        ----------
+        X : list of realisations
+            As in :meth:`fit`.
+        y : None
+            Ignored.
+        end_time : float or array-like of shape (n_realisations,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        score : float
+            Total log-likelihood divided by the total duration.
+        """
+        events_time = _check_realisations(X, end_time)[1].sum()
+        return float(self.score_samples(X, end_time).sum() / events_time)
+
+    def predict(self, X, end_time=None):
+        """Expected number of target events in each realisation given its drivers.
+
+        Parameters
+        ----------
+        X : list of realisations
+            As in :meth:`fit`; the target events are not used.
+        end_time : float or array-like of shape (n_realisations,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        n_events : ndarray of shape (n_realisations,)
+            The compensator ``int_0^T lambda(t) dt`` of each realisation.
+        """
+        return self._compensator(self._events(X, end_time))
+
+    def intensity(self, t, drivers):
+        """Intensity of the target process at times ``t`` given driver events.
+
+        Parameters
+        ----------
+        t : array-like of shape (n_times,)
+            Times at which to evaluate the intensity (any order).
+        drivers : list of n_drivers array-like
+            Sorted event times of each driver.
+
+        Returns
+        -------
+        intensity : ndarray of shape (n_times,)
+        """
+        check_is_fitted(self)
+        t = np.asarray(t, dtype=np.float64)
+        if t.ndim != 1 or not np.all(np.isfinite(t)):
+            raise ValueError("t must be a 1-D array of finite times.")
+        drivers = list(drivers)
+        if len(drivers) != self.n_drivers_:
+            raise ValueError(
+                f"drivers must hold {self.n_drivers_} arrays, got {len(drivers)}."
+            )
+        order = np.argsort(t, kind="stable")
+        t_sorted = t[order]
+        lam_sorted = np.full(t.size, float(self.baseline_))
+        for p, driver in enumerate(drivers):
+            driver = _as_times(driver, f"drivers[{p}]")
+            idx, delay = find_pairs(t_sorted, driver, self.lower, self.upper)
+            values = self.alpha_[p] * truncnorm_pdf(
+                delay, self.kernel_mean_[p], self.kernel_std_[p], self.lower,
+                self.upper,
+            )
+            np.add.at(lam_sorted, idx, values)
+        lam = np.empty_like(lam_sorted)
+        lam[order] = lam_sorted
+        return lam
+
+    def kernel(self, delays):
+        """Estimated kernels ``kappa_p`` evaluated at ``delays``.
+
+        Parameters
+        ----------
+        delays : array-like of shape (n_delays,)
+
+        Returns
+        -------
+        kernels : ndarray of shape (n_drivers, n_delays)
+        """
+        check_is_fitted(self)
+        return np.stack(
+            [
+                truncnorm_pdf(delays, m, s, self.lower, self.upper)
+                for m, s in zip(self.kernel_mean_, self.kernel_std_)
+            ]
+        )

@@ -1,0 +1,378 @@
+"""Tests of DriPP: recovery on simulated data, EM properties, bad inputs and the
+scikit-learn contract (DriPP takes lists of realisations, so sklearn's own checks
+do not apply and the same contract is tested here)."""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy import integrate
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, KFold
+
+from skdeep.datasets import make_driven_events
+from skdeep.metrics import intensity_error
+from skdeep.point_process import DriPP, events_to_realisations
+from skdeep.point_process._kernels import (
+    em_sums,
+    find_pairs,
+    truncnorm_cdf,
+    truncnorm_mass,
+    truncnorm_pdf,
+    union_measure,
+)
+
+SUPPORT = dict(lower=0.03, upper=0.8)
+
+
+def _fit(end_time, seed, **params):
+    X, truth = make_driven_events(end_time=end_time, random_state=seed)
+    model = DriPP(**SUPPORT, **params).fit(X, end_time=end_time)
+    return X, truth, model
+
+
+# -- recovery -------------------------------------------------------------------
+
+
+def test_recovery_error_decreases_with_duration():
+    # the paper's setting (Fig. 2): P=2, mu=0.8, alpha=0.8, m=0.4,
+    # sigma=(0.2, 0.05), support [0.03, 0.8]; error ~0.03 at T=1e4 s
+    errors = {}
+    for end_time in (100.0, 1000.0, 10000.0):
+        errors[end_time] = np.mean(
+            [intensity_error(*_fit(end_time, seed)[1:]) for seed in range(4)]
+        )
+    assert errors[100.0] > errors[1000.0] > errors[10000.0]
+    assert errors[10000.0] < 0.05
+
+
+def test_parameters_recovered_at_long_duration():
+    _, truth, model = _fit(10000.0, seed=0)
+    assert model.baseline_ == pytest.approx(truth["baseline"], rel=0.05)
+    np.testing.assert_allclose(model.alpha_, truth["alpha"], rtol=0.05)
+    np.testing.assert_allclose(model.kernel_mean_, truth["kernel_mean"], atol=0.02)
+    np.testing.assert_allclose(model.kernel_std_, truth["kernel_std"], rtol=0.1)
+
+
+def test_truncation_aware_m_step_is_unbiased():
+    # a wide kernel (sigma=0.2) is cut by the support: the plain weighted std of
+    # the delays is biased low, the truncation-aware update is not
+    X, truth = make_driven_events(
+        end_time=10000.0, n_drivers=1, alpha=1.5, kernel_std=0.2, random_state=3
+    )
+    model = DriPP(**SUPPORT).fit(X, end_time=10000.0)
+    assert model.kernel_std_[0] == pytest.approx(0.2, rel=0.06)
+    # the plain responsibility-weighted std at the fitted responsibilities
+    norm = 1 / (model.kernel_std_ * np.sqrt(2 * np.pi) * truncnorm_mass(
+        model.kernel_mean_, model.kernel_std_, **SUPPORT))
+    idx, delay = find_pairs(X[0][0], X[0][1], **SUPPORT)
+    _, _, resp, _, resp_sq = em_sums(
+        idx, delay, np.zeros(idx.size, dtype=np.int64), X[0][0].size,
+        model.baseline_, model.alpha_, model.kernel_mean_, model.kernel_std_, norm,
+    )
+    assert np.sqrt(resp_sq[0] / resp[0]) < 0.18
+
+
+def test_several_realisations_share_parameters():
+    X, truth = make_driven_events(n_realisations=10, end_time=1000.0, random_state=1)
+    model = DriPP(**SUPPORT).fit(X, end_time=1000.0)
+    assert intensity_error(truth, model) < 0.06
+
+
+# -- EM properties ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_loglik_increases_along_em(seed):
+    _, _, model = _fit(2000.0, seed)
+    curve = model.loglik_curve_
+    assert curve.shape == (model.n_iter_ + 1,)
+    assert np.all(np.diff(curve) >= -1e-7 * np.abs(curve[1:]))
+    assert curve[-1] > curve[0]
+
+
+def test_loglik_curve_matches_score_samples():
+    X, _, model = _fit(500.0, seed=0)
+    np.testing.assert_allclose(
+        model.loglik_curve_[-1], model.score_samples(X, end_time=500.0).sum()
+    )
+
+
+def test_score_samples_matches_numerical_likelihood():
+    X, truth = make_driven_events(end_time=60.0, random_state=0)
+    model = DriPP(**SUPPORT).fit(X, end_time=60.0)
+    target, *drivers = X[0]
+    grid = np.linspace(0, 60.0, 600001)
+    compensator = integrate.trapezoid(model.intensity(grid, drivers), grid)
+    expected = np.log(model.intensity(target, drivers)).sum() - compensator
+    assert model.score_samples(X, end_time=60.0)[0] == pytest.approx(
+        expected, rel=1e-4
+    )
+    assert model.predict(X, end_time=60.0)[0] == pytest.approx(compensator, rel=1e-4)
+
+
+def test_predict_counts_match_simulation():
+    X, truth = make_driven_events(n_realisations=20, end_time=200.0, random_state=4)
+    model = DriPP(**SUPPORT).fit(X, end_time=200.0)
+    predicted = model.predict(X, end_time=200.0)
+    observed = np.array([realisation[0].size for realisation in X])
+    # the fit matches the total count, and each realisation up to Poisson noise
+    assert predicted.sum() == pytest.approx(observed.sum(), rel=0.01)
+    assert np.all(np.abs(predicted - observed) < 5 * np.sqrt(predicted))
+
+
+def test_random_init_uses_random_state_and_converges_near_smart_start():
+    X, truth = make_driven_events(end_time=5000.0, random_state=2)
+    smart = DriPP(**SUPPORT).fit(X, end_time=5000.0)
+    first = DriPP(**SUPPORT, init="random", random_state=0).fit(X, end_time=5000.0)
+    second = DriPP(**SUPPORT, init="random", random_state=0).fit(X, end_time=5000.0)
+    np.testing.assert_array_equal(first.loglik_curve_, second.loglik_curve_)
+    assert first.loglik_curve_[0] < smart.loglik_curve_[0]  # smart start is better
+    assert intensity_error(smart, first) < 0.02
+
+
+def test_convergence_warning_and_verbose(capsys):
+    X, _ = make_driven_events(end_time=300.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="n_iter=2"):
+        model = DriPP(**SUPPORT, n_iter=2, tol=0.0, verbose=1).fit(X)
+    assert model.n_iter_ == 2
+    assert "iteration 2" in capsys.readouterr().out
+
+
+def test_intensity():
+    X, _, model = _fit(300.0, seed=0)
+    drivers = [np.array([1.0]), np.array([5.0])]
+    t = np.array([5.4, 0.5, 1.4, 7.0])
+    expected = model.baseline_ + np.array(
+        [
+            model.alpha_[1] * model.kernel(np.array([0.4]))[1, 0],
+            0.0,
+            model.alpha_[0] * model.kernel(np.array([0.4]))[0, 0],
+            0.0,
+        ]
+    )
+    np.testing.assert_allclose(model.intensity(t, drivers), expected)
+
+
+# -- kernels --------------------------------------------------------------------
+
+
+def test_truncated_kernel_integrates_to_one():
+    x = np.linspace(0.03, 0.8, 20001)
+    for mean, std in ((0.4, 0.2), (0.1, 0.05), (0.9, 0.3)):
+        pdf = truncnorm_pdf(x, mean, std, 0.03, 0.8)
+        assert integrate.trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-6)
+        assert truncnorm_cdf(0.8, mean, std, 0.03, 0.8) == pytest.approx(1.0)
+    assert truncnorm_pdf(np.array([0.0, 0.9]), 0.4, 0.2, 0.03, 0.8).sum() == 0
+
+
+def test_find_pairs_matches_brute_force():
+    rng = np.random.RandomState(0)
+    target = np.sort(rng.uniform(0, 50, 200))
+    driver = np.sort(rng.uniform(0, 50, 60))
+    idx, delay = find_pairs(target, driver, 0.03, 0.8)
+    diff = target[:, None] - driver[None, :]
+    expected = sorted(diff[(diff >= 0.03) & (diff <= 0.8)].tolist())
+    np.testing.assert_allclose(sorted(delay.tolist()), expected)
+    np.testing.assert_allclose(target[idx] - delay, np.round(target[idx] - delay, 12))
+
+
+def test_union_measure():
+    starts = np.array([0.0, 0.5, 3.0, 9.5])
+    assert union_measure(starts, 1.0, 10.0) == pytest.approx(1.5 + 1.0 + 0.5)
+
+
+# -- simulator ------------------------------------------------------------------
+
+
+def test_simulator_counts_match_expectation():
+    X, truth = make_driven_events(n_realisations=40, end_time=500.0, random_state=0)
+    n_drivers = np.array([[d.size for d in r[1:]] for r in X])
+    # ISI uniform in [1, 1.4] (mean 1.2), 60 % kept
+    np.testing.assert_allclose(n_drivers.mean(0), 500.0 / 1.2 * 0.6, rtol=0.02)
+    expected = truth["baseline"] * 500.0 + n_drivers @ truth["alpha"]
+    observed = np.array([r[0].size for r in X])
+    assert observed.sum() == pytest.approx(expected.sum(), rel=0.02)
+    assert all(np.all(np.diff(r[0]) >= 0) and r[0][-1] <= 500.0 for r in X)
+
+
+def test_simulator_delays_follow_kernel():
+    X, _ = make_driven_events(
+        end_time=5000.0, n_drivers=1, baseline=0.0, kernel_std=0.1, random_state=0
+    )
+    delays = find_pairs(X[0][0], X[0][1], 0.03, 0.8)[1]
+    # drivers are >= 1 s apart: with no baseline each delay is a true child delay
+    assert delays.size == X[0][0].size
+    assert delays.mean() == pytest.approx(0.4, abs=0.01)
+    assert delays.std() == pytest.approx(0.1, rel=0.05)
+
+
+def test_simulator_is_seeded_and_validates():
+    first, _ = make_driven_events(end_time=50.0, random_state=7)
+    second, _ = make_driven_events(end_time=50.0, random_state=7)
+    for a, b in zip(first[0], second[0]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="alpha"):
+        make_driven_events(alpha=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="lower"):
+        make_driven_events(lower=0.5, upper=0.2)
+    with pytest.raises(ValueError, match="kept_fraction"):
+        make_driven_events(kept_fraction=0.0)
+
+
+# -- metric ---------------------------------------------------------------------
+
+
+def test_intensity_error_metric():
+    truth = dict(baseline=0.8, alpha=[0.8, 0.5], kernel_mean=[0.4, 0.4],
+                 kernel_std=[0.2, 0.05], lower=0.03, upper=0.8)
+    assert intensity_error(truth, truth) == 0.0
+    shifted = dict(truth, baseline=0.7)
+    peaks = 0.8 + np.array([0.8, 0.5]) * truncnorm_pdf(
+        0.4, np.array([0.4, 0.4]), np.array([0.2, 0.05]), 0.03, 0.8
+    )
+    np.testing.assert_allclose(
+        intensity_error(truth, shifted, multioutput="raw_values"), 0.1 / peaks
+    )
+    with pytest.raises(ValueError, match="multioutput"):
+        intensity_error(truth, truth, multioutput="mean")
+    with pytest.raises(TypeError, match="params_pred"):
+        intensity_error(truth, [0.8])
+
+
+# -- events converter -----------------------------------------------------------
+
+
+def test_events_to_realisations():
+    events = np.array(
+        [[1100, 0, 1], [1130, 0, 5], [1300, 0, 2], [1320, 0, 5], [1400, 0, 3]]
+    )
+    X = events_to_realisations(
+        [events, events], sfreq=100.0, target_id=5, driver_ids=[1, [2, 3]],
+        first_samp=1000,
+    )
+    assert len(X) == 2
+    expected = [[1.3, 3.2], [1.0], [3.0, 4.0]]
+    for times, want in zip(X[0], expected):
+        np.testing.assert_allclose(times, want)
+    DriPP(upper=0.5).fit(X, end_time=5.0)
+    with pytest.raises(ValueError, match="shape"):
+        events_to_realisations(events[:, :2], 100.0, 5, [1])
+    with pytest.raises(ValueError, match="first_samp"):
+        events_to_realisations(events, 100.0, 5, [1], first_samp=2000)
+
+
+# -- bad inputs -----------------------------------------------------------------
+
+GOOD = [np.array([0.5, 1.2, 2.0]), np.array([0.1, 1.0])]
+
+
+@pytest.mark.parametrize(
+    "X, end_time, match",
+    [
+        ([[np.array([1.0, 0.5]), np.array([0.1])]], None, "sorted"),
+        ([[np.array([0.5, np.nan]), np.array([0.1])]], None, "NaN"),
+        ([[np.array([0.5, 1.0]), np.array([np.inf])]], None, "infinite"),
+        ([[np.array([-0.5, 1.0]), np.array([0.1])]], None, "negative"),
+        ([GOOD], 1.5, "after end_time"),
+        ([[np.array([0.5, 1.0])]], None, "no driver"),
+        ([GOOD, [GOOD[0], GOOD[1], GOOD[1]]], None, "same number of drivers"),
+        ([GOOD], [3.0, 4.0], "one float per realisation"),
+        ([GOOD], -1.0, "positive"),
+        ([], None, "at least one"),
+        ([[np.zeros((2, 2)), np.array([0.1])]], None, "1-D"),
+    ],
+)
+def test_bad_input_raises(X, end_time, match):
+    with pytest.raises(ValueError, match=match):
+        DriPP().fit(X, end_time=end_time)
+
+
+def test_bad_input_types_and_params():
+    with pytest.raises(TypeError, match="list of realisations"):
+        DriPP().fit(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        DriPP().fit(GOOD)
+    with pytest.raises(ValueError, match="lower must be smaller than upper"):
+        DriPP(lower=0.5, upper=0.5).fit([GOOD])
+    with pytest.raises(ValueError, match="lower"):
+        DriPP(lower=-0.1).fit([GOOD])
+    with pytest.raises(ValueError, match="init"):
+        DriPP(init="kmeans").fit([GOOD])
+    model = DriPP().fit([GOOD])
+    with pytest.raises(ValueError, match="fitted with 1"):
+        model.score([[GOOD[0], GOOD[1], GOOD[1]]])
+    with pytest.raises(ValueError, match="drivers must hold 1"):
+        model.intensity([1.0], [GOOD[1], GOOD[1]])
+
+
+# -- scikit-learn contract ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, truth = make_driven_events(n_realisations=6, end_time=300.0, random_state=0)
+    return X, np.full(len(X), 300.0), truth
+
+
+def test_tags_and_params():
+    model = DriPP(upper=0.6)
+    assert model.__sklearn_tags__().input_tags.two_d_array is False
+    assert model.get_params()["upper"] == 0.6
+    assert model.set_params(upper=0.7, tol=1e-4) is model
+    assert (model.upper, model.tol) == (0.7, 1e-4)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        model.set_params(nope=1)
+
+
+def test_clone_drops_fit(data):
+    X, end_time, _ = data
+    model = DriPP(**SUPPORT).fit(X, end_time=end_time)
+    cloned = clone(model)
+    assert cloned.get_params() == model.get_params()
+    assert not hasattr(cloned, "alpha_")
+
+
+def test_pickle_round_trip(data):
+    X, end_time, _ = data
+    model = DriPP(**SUPPORT).fit(X, end_time=end_time)
+    restored = pickle.loads(pickle.dumps(model))
+    for method in ("score_samples", "predict"):
+        np.testing.assert_array_equal(
+            getattr(model, method)(X, end_time), getattr(restored, method)(X, end_time)
+        )
+
+
+def test_deterministic_and_inputs_untouched(data):
+    X, end_time, _ = data
+    copies = [[a.copy() for a in r] for r in X]
+    first = DriPP(**SUPPORT).fit(X, end_time=end_time)
+    first.score_samples(X, end_time)
+    first.predict(X, end_time)
+    second = DriPP(**SUPPORT).fit(X, end_time=end_time)
+    np.testing.assert_array_equal(first.loglik_curve_, second.loglik_curve_)
+    np.testing.assert_array_equal(first.kernel_std_, second.kernel_std_)
+    for r, r_copy in zip(X, copies):
+        for a, b in zip(r, r_copy):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_score_is_loglik_per_unit_time(data):
+    X, end_time, _ = data
+    model = DriPP(**SUPPORT).fit(X, end_time=end_time)
+    assert model.score(X, end_time=end_time) == pytest.approx(
+        model.score_samples(X, end_time).sum() / end_time.sum()
+    )
+
+
+# a support that cuts the kernels has no finite optimum for their means: EM drifts
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_over_realisations(data):
+    X, end_time, truth = data
+    search = GridSearchCV(
+        DriPP(lower=0.03), {"upper": [0.2, 0.8]}, cv=KFold(3)
+    ).fit(X, end_time=end_time)
+    # a support that cuts the kernels (true mass up to 0.8 s) fits worse
+    assert search.best_params_ == {"upper": 0.8}
+    assert search.best_estimator_.alpha_.shape == (2,)

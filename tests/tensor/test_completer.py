@@ -1,0 +1,381 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+
+from skdeep.datasets import make_low_rank_tensor
+from skdeep.tensor import TensorCompleter
+from skdeep.tensor._numpy_backend import NumpyModel, reconstruct, sample_design, unfold
+
+
+def _missing_error(X_filled, X, X_true):
+    missing = np.isnan(X)
+    return np.linalg.norm(X_filled[missing] - X_true[missing]) / np.linalg.norm(
+        X_true[missing]
+    )
+
+
+@pytest.fixture(scope="module")
+def tucker_problem():
+    return make_low_rank_tensor(
+        (20, 20, 20), ranks=3, model="tucker", observed_fraction=0.1, random_state=0
+    )
+
+
+@pytest.fixture(scope="module")
+def deep_tucker_fit(tucker_problem):
+    X, _ = tucker_problem
+    completer = TensorCompleter(depth=2, random_state=0, track_every=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        X_filled = completer.fit_transform(X)
+    return completer, X_filled
+
+
+def test_deep_tucker_recovers_missing_entries(tucker_problem, deep_tucker_fit):
+    # 20x20x20 Tucker rank (3, 3, 3) from 10 % of its entries (measured: 5e-4)
+    X, X_true = tucker_problem
+    _, X_filled = deep_tucker_fit
+    assert _missing_error(X_filled, X, X_true) < 2e-3
+
+
+def test_depth_one_does_clearly_worse(tucker_problem, deep_tucker_fit):
+    # same init scale, a shallow factorization: no low-rank bias (measured: 0.6)
+    X, X_true = tucker_problem
+    shallow = TensorCompleter(depth=1, random_state=0, track_every=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        error_shallow = _missing_error(shallow.fit_transform(X), X, X_true)
+    error_deep = _missing_error(deep_tucker_fit[1], X, X_true)
+    assert error_shallow > 0.1
+    assert error_shallow > 100 * error_deep
+
+
+def test_effective_rank_decreases_along_training(deep_tucker_fit):
+    completer, _ = deep_tucker_fit
+    ranks = completer.history_["effective_rank"]
+    assert ranks.shape == (len(completer.history_["iteration"]), 3)
+    # random start: high effective rank; end: that of the rank-3 truth (< 3)
+    assert np.all(ranks[0] > 8)
+    assert np.all(ranks[-1] < 3.05)
+    assert np.all(ranks[-1] > 2.0)
+    # the train error falls along the recorded iterations
+    assert completer.history_["train_error"][-1] < 1e-3 * completer.history_[
+        "train_error"
+    ][0]
+
+
+def test_observed_entries_kept_and_no_nan(tucker_problem, deep_tucker_fit):
+    X, _ = tucker_problem
+    completer, X_filled = deep_tucker_fit
+    observed = ~np.isnan(X)
+    assert not np.isnan(X_filled).any()
+    np.testing.assert_array_equal(X_filled[observed], X[observed])
+    assert completer.reconstruction_.shape == X.shape
+    np.testing.assert_allclose(
+        X_filled[~observed], completer.reconstruction_[~observed]
+    )
+
+
+@pytest.mark.parametrize("model", ["cp", "tt"])
+def test_cp_and_tt_recovery(model):
+    # measured: cp 1e-3, tt 2e-4 with depth 2; depth 1 at least 10x worse
+    X, X_true = make_low_rank_tensor(
+        (20, 20, 20), ranks=3, model=model, observed_fraction=0.2, random_state=0
+    )
+    errors = {}
+    for depth in (1, 2):
+        completer = TensorCompleter(model=model, depth=depth, random_state=0,
+                                    track_every=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            errors[depth] = _missing_error(completer.fit_transform(X), X, X_true)
+    assert errors[2] < 5e-3
+    assert errors[1] > 10 * errors[2]
+
+
+def test_matrix_completion_beats_mean_imputation():
+    X, X_true = make_low_rank_tensor(
+        (60, 40), ranks=3, observed_fraction=0.3, random_state=0
+    )
+    X_filled = TensorCompleter(random_state=0).fit_transform(X)
+    error = _missing_error(X_filled, X, X_true)
+    baseline = _missing_error(SimpleImputer().fit_transform(X), X, X_true)
+    assert error < 2e-3
+    assert error < 1e-2 * baseline
+
+
+@pytest.mark.parametrize("shape", [(90, 40), (60, 15, 10)])
+def test_fold_in_new_samples(shape):
+    X, X_true = make_low_rank_tensor(
+        shape, ranks=2, observed_fraction=0.3, random_state=1
+    )
+    n_fit = 2 * shape[0] // 3
+    completer = TensorCompleter(random_state=0, track_every=0, tol=1e-3)
+    completer.fit(X[:n_fit])
+    X_new, X_new_true = X[n_fit:], X_true[n_fit:]
+    X_new_before = X_new.copy()
+    filled = completer.transform(X_new)
+    np.testing.assert_array_equal(X_new, X_new_before)
+    observed = ~np.isnan(X_new)
+    np.testing.assert_array_equal(filled[observed], X_new[observed])
+    assert _missing_error(filled, X_new, X_new_true) < 1e-2
+    # a completely missing new sample gets the zero row, not NaN
+    X_empty = np.full((1, *shape[1:]), np.nan)
+    assert np.all(np.isfinite(completer.transform(X_empty)))
+    # the score is minus the error on the observed entries: near zero here
+    assert -1e-2 < completer.score(X_new) <= 0
+
+
+def test_pipeline_with_ridge():
+    rng = np.random.RandomState(0)
+    X, X_true = make_low_rank_tensor(
+        (80, 12), ranks=2, observed_fraction=0.6, random_state=0
+    )
+    coef = rng.standard_normal(12)
+    y = X_true @ coef
+    pipe = make_pipeline(TensorCompleter(random_state=0, track_every=0), Ridge(1e-6))
+    pipe.fit(X[:60], y[:60])
+    pred = pipe.predict(X[60:])
+    r2 = 1 - np.sum((pred - y[60:]) ** 2) / np.sum((y[60:] - y[60:].mean()) ** 2)
+    mean_pipe = make_pipeline(SimpleImputer(), Ridge(1e-6)).fit(X[:60], y[:60])
+    pred_mean = mean_pipe.predict(X[60:])
+    r2_mean = 1 - np.sum((pred_mean - y[60:]) ** 2) / np.sum(
+        (y[60:] - y[60:].mean()) ** 2
+    )
+    assert r2 > 0.99
+    assert r2 > r2_mean
+
+
+def test_validation_fraction_tracks_held_out_error():
+    X, _ = make_low_rank_tensor((15, 15, 15), ranks=2, observed_fraction=0.4,
+                                random_state=0)
+    completer = TensorCompleter(validation_fraction=0.2, random_state=0,
+                                init_scale=3e-2, track_every=200, tol=1e-3)
+    completer.fit(X)
+    val = completer.history_["validation_error"]
+    assert np.all(np.isfinite(val))
+    assert val[-1] < 0.05 < val[0]
+    no_val = TensorCompleter(random_state=0, max_iter=5, track_every=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        no_val.fit(X)
+    assert np.all(np.isnan(no_val.history_["validation_error"]))
+    assert len(no_val.history_["iteration"]) == 6
+    assert no_val.loss_curve_.shape == (6,)
+    assert no_val.n_iter_ == 5
+
+
+def test_gradient_descent_decreases_loss():
+    X, X_true = make_low_rank_tensor((12, 10, 8), ranks=2, observed_fraction=0.5,
+                                     random_state=0)
+    # plain gradient descent at a stable step: the loss never goes up, and the
+    # missing entries are recovered (zero-mean truth: a zero fill has error 1)
+    completer = TensorCompleter(optimizer="gd", learning_rate=0.2,
+                                learning_rate_decay=0.0, init_scale=0.3,
+                                max_iter=4000, tol=1e-2, random_state=0,
+                                track_every=0)
+    X_filled = completer.fit_transform(X)
+    loss = completer.loss_curve_
+    assert np.all(np.diff(loss) <= 0)
+    assert completer.n_iter_ < 4000
+    assert completer.history_["train_error"][-1] < 1e-2
+    assert _missing_error(X_filled, X, X_true) < 0.1
+
+
+def test_convergence_warning_and_tol_stop():
+    X, _ = make_low_rank_tensor((10, 8), ranks=2, observed_fraction=0.5,
+                                random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        TensorCompleter(max_iter=3, random_state=0).fit(X)
+    completer = TensorCompleter(tol=0.5, random_state=0).fit(X)
+    assert completer.n_iter_ < 10000
+    assert completer.history_["train_error"][-1] < 0.5
+
+
+def test_same_seed_same_result_and_seed_matters():
+    X, _ = make_low_rank_tensor((10, 8, 6), ranks=2, observed_fraction=0.4,
+                                random_state=0)
+    kwargs = dict(max_iter=200, track_every=0, model="tt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = TensorCompleter(random_state=3, **kwargs).fit(X).reconstruction_
+        second = TensorCompleter(random_state=3, **kwargs).fit(X).reconstruction_
+        other = TensorCompleter(random_state=4, **kwargs).fit(X).reconstruction_
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first, other)
+
+
+def test_float32_kept_and_pickle():
+    X, _ = make_low_rank_tensor((10, 8), ranks=2, observed_fraction=0.5,
+                                random_state=0)
+    X32 = X.astype(np.float32)
+    completer = TensorCompleter(random_state=0, max_iter=300, track_every=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = completer.fit_transform(X32)
+    assert out.dtype == np.float32
+    assert completer.transform(X32).dtype == np.float32
+    restored = pickle.loads(pickle.dumps(completer))
+    np.testing.assert_array_equal(restored.transform(X32), completer.transform(X32))
+
+
+@pytest.mark.parametrize("model", ["tucker", "cp", "tt"])
+def test_numpy_gradients_match_finite_differences(model):
+    rng = np.random.RandomState(0)
+    shape = (4, 5, 3)
+    if model == "tucker":
+        widths, core, tt_ranks = [3, 4, 2], rng.standard_normal((3, 4, 2)), None
+    elif model == "cp":
+        widths, core, tt_ranks = [6, 6, 6], None, None
+    else:
+        tt_ranks = (1, 3, 2, 1)
+        widths, core = [3, 6, 2], None
+    layers = [
+        [rng.standard_normal((n, n)), rng.standard_normal((n, c))]
+        for n, c in zip(shape, widths)
+    ]
+    net = NumpyModel(model, layers, core, tt_ranks)
+    X = rng.standard_normal(shape)
+    mask = rng.rand(*shape) < 0.5
+    n_obs = mask.sum()
+    _, grads, tensor = net.loss_and_gradients(X, mask, n_obs)
+    eps = 1e-6
+    for param, grad in zip(net.parameters(), grads):
+        for _ in range(4):
+            idx = tuple(rng.randint(s) for s in param.shape)
+            old = param[idx]
+            param[idx] = old + eps
+            plus = net.loss_and_gradients(X, mask, n_obs)[0]
+            param[idx] = old - eps
+            minus = net.loss_and_gradients(X, mask, n_obs)[0]
+            param[idx] = old
+            np.testing.assert_allclose((plus - minus) / (2 * eps), grad[idx],
+                                       rtol=1e-5, atol=1e-8)
+    # the fold-in design reproduces the mode-0 unfolding
+    factors = net.factors()
+    design = sample_design(model, factors, net.core, tt_ranks)
+    np.testing.assert_allclose(factors[0] @ design, unfold(tensor, 0), atol=1e-10)
+    np.testing.assert_allclose(
+        reconstruct(model, factors, net.core, tt_ranks), tensor, atol=1e-12
+    )
+
+
+def test_rank_arguments():
+    X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, observed_fraction=0.5,
+                                random_state=0)
+    kwargs = dict(max_iter=2, track_every=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tucker = TensorCompleter(ranks=(3, 2, 4), **kwargs).fit(X)
+        assert tucker.core_.shape == (3, 2, 4)
+        assert [U.shape for U in tucker.factors_] == [(8, 3), (7, 2), (6, 4)]
+        assert [len(mode) for mode in tucker.layers_] == [2, 2, 2]
+        full = TensorCompleter(**kwargs).fit(X)
+        assert full.core_.shape == (8, 7, 6)
+        cp = TensorCompleter(model="cp", ranks=5, depth=3, **kwargs).fit(X)
+        assert cp.core_ is None
+        assert [U.shape for U in cp.factors_] == [(8, 5), (7, 5), (6, 5)]
+        assert [len(mode) for mode in cp.layers_] == [3, 3, 3]
+        tt = TensorCompleter(model="tt", ranks=(2, 3), **kwargs).fit(X)
+        assert tt.tt_ranks_ == (1, 2, 3, 1)
+        tt_full = TensorCompleter(model="tt", **kwargs).fit(X)
+        assert tt_full.tt_ranks_ == (1, 8, 6, 1)
+
+
+@pytest.mark.parametrize(
+    "params, X, error, match",
+    [
+        ({}, np.full((4, 3), np.nan), ValueError, "no observed entry"),
+        ({}, np.array([[1.0, 2.0], [np.nan, np.nan], [3.0, 4.0]]), ValueError,
+         r"no observed entry, at indices \[1\]"),
+        ({"model": "svd"}, np.ones((4, 3)), ValueError, "model"),
+        ({"depth": 0}, np.ones((4, 3)), ValueError, "depth"),
+        ({"ranks": (2, 2, 2)}, np.ones((4, 3)), ValueError, "ranks has 3 entries"),
+        ({"model": "tt", "ranks": (2, 2)}, np.ones((4, 3)), ValueError,
+         "ranks has 2 entries"),
+        ({"ranks": (2, 0)}, np.ones((4, 3)), ValueError, "positive"),
+        ({"ranks": (2.5, 1)}, np.ones((4, 3)), TypeError, "integers"),
+        ({"init_scale": 0}, np.ones((4, 3)), ValueError, "init_scale"),
+        ({"optimizer": "sgd"}, np.ones((4, 3)), ValueError, "optimizer"),
+        ({"validation_fraction": 1.5}, np.ones((4, 3)), ValueError,
+         "validation_fraction"),
+        ({"backend": "jax"}, np.ones((4, 3)), ValueError, "backend"),
+        ({}, np.array([["a", "b"], ["c", "d"]], dtype=object), ValueError,
+         "could not convert"),
+        ({}, np.array([[1.0, np.inf], [1.0, 2.0]]), ValueError, "infinity"),
+        ({}, np.ones(5), ValueError, "2D array"),
+    ],
+)
+def test_bad_inputs(params, X, error, match):
+    with pytest.raises(error, match=match):
+        TensorCompleter(max_iter=2, **params).fit(X)
+
+
+def test_transform_shape_mismatch():
+    X, _ = make_low_rank_tensor((6, 5, 4), ranks=2, observed_fraction=0.5,
+                                random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        completer = TensorCompleter(max_iter=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"slices of shape \(5, 3\)"):
+        completer.transform(np.ones((2, 5, 3)))
+    with pytest.raises(ValueError, match="features"):
+        completer.transform(np.ones((2, 4, 4)))
+    with pytest.raises(ValueError, match="no observed entry"):
+        completer.score(np.full((2, 5, 4), np.nan))
+
+
+def test_torch_backend_matches_numpy():
+    pytest.importorskip("torch")
+    for model in ("tucker", "cp", "tt"):
+        X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, model=model,
+                                    observed_fraction=0.4, random_state=0)
+        for optimizer, lr in (("adam", 1e-2), ("gd", 0.5)):
+            kwargs = dict(model=model, optimizer=optimizer, learning_rate=lr,
+                          init_scale=0.3, max_iter=150, tol=0, random_state=0,
+                          track_every=50)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                ref = TensorCompleter(**kwargs).fit(X)
+                out = TensorCompleter(backend="torch", device="cpu", **kwargs).fit(X)
+            np.testing.assert_allclose(out.loss_curve_, ref.loss_curve_,
+                                       rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(out.reconstruction_, ref.reconstruction_,
+                                       rtol=1e-7, atol=1e-10)
+            np.testing.assert_allclose(out.history_["effective_rank"],
+                                       ref.history_["effective_rank"], rtol=1e-6)
+            assert isinstance(out.factors_[0], np.ndarray)
+
+
+def test_torch_backend_rejects_cuda_without_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        TensorCompleter(backend="torch", device="cuda", max_iter=2).fit(X)
+
+
+@pytest.mark.cuda
+def test_torch_backend_on_cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    X, X_true = make_low_rank_tensor((20, 20, 20), ranks=3, observed_fraction=0.1,
+                                     random_state=0)
+    kwargs = dict(max_iter=300, tol=0, random_state=0, track_every=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = TensorCompleter(**kwargs).fit(X)
+        gpu = TensorCompleter(backend="torch", device="cuda", **kwargs).fit(X)
+    np.testing.assert_allclose(gpu.loss_curve_, ref.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(gpu.reconstruction_, ref.reconstruction_,
+                               rtol=1e-5, atol=1e-8)
+    restored = pickle.loads(pickle.dumps(gpu))
+    assert isinstance(restored.layers_[0][0], np.ndarray)
