@@ -144,11 +144,11 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Length of the signals seen in fit.
     n_iter_ : int
         Number of iterations run.
-    pobj_ : ndarray of shape (2 * n_iter_ + 1,)
+    pobj_ : ndarray of shape (2 * `n_iter_` + 1,)
         Objective at the start, then after each z-step and each d-step.
     n_features_in_ : int
         ``n_times`` for 2-D input, ``n_channels`` for 3-D input.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of a 2-D DataFrame input.
 
     See Also

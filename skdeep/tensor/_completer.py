@@ -163,7 +163,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``X / scale_``.
     n_iter_ : int
         Number of iterations run.
-    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+    loss_curve_ : ndarray of shape (`n_iter_` + 1,)
         Mean squared error on the training entries (normalised data) before each
         step and after the last one.
     history_ : dict of ndarray
@@ -176,7 +176,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Shape of a sample (a slice of ``X`` along axis 0).
     n_features_in_ : int
         Size of axis 1 of ``X``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of a 2-D ``X`` given as a DataFrame.
 
     See Also
