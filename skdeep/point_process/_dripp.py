@@ -12,8 +12,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels import (
-    em_iteration,
+    covered_intensity,
+    em_update,
     find_pairs,
+    pair_exponents,
     pair_intensity,
     truncnorm_cdf,
     truncnorm_pdf,
@@ -136,7 +138,12 @@ class _Events:
         self.end_times = end_times
         self.total_time = float(end_times.sum())
         self.n_drivers = len(data[0][1])
-        idx, delays, owners, offset = [], [], [], 0
+        # pairs grouped by driver, then by realisation and target: the EM loop
+        # reads each driver's block with scalar parameters, and every target
+        # still receives its terms in (driver, driver event) order
+        idx = [[] for _ in range(self.n_drivers)]
+        delays = [[] for _ in range(self.n_drivers)]
+        offset = 0
         self.target_owner = []
         # time left after each driver event, for the compensator
         self.remaining = [[] for _ in range(self.n_drivers)]
@@ -145,19 +152,24 @@ class _Events:
             self.target_owner.append(np.full(target.size, r))
             for p, driver in enumerate(drivers):
                 t_idx, delay = find_pairs(target, driver, lower, upper)
-                idx.append(t_idx + offset)
-                delays.append(delay)
-                owners.append(np.full(delay.size, p, dtype=np.int64))
+                idx[p].append(t_idx + offset)
+                delays[p].append(delay)
                 self.remaining[p].append(end_times[r] - driver)
                 self.driver_owner[p].append(np.full(driver.size, r))
             offset += target.size
         self.n_targets = offset
-        # pairs in target order: the EM passes then read and write memory in order
+        idx = [np.concatenate(i) for i in idx]
+        self.driver_ptr = np.cumsum([0] + [i.size for i in idx]).astype(np.int64)
         self.target_idx = np.concatenate(idx).astype(np.int64)
-        order = np.argsort(self.target_idx, kind="stable")
-        self.target_idx = self.target_idx[order]
-        self.delay = np.concatenate(delays)[order]
-        self.pair_driver = np.concatenate(owners)[order]
+        self.delay = np.concatenate([np.concatenate(d) for d in delays])
+        self.pair_driver = np.repeat(
+            np.arange(self.n_drivers, dtype=np.int64), np.diff(self.driver_ptr)
+        )
+        # slot of each pair's target among the targets that have pairs
+        covered = np.zeros(self.n_targets, dtype=bool)
+        covered[self.target_idx] = True
+        self.n_covered = int(np.count_nonzero(covered))
+        self.slot = (np.cumsum(covered) - 1)[self.target_idx].astype(np.int64)
         self.target_owner = np.concatenate(self.target_owner)
         self.remaining = [np.concatenate(rem) for rem in self.remaining]
         self.driver_owner = [np.concatenate(own) for own in self.driver_owner]
@@ -236,7 +248,7 @@ class DriPP(BaseEstimator):
         Number of drivers seen during fit.
     n_iter_ : int
         Number of EM iterations run.
-    loglik_curve_ : ndarray of shape (n_iter_ + 1,)
+    loglik_curve_ : ndarray of shape (`n_iter_` + 1,)
         Log-likelihood of the training data at the initialisation and after each
         iteration.
 
@@ -323,9 +335,7 @@ class DriPP(BaseEstimator):
             union_measure(np.concatenate(drivers) + lower, length, end)
             for (_, drivers), end in zip(data, events.end_times)
         )
-        # pairs are in target order: count the distinct targets they cover
-        idx = events.target_idx
-        n_inside = int(idx.size > 0) + np.count_nonzero(idx[1:] != idx[:-1])
+        n_inside = events.n_covered
         free_time = events.total_time - covered
         if free_time > 0:
             baseline = (events.n_targets - n_inside) / free_time
@@ -336,7 +346,7 @@ class DriPP(BaseEstimator):
         mean = np.full(n_drivers, (lower + upper) / 2)
         std = np.full(n_drivers, 0.95 * length / 4)
         for p in range(n_drivers):
-            delay = events.delay[events.pair_driver == p]
+            delay = events.delay[events.driver_ptr[p]:events.driver_ptr[p + 1]]
             if delay.size == 0:
                 continue
             support_p = sum(
@@ -348,12 +358,28 @@ class DriPP(BaseEstimator):
             std[p] = max(delay.std(), _STD_FLOOR)
         return baseline, alpha, mean, std
 
-    def _em_iteration(self, events, params):
-        return em_iteration(
-            events.target_idx, events.delay, events.pair_driver, events.n_targets,
-            events.n_full, events.partial, events.partial_driver,
-            events.total_time, *params, float(self.lower), float(self.upper),
-            _STD_FLOOR,
+    def _em_iteration(self, events, params, work):
+        """Log-likelihood of ``params`` and the next EM parameters.
+
+        ``work`` holds the buffers reused by every iteration: one value per pair,
+        the intensity and its log at each covered target.
+        """
+        baseline, alpha, mean, std = params
+        lower, upper = float(self.lower), float(self.upper)
+        value, lam, log_lam = work
+        mass, coef = pair_exponents(
+            events.driver_ptr, events.delay, alpha, mean, std, lower, upper, value
+        )
+        # NumPy's SIMD exp and log are several times faster than numba's libm calls
+        np.exp(value, out=value)
+        covered_intensity(events.driver_ptr, events.slot, value, baseline, coef, lam)
+        with np.errstate(divide="ignore"):
+            np.log(lam, out=log_lam)
+        return em_update(
+            events.driver_ptr, events.slot, value, events.delay, lam, log_lam,
+            events.n_targets - events.n_covered, events.n_full, events.partial,
+            events.partial_driver, events.total_time, baseline, alpha, mean, std,
+            mass, lower, upper, _STD_FLOOR,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -381,13 +407,15 @@ class DriPP(BaseEstimator):
         events = _Events(data, end_times, float(self.lower), float(self.upper))
         params = self._initialise(events, data)
         params = (float(params[0]), *(np.asarray(v, float) for v in params[1:]))
-        loglik, *next_params = self._em_iteration(events, params)
+        work = (np.empty(events.delay.size), np.empty(events.n_covered),
+                np.empty(events.n_covered))
+        loglik, *next_params = self._em_iteration(events, params, work)
         curve = [loglik]
         converged = False
         n_iter = 0
         for n_iter in range(1, self.n_iter + 1):
             params = tuple(next_params)
-            loglik, *next_params = self._em_iteration(events, params)
+            loglik, *next_params = self._em_iteration(events, params, work)
             curve.append(loglik)
             if self.verbose:
                 print(f"[DriPP] iteration {n_iter}: log-likelihood {loglik:.6f}")
