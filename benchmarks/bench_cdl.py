@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _anchor_env import ensure_anchor_env
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -64,28 +64,6 @@ np.savez(sys.argv[2], uv_hat=cdl.uv_hat_, z_hat=cdl.z_hat_, z_long=z_long,
 print(json.dumps({"fit_time": fit_time, "transform_time": transform_time,
                   "n_iter": (len(cdl.pobj_) - 1) // 2}))
 """
-
-
-def _env_python():
-    return ENV_DIR / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def ensure_anchor_env():
-    """Create the alphacsc virtualenv on first use; return its python or None."""
-    python = _env_python()
-    if python.exists():
-        return python
-    print(f"building the alphacsc virtualenv in {ENV_DIR} (first run only) ...")
-    try:
-        venv.create(ENV_DIR, with_pip=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "numpy<2", "alphacsc"],
-            check=True,
-        )
-    except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"could not install alphacsc: {exc}")
-        return None
-    return python
 
 
 def run_anchor(python, X, X_long, uv_init, params, uv_skdeep, lam):
@@ -164,7 +142,7 @@ def main(argv=None):
 
     anchor = None
     if not args.no_anchor:
-        python = ensure_anchor_env()
+        python = ensure_anchor_env(ENV_DIR, ["numpy<2", "alphacsc"])
         if python is not None:
             anchor = run_anchor(python, X, X_long, uv_init, params,
                                 np.hstack([cdl.u_hat_, cdl.v_hat_]), cdl.lambda_)

@@ -35,11 +35,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _anchor_env import ensure_anchor_env
 from scipy.special import ndtr
 from sklearn.exceptions import ConvergenceWarning
 
@@ -117,31 +117,6 @@ if meta["simu_T"]:
 print(json.dumps({"results": results, "tick": HAVE_TICK and meta["tick"],
                   "simu_time": simu_time}))
 """
-
-
-def _env_python():
-    return ENV_DIR / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def ensure_anchor_env():
-    """Create the numpy<2 virtualenv (dripp's dependencies and tick) once."""
-    python = _env_python()
-    if python.exists():
-        return python
-    print(f"building the dripp virtualenv in {ENV_DIR} (first run only) ...")
-    try:
-        venv.create(ENV_DIR, with_pip=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "numpy<2", "scipy",
-             "matplotlib", "tqdm", "pandas"],
-            check=True,
-        )
-    except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"could not build the virtualenv: {exc}")
-        return None
-    # tick is optional: the Hawkes anchor and dripp's simulator need it
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "tick"], check=False)
-    return python
 
 
 def ensure_dripp_source(path):
@@ -280,7 +255,13 @@ def main(argv=None):
     anchor, anchor_name = None, "original dripp (numpy<2 virtualenv)"
     if not args.no_anchor:
         source = ensure_dripp_source(args.dripp_source)
-        python = ensure_anchor_env() if source is not None else None
+        python = None
+        if source is not None:
+            python = ensure_anchor_env(
+                ENV_DIR,
+                ["numpy<2", "scipy", "matplotlib", "tqdm", "pandas"],
+                optional=("tick",),  # the Hawkes anchor and dripp's simulator
+            )
         if source is None:
             print(f"original dripp source not found (clone {DRIPP_URL} and pass "
                   "--dripp-source)")
