@@ -62,7 +62,10 @@ class HierarchicalGMM(BaseEstimator):
     labels_ : ndarray of shape (n_samples,)
         Given label of labeled training samples, most probable leaf otherwise.
     lower_bound_ : float
-        Mean log-likelihood per training sample at the last iteration.
+        Mean log-likelihood per training sample at the last iteration: the
+        mixture density for unlabeled samples, the density of their class for
+        labeled ones (with unlabeled samples the mixing weights describe those
+        only). EM does not decrease it.
     log_likelihood_curve_ : list of float
         ``lower_bound_`` after each iteration.
     converged_ : bool
@@ -198,6 +201,11 @@ class HierarchicalGMM(BaseEstimator):
             resp = np.zeros((n, n_classes))
             resp[lab_rows, y_index[labeled]] = 1.0
             ll_lab = log_joint[lab_rows, y_index[labeled]].sum()
+            if X_unl.shape[0]:
+                # The weights describe the unlabeled data (M-step below): a labeled
+                # sample counts with its class density only, so that each EM step
+                # maximises exactly the likelihood it reports.
+                ll_lab -= np.log(weights)[y_index[labeled]].sum()
             ll_unl = 0.0
             if X_unl.shape[0]:
                 lj = log_joint[~labeled]
