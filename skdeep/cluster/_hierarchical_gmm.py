@@ -157,16 +157,10 @@ class HierarchicalGMM(BaseEstimator):
             Fitted estimator.
         """
         X, y_index, tree, known = _prepare(self, X, y)
-        init = NovelClassKMeans(
-            self.hierarchy,
-            self.n_novel_classes,
-            lambda_unlabeled=self.lambda_unlabeled,
-            lambda_hierarchy=self.lambda_hierarchy,
-            solver=self.solver,
-            n_neighbors=self.n_neighbors,
-            learning_rate=self.learning_rate,
-            random_state=self.random_state,
-        )
+        # The h-k-means start shares every parameter of its own (max_iter and tol
+        # are EM's here, so the start keeps its defaults).
+        shared = NovelClassKMeans().get_params().keys() - {"max_iter", "tol", "verbose"}
+        init = NovelClassKMeans(**{name: getattr(self, name) for name in shared})
         init.classes_ = self.classes_
         with warnings.catch_warnings():
             # A not fully converged start is fine: EM goes on from it.

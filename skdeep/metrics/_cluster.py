@@ -6,6 +6,20 @@ from sklearn.metrics.cluster import contingency_matrix
 from ..utils._matching import hungarian_match
 
 
+def check_label_pair(y_true, y_pred, dtype=None):
+    """Two 1-D label arrays of equal length, as arrays (shared by the label metrics)."""
+    y_true = np.asarray(y_true, dtype=dtype)
+    y_pred = np.asarray(y_pred, dtype=dtype)
+    if y_true.ndim != 1 or y_pred.ndim != 1:
+        raise ValueError("y_true and y_pred must be 1-D arrays.")
+    if y_true.shape[0] != y_pred.shape[0]:
+        raise ValueError(
+            f"y_true and y_pred have different lengths: {y_true.shape[0]} and "
+            f"{y_pred.shape[0]}."
+        )
+    return y_true, y_pred
+
+
 def cluster_accuracy(y_true, y_pred):
     """Accuracy of a clustering after the best one-to-one matching of labels.
 
@@ -32,15 +46,7 @@ def cluster_accuracy(y_true, y_pred):
     >>> cluster_accuracy([0, 0, 1, 1, 2], ["b", "b", "a", "a", "a"])
     0.8
     """
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    if y_true.ndim != 1 or y_pred.ndim != 1:
-        raise ValueError("y_true and y_pred must be 1-D arrays.")
-    if y_true.shape[0] != y_pred.shape[0]:
-        raise ValueError(
-            f"y_true and y_pred have different lengths: {y_true.shape[0]} and "
-            f"{y_pred.shape[0]}."
-        )
+    y_true, y_pred = check_label_pair(y_true, y_pred)
     if y_true.shape[0] == 0:
         raise ValueError("y_true and y_pred are empty.")
     table = contingency_matrix(y_true, y_pred)

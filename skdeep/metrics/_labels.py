@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._cluster import check_label_pair
+
 
 def direct_label_accuracy(y_true, y_pred, labels=None):
     """Fraction of samples whose predicted *name* equals the true one.
@@ -32,15 +34,7 @@ def direct_label_accuracy(y_true, y_pred, labels=None):
     >>> direct_label_accuracy(["a", "b", "c", "c"], ["a", "c", "c", "b"], labels=["c"])
     0.5
     """
-    y_true = np.asarray(y_true, dtype=object)
-    y_pred = np.asarray(y_pred, dtype=object)
-    if y_true.ndim != 1 or y_pred.ndim != 1:
-        raise ValueError("y_true and y_pred must be 1-D arrays.")
-    if y_true.shape[0] != y_pred.shape[0]:
-        raise ValueError(
-            f"y_true and y_pred have different lengths: {y_true.shape[0]} and "
-            f"{y_pred.shape[0]}."
-        )
+    y_true, y_pred = check_label_pair(y_true, y_pred, dtype=object)
     if labels is not None:
         keep = np.isin(y_true, np.asarray(labels, dtype=object))
         y_true, y_pred = y_true[keep], y_pred[keep]
