@@ -27,20 +27,11 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 
 from skdeep.datasets import make_low_rank_tensor
+from skdeep.metrics import missing_entry_error
 from skdeep.tensor import TensorCompleter
+from skdeep.tensor._model import unfold
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
-
-
-def missing_error(filled, X, X_true):
-    missing = np.isnan(X)
-    return np.linalg.norm(filled[missing] - X_true[missing]) / np.linalg.norm(
-        X_true[missing]
-    )
-
-
-def _unfold(tensor, mode):
-    return np.moveaxis(tensor, mode, 0).reshape(tensor.shape[mode], -1)
 
 
 def _fold(matrix, mode, shape):
@@ -63,7 +54,7 @@ def halrtc(X, rho=1e-6, rho_growth=1.15, max_iter=500, tol=1e-7):
         for mode in range(order):
             # singular value thresholding of the mode unfolding at alpha / rho
             U, s, Vt = np.linalg.svd(
-                _unfold(estimate + duals[mode] / rho, mode), full_matrices=False
+                unfold(estimate + duals[mode] / rho, mode), full_matrices=False
             )
             s = np.maximum(s - alpha[mode] / rho, 0.0)
             active = active or s[0] > 0
@@ -138,7 +129,7 @@ def accuracy_table(fractions, max_iter, seeds):
             runs["HaLRTC"] = lambda X=X: halrtc(X)
             for name, run in runs.items():
                 filled, seconds = timed(run)
-                err = missing_error(filled, X, X_true)
+                err = missing_entry_error(X_true, filled, X)
                 results.setdefault(name, []).append((err, seconds))
         reference = np.mean([t for _, t in results["skdeep deep Tucker, depth 2"]])
         for name, values in results.items():
@@ -167,7 +158,7 @@ def matrix_table(fractions, max_iter, seeds):
             for name, run in runs.items():
                 filled, seconds = timed(run)
                 results.setdefault(name, []).append(
-                    (missing_error(filled, X, X_true), seconds)
+                    (missing_entry_error(X_true, filled, X), seconds)
                 )
         reference = np.mean([t for _, t in results["skdeep deep matrix, depth 2"]])
         for name, values in results.items():

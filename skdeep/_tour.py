@@ -59,9 +59,8 @@ def _tour_cdl(quick):
 
 @tour_entry("TensorCompleter", "complete a low-rank tensor from 10-30 % entries")
 def _tour_tensor_completer(quick):
-    import numpy as np
-
     from .datasets import make_low_rank_tensor
+    from .metrics import missing_entry_error
     from .tensor import TensorCompleter
 
     shape, observed = ((12, 12, 12), 0.3) if quick else ((20, 20, 20), 0.1)
@@ -72,10 +71,8 @@ def _tour_tensor_completer(quick):
         init_scale=3e-2 if quick else 1e-2, tol=1e-3, track_every=0, random_state=0
     )
     completer, fit_time = _timed_fit(completer, X)
-    missing = np.isnan(X)
-    error = np.linalg.norm(completer.reconstruction_[missing] - X_true[missing])
     return (
-        error / np.linalg.norm(X_true[missing]),
+        missing_entry_error(X_true, completer.reconstruction_, X),
         "relative error on missing entries",
         fit_time,
     )

@@ -27,13 +27,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from skdeep.datasets import make_low_rank_tensor
-from skdeep.metrics import effective_rank
+from skdeep.metrics import effective_rank, missing_entry_error
 from skdeep.tensor import TensorCompleter
 
 X, X_true = make_low_rank_tensor(
     (20, 20, 20), ranks=3, model="tucker", observed_fraction=0.1, random_state=0
 )
-missing = np.isnan(X)
 truth_ranks = [effective_rank(np.moveaxis(X_true, i, 0).reshape(20, -1))
                for i in range(3)]
 print("effective ranks of the truth:", np.round(truth_ranks, 2))
@@ -50,9 +49,7 @@ for depth in (1, 2, 3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         X_filled = completer.fit_transform(X)
-    error = np.linalg.norm(X_filled[missing] - X_true[missing]) / np.linalg.norm(
-        X_true[missing]
-    )
+    error = missing_entry_error(X_true, X_filled, X)
     fits[depth] = (completer, error)
     final_ranks = np.round(completer.history_["effective_rank"][-1], 2)
     print(f"depth {depth}: relative error on the missing entries {error:.2e}, "

@@ -5,31 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..tensor._numpy_backend import reconstruct
-
-_MODELS = ("tucker", "cp", "tt")
-
-
-def _check_ranks(ranks, shape, model):
-    order = len(shape)
-    expected = {"tucker": order, "cp": 1, "tt": order - 1}[model]
-    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
-        ranks = (int(ranks),) * expected
-    else:
-        try:
-            ranks = tuple(int(r) for r in ranks)
-        except TypeError as exc:
-            raise TypeError(
-                f"ranks must be an int or a sequence of ints, got {ranks!r}."
-            ) from exc
-    if len(ranks) != expected:
-        raise ValueError(
-            f"ranks must have {expected} entries for model={model!r} on a tensor "
-            f"of order {order}, got {len(ranks)}."
-        )
-    if any(r < 1 for r in ranks):
-        raise ValueError(f"ranks must be positive integers, got {ranks}.")
-    return ranks
+from ..tensor._model import MODELS, reconstruct, resolve_ranks
 
 
 def make_low_rank_tensor(
@@ -89,9 +65,9 @@ def make_low_rank_tensor(
         raise ValueError(
             f"shape must have at least 2 positive sizes, got {shape}."
         )
-    if model not in _MODELS:
-        raise ValueError(f"model must be one of {_MODELS}, got {model!r}.")
-    ranks = _check_ranks(ranks, shape, model)
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
+    ranks, _, tt_ranks = resolve_ranks(ranks, shape, model)
     if not isinstance(observed_fraction, numbers.Real) or not (
         0 < observed_fraction <= 1
     ):
@@ -110,7 +86,6 @@ def make_low_rank_tensor(
         factors = [rng.standard_normal((n, ranks[0])) for n in shape]
         truth = reconstruct("cp", factors)
     else:
-        tt_ranks = (1, *ranks, 1)
         factors = [
             rng.standard_normal((n, tt_ranks[k] * tt_ranks[k + 1]))
             for k, n in enumerate(shape)

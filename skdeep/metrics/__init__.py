@@ -1,6 +1,7 @@
 """Metrics the papers report: matched cluster accuracy, recovery scores, errors."""
 
 from ._cluster import cluster_accuracy
+from ._completion import missing_entry_error
 from ._dictionary import dictionary_recovery_score
 from ._effective_rank import effective_rank
 from ._labels import direct_label_accuracy
@@ -12,4 +13,5 @@ __all__ = [
     "direct_label_accuracy",
     "effective_rank",
     "intensity_error",
+    "missing_entry_error",
 ]

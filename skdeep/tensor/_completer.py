@@ -1,8 +1,6 @@
 """Tensor completion by deep (over-parametrised) factorizations."""
 
 import numbers
-import time
-import warnings
 
 import numpy as np
 from sklearn.base import (
@@ -11,74 +9,22 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._validation import FLOAT_DTYPES
+from ._model import reconstruct, resolve_ranks
 from ._numpy_backend import (
     NumpyModel,
     chain,
     effective_ranks,
-    reconstruct,
     sample_design,
     train_numpy,
 )
 
 # Singular values of the fold-in design below this fraction of the largest are cut.
 _FOLD_IN_RCOND = 1e-10
-
-
-def _resolve_ranks(ranks, shape, model):
-    """Factor widths and (for TT) the TT ranks of the model on a tensor of ``shape``."""
-    order = len(shape)
-    size = int(np.prod(shape))
-    if model == "tucker":
-        expected = order
-        full = tuple(shape)
-    elif model == "cp":
-        expected = 1
-        full = (max(shape),)
-    else:
-        expected = order - 1
-        # the largest TT ranks that can matter: min of the two unfolding sizes
-        full = tuple(
-            int(min(np.prod(shape[: k + 1]), size // np.prod(shape[: k + 1])))
-            for k in range(order - 1)
-        )
-    if isinstance(ranks, str):
-        if ranks != "full":
-            raise ValueError(f"ranks must be 'full', an int or a tuple, got {ranks!r}.")
-        resolved = full
-    elif isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
-        resolved = (int(ranks),) * expected
-    else:
-        resolved = tuple(ranks)
-        if not all(
-            isinstance(r, numbers.Integral) and not isinstance(r, bool)
-            for r in resolved
-        ):
-            raise TypeError(f"ranks must hold integers, got {ranks!r}.")
-        if len(resolved) != expected:
-            what = {
-                "tucker": "one rank per mode",
-                "cp": "a single rank",
-                "tt": "order - 1 inner TT ranks",
-            }[model]
-            raise ValueError(
-                f"ranks has {len(resolved)} entries but model={model!r} on a tensor of "
-                f"order {order} takes {expected} ({what})."
-            )
-        resolved = tuple(int(r) for r in resolved)
-    if any(r < 1 for r in resolved):
-        raise ValueError(f"ranks must be positive, got {resolved}.")
-    if model == "tucker":
-        return list(resolved), None
-    if model == "cp":
-        return [resolved[0]] * order, None
-    tt_ranks = (1, *resolved, 1)
-    return [tt_ranks[k] * tt_ranks[k + 1] for k in range(order)], tt_ranks
 
 
 class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -126,7 +72,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Maximum number of iterations (full-batch steps).
     tol : float, default=1e-4
         Stop when the relative error on the training entries,
-        ``||P(T - X)|| / ||P(X)||``, falls below ``tol``.
+        ``||P(T - X)|| / ||P(X)||``, falls below ``tol`` (checked at each
+        iteration on the loss evaluated before its update).
     validation_fraction : float in (0, 1) or None, default=None
         Fraction of the observed entries held out of training to track a
         validation error in ``history_``. ``None`` trains on all of them.
@@ -143,7 +90,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation and of the validation split.
     verbose : int, default=0
-        Print the errors every ``track_every`` iterations when positive.
+        Print the loss every ``track_every`` iterations when 1, at every
+        iteration when 2 or more.
 
     Attributes
     ----------
@@ -163,11 +111,12 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``X / scale_``.
     n_iter_ : int
         Number of iterations run.
-    loss_curve_ : ndarray of shape (`n_iter_` + 1,)
-        Mean squared error on the training entries (normalised data) before each
-        step and after the last one.
+    loss_curve_ : ndarray of shape (`n_iter_`,)
+        Mean squared error on the training entries (normalised data), evaluated
+        at each iteration before its update.
     history_ : dict of ndarray
-        Sampled every ``track_every`` iterations: ``"iteration"``, ``"loss"``,
+        The model after ``"iteration"`` updates, sampled at the start, every
+        ``track_every`` iterations and at the end: ``"iteration"``, ``"loss"``,
         ``"train_error"`` and ``"validation_error"`` (relative errors, NaN
         without validation split) and ``"effective_rank"``, of shape
         ``(n_records, order)``: the effective rank of each mode unfolding of the
@@ -327,7 +276,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "drop them or fold them in later with transform."
             )
         shape = X.shape
-        widths, tt_ranks = _resolve_ranks(self.ranks, shape, self.model)
+        _, widths, tt_ranks = resolve_ranks(self.ranks, shape, self.model)
         rng = check_random_state(self.random_state)
 
         data = np.where(observed, X, 0.0).astype(np.float64)
@@ -382,59 +331,58 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             "validation_error": [],
             "effective_rank": [],
         }
-        losses = []
-        start = time.perf_counter()
+
+        def track(it, tensor):
+            diff = np.where(train, tensor - data, 0.0)
+            loss = float(np.sum(diff**2)) / n_train
+            val_error = np.nan
+            if validation is not None:
+                val_error = (
+                    np.linalg.norm(tensor[validation] - data[validation]) / val_norm
+                )
+            records["iteration"].append(it)
+            records["loss"].append(loss)
+            records["train_error"].append(np.sqrt(loss * n_train) / train_norm)
+            records["validation_error"].append(val_error)
+            records["effective_rank"].append(effective_ranks(tensor))
 
         def callback(it, loss, get_tensor):
-            losses.append(loss)
-            train_error = np.sqrt(loss * n_train) / train_norm
-            # the first check comes after one step, so that n_iter_ >= 1
-            converged = it > 0 and train_error < self.tol
-            last = converged or it == self.max_iter
-            if it == 0 or last or (track_every and it % track_every == 0):
-                tensor = get_tensor()
-                val_error = np.nan
-                if validation is not None:
-                    val_error = (
-                        np.linalg.norm(tensor[validation] - data[validation]) / val_norm
-                    )
-                records["iteration"].append(it)
-                records["loss"].append(loss)
-                records["train_error"].append(train_error)
-                records["validation_error"].append(val_error)
-                records["effective_rank"].append(effective_ranks(tensor))
-                if self.verbose:
-                    print(
-                        f"[TensorCompleter] iter {it:6d}  loss {loss:.3e}  train "
-                        f"error {train_error:.3e}  validation error {val_error:.3e}  "
-                        f"({time.perf_counter() - start:.1f} s)"
-                    )
+            # ``loss`` was evaluated before the update of iteration ``it``
+            converged = np.sqrt(loss * n_train) / train_norm < self.tol
+            if converged or it == self.max_iter or (
+                track_every and it % track_every == 0
+            ):
+                track(it, get_tensor())
             return converged
 
+        track(0, reconstruct(self.model, [chain(m) for m in layers], core, tt_ranks))
         config = dict(
+            estimator=self,
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             decay=self.learning_rate_decay,
             max_iter=self.max_iter,
             callback=callback,
+            print_every=track_every or self.max_iter,
+            convergence_hint=(
+                "increase max_iter or learning_rate, or raise tol for noisy data"
+            ),
         )
         if self.backend == "torch":
-            from ..utils._torch import import_torch, resolve_device
+            from ..utils._torch import resolve_device
             from ._torch_backend import train_torch
 
-            torch = import_torch()
             device = resolve_device(self.device)
-            n_iter, layers, core = train_torch(
-                torch, device, self.model, layers, core, tt_ranks, data, train,
-                **config,
+            result, layers, core = train_torch(
+                device, self.model, layers, core, tt_ranks, data, train, **config
             )
+            self.n_iter_, self.loss_curve_ = result.n_iter, result.loss_curve
         else:
             net = NumpyModel(self.model, layers, core, tt_ranks)
-            n_iter = train_numpy(net, data, train, **config)
+            monitor = train_numpy(net, data, train, **config)
             layers, core = net.layers, net.core
+            self.n_iter_, self.loss_curve_ = monitor.n_iter, monitor.loss_curve()
 
-        self.n_iter_ = int(n_iter)
-        self.loss_curve_ = np.asarray(losses)
         self.history_ = {key: np.asarray(value) for key, value in records.items()}
         self.layers_ = layers
         self.core_ = core
@@ -442,14 +390,6 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.factors_ = [chain(mode) for mode in layers]
         tensor = reconstruct(self.model, self.factors_, core, tt_ranks)
         self.reconstruction_ = (tensor * self.scale_).astype(X.dtype, copy=False)
-        final_error = self.history_["train_error"][-1]
-        if final_error >= self.tol:
-            warnings.warn(
-                f"TensorCompleter stopped at max_iter={self.max_iter} with a training "
-                f"error of {final_error:.2e} above tol={self.tol}; "
-                "increase max_iter or learning_rate, or raise tol for noisy data.",
-                ConvergenceWarning,
-            )
         return self
 
     def fit_transform(self, X, y=None):

@@ -1,17 +1,10 @@
 """Deep Tucker, tensor-train and CP models in numpy, with hand-derived gradients.
 
-Every model is written with one *factor matrix* per mode, ``U_i`` of shape
-``(n_i, c_i)``, and each factor is a product of ``depth`` matrices
-``U_i = A_i1 @ A_i2 @ ... @ A_iL`` (the deep, over-parametrised factor):
-
-- Tucker: ``T = G x_1 U_1 ... x_d U_d`` with a core ``G`` of shape ``ranks``;
-- CP: ``T = sum_r U_1[:, r] o ... o U_d[:, r]`` (``c_i = rank``);
-- TT: the core of mode ``k`` has shape ``(r_{k-1}, n_k, r_k)``; its mode-2
-  unfolding, of shape ``(n_k, r_{k-1} r_k)``, is the deep factor ``U_k``.
-
-The gradient of a loss with respect to the reconstruction, ``R = dL/dT``, is
-pulled back to the factors (and the Tucker core) by the formulas below, then to
-the layers of each product by :func:`chain_gradients`.
+Each factor matrix of :mod:`._model` is a product of ``depth`` matrices
+``U_i = A_i1 @ A_i2 @ ... @ A_iL`` (the deep, over-parametrised factor). The
+gradient of a loss with respect to the reconstruction, ``R = dL/dT``, is pulled
+back to the factors (and the Tucker core) by the formulas below, then to the
+layers of each product by :func:`chain_gradients`.
 """
 
 from functools import reduce
@@ -19,16 +12,9 @@ from functools import reduce
 import numpy as np
 
 from ..metrics import effective_rank
-
-
-def unfold(tensor, mode):
-    """Mode-``mode`` unfolding, of shape ``(n_mode, prod of the other sizes)``."""
-    return np.moveaxis(tensor, mode, 0).reshape(tensor.shape[mode], -1)
-
-
-def mode_dot(tensor, matrix, mode):
-    """The mode-``mode`` product ``tensor x_mode matrix`` (``matrix`` is ``(m, n)``)."""
-    return np.moveaxis(np.tensordot(matrix, tensor, axes=(1, mode)), 0, mode)
+from ..utils._adam import NumpyAdam
+from ..utils._iteration import IterationMonitor
+from ._model import cp_operands, mode_dot, reconstruct, tt_cores, unfold
 
 
 def chain(layers):
@@ -62,14 +48,6 @@ def chain_gradients(layers, grad):
     return grads
 
 
-def _tt_cores(factors, tt_ranks):
-    """TT cores ``(r_{k-1}, n_k, r_k)`` from the factors ``(n_k, r_{k-1} r_k)``."""
-    return [
-        U.reshape(U.shape[0], tt_ranks[k], tt_ranks[k + 1]).transpose(1, 0, 2)
-        for k, U in enumerate(factors)
-    ]
-
-
 def _tt_left(cores):
     """Left partial products: ``left[k]`` is ``(prod n_{<k}, r_{k-1})``."""
     left = [np.ones((1, 1), dtype=cores[0].dtype)]
@@ -87,32 +65,6 @@ def _tt_right(cores):
         r0, n, r1 = cores[k].shape
         right[k - 1] = (cores[k].reshape(r0 * n, r1) @ right[k]).reshape(r0, -1)
     return right
-
-
-def _cp_operands(factors, skip=None):
-    order = len(factors)
-    operands = []
-    for i, U in enumerate(factors):
-        if i != skip:
-            operands += [U, [i, order]]
-    return operands
-
-
-def reconstruct(model, factors, core=None, tt_ranks=None):
-    """The full tensor of a model from its factor matrices (and Tucker core)."""
-    order = len(factors)
-    if model == "tucker":
-        tensor = core
-        for i, U in enumerate(factors):
-            tensor = mode_dot(tensor, U, i)
-        return tensor
-    if model == "cp":
-        return np.einsum(*_cp_operands(factors), list(range(order)), optimize=True)
-    cores = _tt_cores(factors, tt_ranks)
-    shape = tuple(U.shape[0] for U in factors)
-    return (_tt_left(cores)[-1] @ cores[-1].reshape(cores[-1].shape[0], -1)).reshape(
-        shape
-    )
 
 
 def factor_gradients(model, factors, core, residual, tt_ranks=None):
@@ -139,14 +91,14 @@ def factor_gradients(model, factors, core, residual, tt_ranks=None):
             np.einsum(
                 residual,
                 list(range(order)),
-                *_cp_operands(factors, skip=i),
+                *cp_operands(factors, skip=i),
                 [i, order],
                 optimize=True,
             )
             for i in range(order)
         ]
         return grads, None
-    cores = _tt_cores(factors, tt_ranks)
+    cores = tt_cores(factors, tt_ranks)
     left, right = _tt_left(cores), _tt_right(cores)
     grads = []
     for k, core_k in enumerate(cores):
@@ -171,14 +123,14 @@ def sample_design(model, factors, core=None, tt_ranks=None):
         rank = factors[0].shape[1]
         if order == 1:
             return np.ones((rank, 1), dtype=factors[0].dtype)
-        operands = _cp_operands(factors[1:])
+        operands = cp_operands(factors[1:])
         # the subscripts of _cp_operands start at 0: shift them to 1..order-1
         operands = [
             op if k % 2 == 0 else [op[0] + 1, order] for k, op in enumerate(operands)
         ]
         kr = np.einsum(*operands, [order, *range(1, order)], optimize=True)
         return kr.reshape(rank, -1)
-    cores = _tt_cores(factors, tt_ranks)
+    cores = tt_cores(factors, tt_ranks)
     return _tt_right(cores)[0]
 
 
@@ -227,51 +179,48 @@ class NumpyModel:
             grads += chain_gradients(mode, g)
         if grad_core is not None:
             grads.append(grad_core)
-        return loss, grads, tensor
+        return loss, grads
 
 
 def train_numpy(
     model,
     data,
     train_mask,
+    *,
+    estimator,
     optimizer,
     learning_rate,
     decay,
     max_iter,
     callback,
-    betas=(0.9, 0.999),
-    eps=1e-8,
+    print_every=1,
+    convergence_hint="increase max_iter",
 ):
-    """Gradient descent or Adam on the observed entries; returns the last iteration.
+    """Full-batch gradient descent or Adam on the observed entries.
 
-    ``callback(it, loss, get_tensor)`` is called after each loss evaluation,
-    before the update of iteration ``it``; ``get_tensor()`` returns the
-    reconstruction. The callback returns True to stop.
+    The numpy twin of :func:`skdeep.utils._training.train` with one full-batch
+    step: iteration ``it`` evaluates the loss and its gradients, updates the
+    parameters with the step ``learning_rate / (1 + decay * (it - 1))``, then
+    calls ``callback(it, loss, get_tensor)`` (``get_tensor()`` returns the
+    reconstruction after the update), which returns True to stop. Returns the
+    :class:`~skdeep.utils._iteration.IterationMonitor` holding the loss curve.
     """
     params = model.parameters()
     n_observed = int(train_mask.sum())
-    if optimizer == "adam":
-        first = [np.zeros_like(p) for p in params]
-        second = [np.zeros_like(p) for p in params]
-    it = 0
+    adam = NumpyAdam(params, learning_rate) if optimizer == "adam" else None
+    monitor = IterationMonitor(estimator, max_iter=max_iter, print_every=print_every)
+    converged = False
     for it in range(1, max_iter + 1):
-        loss, grads, tensor = model.loss_and_gradients(data, train_mask, n_observed)
-        if callback(it - 1, loss, lambda t=tensor: t):
-            return it - 1
+        loss, grads = model.loss_and_gradients(data, train_mask, n_observed)
         lr = learning_rate / (1.0 + decay * (it - 1))
-        if optimizer == "adam":
-            b1, b2 = betas
-            c1, c2 = 1.0 - b1**it, 1.0 - b2**it
-            for p, g, m, v in zip(params, grads, first, second):
-                m *= b1
-                m += (1.0 - b1) * g
-                v *= b2
-                v += (1.0 - b2) * g * g
-                p -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
+        if adam is not None:
+            adam.step(grads, learning_rate=lr)
         else:
             for p, g in zip(params, grads):
                 p -= lr * g
-    tensor = model.reconstruct()
-    loss = float(np.sum(np.where(train_mask, tensor - data, 0.0) ** 2)) / n_observed
-    callback(max_iter, loss, lambda t=tensor: t)
-    return max_iter
+        monitor.record(loss)
+        if callback(it, loss, model.reconstruct):
+            converged = True
+            break
+    monitor.finish(converged, hint=convergence_hint)
+    return monitor

@@ -1,5 +1,6 @@
 """Shared utilities: estimator discovery, validation, matching and the torch backend."""
 
+from ._validation import UNLABELED, unlabeled_mask
 from .discovery import all_estimators
 
-__all__ = ["all_estimators"]
+__all__ = ["UNLABELED", "all_estimators", "unlabeled_mask"]

@@ -1,0 +1,7 @@
+"""Deep estimators on PyTorch (optional: ``pip install skdeep[torch]``).
+
+Importing this package never imports torch; the estimators import it when they
+are fitted.
+"""
+
+__all__ = []

@@ -1,0 +1,294 @@
+"""The one torch training loop of skdeep.
+
+Every torch model of the package (the deep estimators of :mod:`skdeep.neural`
+and the torch backend of :class:`~skdeep.tensor.TensorCompleter`) trains through
+:func:`train`: this module is the only place that calls ``.backward()`` and
+``optimizer.step()``. torch is imported inside the functions, so importing this
+module never imports torch.
+
+One *iteration* is one epoch: a pass over the training samples in mini-batches
+drawn from a seeded generator (one full batch when ``batch_size=None``). Per
+batch, each :class:`TrainingStep` (an optimiser with its own loss and frequency)
+is stepped in turn: a classifier passes one step; an adversarial model passes a
+discriminator step and then a generator step.
+"""
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._iteration import IterationMonitor
+from ._torch import import_torch
+
+# Data larger than this stay where they are and move to the device batch by batch.
+_MAX_BYTES_MOVED_AT_ONCE = 2**30
+
+
+@dataclass
+class TrainingStep:
+    """One optimiser stepped on every ``every``-th batch with its own loss.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        The optimiser of the parameters this step updates.
+    loss : callable
+        ``loss(batch) -> loss`` or ``-> (loss, terms)``, where ``batch`` is the
+        tuple of data tensors of the batch (on the training device), ``loss`` a
+        scalar tensor to minimise and ``terms`` a dict of named scalar parts
+        recorded in the per-term curves.
+    name : str, default="loss"
+        Name of the step in the per-term curves.
+    every : int, default=1
+        Step on every ``every``-th batch only.
+    scheduler : callable or None, default=None
+        ``scheduler(optimizer)`` returning a ``torch.optim.lr_scheduler``
+        object stepped once per epoch, e.g.
+        ``lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1 / (1 + e))``.
+    """
+
+    optimizer: object
+    loss: object
+    name: str = "loss"
+    every: int = 1
+    scheduler: object = None
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    n_iter : int
+        Number of epochs run.
+    loss_curve : ndarray of shape (n_iter,)
+        Mean loss of the objective step per epoch (computed on each batch before
+        its update, as :class:`~sklearn.neural_network.MLPClassifier` does).
+    term_curves : dict of ndarray
+        Mean of every named term per epoch, keyed ``"<step name>"`` and
+        ``"<step name>.<term>"``.
+    validation_curve : ndarray of shape (n_iter,) or None
+        Validation loss after every epoch, if a validation loss was given.
+    best_iteration : int or None
+        Epoch (1-based) of the best validation loss, whose weights were restored.
+    converged : bool
+        Whether a stopping rule ended the fit before ``max_iter``.
+    """
+
+    n_iter: int
+    loss_curve: np.ndarray
+    term_curves: dict = field(default_factory=dict)
+    validation_curve: np.ndarray = None
+    best_iteration: int = None
+    converged: bool = False
+
+
+def _as_float(value):
+    return float(value.detach()) if hasattr(value, "detach") else float(value)
+
+
+def _place(torch, data, device):
+    """Move the data to ``device`` at once when they are small enough."""
+    if device is None:
+        return data, None
+    n_bytes = sum(t.element_size() * t.nelement() for t in data)
+    if n_bytes <= _MAX_BYTES_MOVED_AT_ONCE:
+        return tuple(t.to(device) for t in data), None
+    return data, device  # moved batch by batch
+
+
+def _batches(torch, data, batch_size, generator, per_batch_device):
+    n_samples = data[0].shape[0]
+    if batch_size is None or batch_size >= n_samples:
+        yield data if per_batch_device is None else tuple(
+            t.to(per_batch_device) for t in data
+        )
+        return
+    order = torch.randperm(n_samples, generator=generator)
+    for start in range(0, n_samples, batch_size):
+        index = order[start : start + batch_size]
+        batch = tuple(t[index.to(t.device)] for t in data)
+        if per_batch_device is not None:
+            batch = tuple(t.to(per_batch_device, non_blocking=True) for t in batch)
+        yield batch
+
+
+def _snapshot(modules):
+    return [copy.deepcopy(module.state_dict()) for module in modules]
+
+
+def train(
+    steps,
+    data,
+    *,
+    estimator,
+    modules=(),
+    max_iter,
+    tol=1e-4,
+    n_iter_no_change=10,
+    batch_size=None,
+    generator=None,
+    device=None,
+    validation_loss=None,
+    objective=None,
+    callback=None,
+    convergence_hint="increase max_iter",
+    print_every=1,
+):
+    """Train torch modules by the given optimiser steps; the package's only loop.
+
+    Parameters
+    ----------
+    steps : list of TrainingStep
+        Stepped in turn on every batch (each on its own frequency).
+    data : tuple of torch.Tensor
+        Training tensors sharing their first (sample) dimension.
+    estimator : estimator
+        The estimator being fitted: its name, ``verbose`` and the defaults of
+        the progress messages and of the ``ConvergenceWarning``.
+    modules : sequence of torch.nn.Module, default=()
+        Modules switched to train mode for the epochs and to eval mode for the
+        validation loss, and whose best weights are restored.
+    max_iter : int
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimal improvement of the monitored loss (the validation loss if given,
+        else the training loss) that resets the patience.
+    n_iter_no_change : int or None, default=10
+        Stop after this many epochs without an improvement of ``tol``; ``None``
+        disables this rule (the callback may still stop the run).
+    batch_size : int or None, default=None
+        Samples per mini-batch; ``None`` is full-batch training.
+    generator : torch.Generator or None, default=None
+        Seeded generator of the mini-batch order (on the CPU).
+    device : torch.device or None, default=None
+        Device of the training; data that fit are moved there once, larger
+        data are moved batch by batch.
+    validation_loss : callable or None, default=None
+        ``validation_loss() -> float`` evaluated after each epoch with the
+        modules in eval mode and without gradients; lower is better. With it,
+        the weights of the best epoch are restored at the end (early stopping,
+        as :class:`~sklearn.neural_network.MLPClassifier` does).
+    objective : str or None, default=None
+        Name of the step whose loss makes ``loss_curve``; the last step when
+        ``None`` (the generator of an adversarial pair).
+    callback : callable or None, default=None
+        ``callback(epoch, result) -> bool`` called after each epoch with the
+        :class:`TrainingResult` so far; returning True stops the run (counted
+        as converged).
+    convergence_hint : str, default="increase max_iter"
+        Advice appended to the ``ConvergenceWarning``.
+    print_every : int, default=1
+        With ``verbose=1``, print one epoch in ``print_every``.
+
+    Returns
+    -------
+    result : TrainingResult
+        Curves, number of epochs, best epoch and convergence.
+    """
+    torch = import_torch()
+    if not steps:
+        raise ValueError("train needs at least one TrainingStep.")
+    names = [step.name for step in steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"TrainingStep names must be distinct, got {names}.")
+    objective = names[-1] if objective is None else objective
+    if objective not in names:
+        raise ValueError(f"objective={objective!r} is not one of the steps {names}.")
+    data, per_batch_device = _place(torch, tuple(data), device)
+    schedulers = [
+        None if step.scheduler is None else step.scheduler(step.optimizer)
+        for step in steps
+    ]
+    monitor = IterationMonitor(
+        estimator, max_iter=max_iter, tol=tol, print_every=print_every
+    )
+    validation_curve = []
+    best_value, best_iteration, best_state = np.inf, None, None
+    no_improvement = 0
+    converged = False
+    n_batches = 0
+
+    def result():
+        return TrainingResult(
+            n_iter=monitor.n_iter,
+            loss_curve=monitor.loss_curve(),
+            term_curves=monitor.term_curves(),
+            validation_curve=(
+                np.asarray(validation_curve) if validation_loss is not None else None
+            ),
+            best_iteration=best_iteration,
+            converged=converged,
+        )
+
+    for epoch in range(1, max_iter + 1):
+        for module in modules:
+            module.train()
+        sums = dict.fromkeys(names, 0.0)
+        term_sums = {}
+        counts = dict.fromkeys(names, 0)
+        for batch in _batches(torch, data, batch_size, generator, per_batch_device):
+            size = batch[0].shape[0]
+            for step in steps:
+                if n_batches % step.every:
+                    continue
+                step.optimizer.zero_grad(set_to_none=True)
+                out = step.loss(batch)
+                loss, terms = out if isinstance(out, tuple) else (out, {})
+                loss.backward()
+                step.optimizer.step()
+                sums[step.name] += _as_float(loss) * size
+                counts[step.name] += size
+                for key, value in terms.items():
+                    key = f"{step.name}.{key}"
+                    term_sums[key] = term_sums.get(key, 0.0) + _as_float(value) * size
+            n_batches += 1
+        for scheduler in schedulers:
+            if scheduler is not None:
+                scheduler.step()
+        means = {name: sums[name] / max(counts[name], 1) for name in names}
+        terms = {name: means[name] for name in names if name != objective}
+        terms.update(
+            {
+                key: value / max(counts[key.split(".", 1)[0]], 1)
+                for key, value in term_sums.items()
+            }
+        )
+        monitored = means[objective]
+        if validation_loss is not None:
+            for module in modules:
+                module.eval()
+            with torch.no_grad():
+                monitored = float(validation_loss())
+            validation_curve.append(monitored)
+            terms["validation"] = monitored
+        if not np.isfinite(means[objective]):
+            raise FloatingPointError(
+                f"{type(estimator).__name__}: the training loss became "
+                f"{means[objective]} at epoch {epoch}; lower the learning rate."
+            )
+        monitor.record(means[objective], **terms)
+
+        if monitored < best_value - tol:
+            no_improvement = 0
+        else:
+            no_improvement += 1
+        if monitored < best_value:
+            best_value = monitored
+            if validation_loss is not None:
+                best_iteration, best_state = epoch, _snapshot(modules)
+        if callback is not None and callback(epoch, result()):
+            converged = True
+            break
+        if n_iter_no_change is not None and no_improvement >= n_iter_no_change:
+            converged = True
+            break
+    if best_state is not None:
+        for module, state in zip(modules, best_state):
+            module.load_state_dict(state)
+    for module in modules:
+        module.eval()
+    monitor.finish(converged, hint=convergence_hint)
+    return result()

@@ -1,0 +1,230 @@
+"""The one training loop: stopping rules, steps, seeding, early stopping."""
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import skdeep
+from skdeep.utils import _training
+from skdeep.utils._torch import torch_generator
+from skdeep.utils._training import TrainingStep, train
+
+torch = pytest.importorskip("torch")
+
+
+class _Named:
+    """Stands for the estimator being fitted (name, verbose, max_iter)."""
+
+    def __init__(self, verbose=0):
+        self.verbose = verbose
+        self.max_iter = None
+
+
+class _Scalar(torch.nn.Module):
+    def __init__(self, value=0.0):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([value], dtype=torch.float64))
+
+
+def _regression(n=64, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 3, generator=gen, dtype=torch.float64)
+    coef = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    return X, X @ coef, coef
+
+
+def _linear_step(model, lr=0.1):
+    def loss(batch):
+        X, y = batch
+        return torch.mean((model(X).ravel() - y) ** 2)
+
+    return TrainingStep(torch.optim.SGD(model.parameters(), lr=lr), loss)
+
+
+def test_full_batch_regression_converges_to_the_least_squares_solution():
+    X, y, coef = _regression()
+    model = torch.nn.Linear(3, 1, bias=False).double()
+    result = train([_linear_step(model)], (X, y), estimator=_Named(), modules=[model],
+                   max_iter=2000, tol=1e-12, n_iter_no_change=5)
+    assert result.converged
+    assert result.n_iter < 2000
+    assert result.loss_curve.shape == (result.n_iter,)
+    assert np.all(np.diff(result.loss_curve) <= 0)
+    np.testing.assert_allclose(model.weight.detach().ravel(), coef, atol=1e-5)
+
+
+def test_max_iter_warns_and_curve_has_one_value_per_epoch():
+    X, y, _ = _regression()
+    model = torch.nn.Linear(3, 1).double()
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        result = train([_linear_step(model)], (X, y), estimator=_Named(),
+                       modules=[model], max_iter=2, tol=0)
+    assert not result.converged
+    assert result.n_iter == 2 and result.loss_curve.shape == (2,)
+
+
+def test_mini_batches_are_seeded_and_cover_every_sample():
+    X, y, _ = _regression(n=50)
+    seen = []
+
+    def fit(seed):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1).double()
+
+        def loss(batch):
+            seen.append(batch[2].clone())
+            return torch.mean((model(batch[0]).ravel() - batch[1]) ** 2)
+
+        step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.05), loss)
+        train([step], (X, y, torch.arange(50)), estimator=_Named(), modules=[model],
+              max_iter=3, n_iter_no_change=None, batch_size=16,
+              generator=torch_generator(seed))
+        return model.weight.detach().clone()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = fit(0)
+        batches = list(seen)
+        seen.clear()
+        again = fit(0)
+        other = fit(1)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    # 4 batches per epoch (16, 16, 16, 2) that partition the samples
+    assert [len(b) for b in batches[:4]] == [16, 16, 16, 2]
+    assert torch.equal(torch.sort(torch.cat(batches[:4])).values, torch.arange(50))
+    assert not torch.equal(batches[0], batches[4])  # reshuffled each epoch
+
+
+def test_steps_take_turns_at_their_frequencies():
+    X, y, _ = _regression(n=40)
+    calls = []
+    model = torch.nn.Linear(3, 1).double()
+
+    def make_loss(name):
+        def loss(batch):
+            calls.append(name)
+            value = torch.mean((model(batch[0]).ravel() - batch[1]) ** 2)
+            return value, {"double": 2 * value}
+
+        return loss
+
+    steps = [
+        TrainingStep(torch.optim.SGD(model.parameters(), lr=0.01),
+                     make_loss("d"), name="discriminator", every=2),
+        TrainingStep(torch.optim.SGD(model.parameters(), lr=0.01),
+                     make_loss("g"), name="generator"),
+    ]
+    with pytest.warns(ConvergenceWarning):
+        result = train(steps, (X, y), estimator=_Named(), modules=[model],
+                       max_iter=2, n_iter_no_change=None, batch_size=10)
+    # 4 batches per epoch: the discriminator on batches 0 and 2, before the generator
+    assert calls[:8] == ["d", "g", "g", "d", "g", "g"] + ["d", "g"]
+    assert set(result.term_curves) == {
+        "discriminator", "discriminator.double", "generator.double",
+    }
+    np.testing.assert_allclose(result.term_curves["generator.double"],
+                               2 * result.loss_curve)
+
+
+def test_validation_restores_the_best_weights():
+    # Training pulls w from 0 towards 5; validation prefers w = 1: the weights
+    # of the epoch closest to 1 come back.
+    model = _Scalar()
+    trace = []
+
+    def loss(batch):
+        return torch.sum((model.w - 5.0) ** 2)
+
+    def validation():
+        trace.append(float(model.w.detach()))
+        return float((model.w - 1.0) ** 2)
+
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.02), loss)
+    result = train([step], (torch.zeros(1, 1),), estimator=_Named(), modules=[model],
+                   max_iter=200, tol=0, n_iter_no_change=5,
+                   validation_loss=validation)
+    best = int(np.argmin([(w - 1) ** 2 for w in trace]))
+    assert result.converged and result.best_iteration == best + 1
+    assert result.n_iter == best + 1 + 5
+    w = float(model.w.detach())
+    assert w == pytest.approx(trace[best])
+    assert abs(w - 1.0) < 0.2
+    assert result.validation_curve.shape == (result.n_iter,)
+
+
+def test_callback_stops_and_schedule_is_applied():
+    model = _Scalar(1.0)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    step = TrainingStep(
+        opt, lambda batch: torch.sum(model.w) * 0.0 + torch.sum(model.w ** 2),
+        scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 0.1 ** e),
+    )
+    result = train([step], (torch.zeros(1, 1),), estimator=_Named(), modules=[model],
+                   max_iter=50, n_iter_no_change=None,
+                   callback=lambda epoch, res: epoch == 3)
+    assert result.converged and result.n_iter == 3
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y, _ = _regression()
+    model = torch.nn.Linear(3, 1).double()
+    # tol=inf: no epoch counts as an improvement, so patience 3 stops at epoch 3
+    train([_linear_step(model)], (X, y), estimator=_Named(verbose=1),
+          modules=[model], max_iter=10, n_iter_no_change=3, tol=np.inf)
+    out = capsys.readouterr().out
+    assert len(re.findall(r"\[_Named\] iteration +\d+  loss", out)) == 3
+    assert "converged after 3 iterations" in out
+
+
+def test_divergence_is_a_clear_error():
+    model = _Scalar(1.0)
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=1.0),
+                        lambda batch: torch.sum(model.w) / torch.zeros(()))
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        train([step], (torch.zeros(1, 1),), estimator=_Named(), modules=[model],
+              max_iter=3)
+
+
+def test_large_data_moved_batch_by_batch_give_the_same_result(monkeypatch):
+    X, y, _ = _regression()
+
+    def fit():
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1).double()
+        train([_linear_step(model)], (X, y), estimator=_Named(), modules=[model],
+              max_iter=5, n_iter_no_change=5, tol=np.inf, batch_size=8,
+              generator=torch_generator(0), device=torch.device("cpu"))
+        return model.weight.detach()
+
+    at_once = fit()
+    monkeypatch.setattr(_training, "_MAX_BYTES_MOVED_AT_ONCE", 0)
+    assert torch.equal(fit(), at_once)
+
+
+def test_bad_steps_are_rejected():
+    model = _Scalar()
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.1),
+                        lambda batch: torch.sum(model.w ** 2))
+    with pytest.raises(ValueError, match="at least one"):
+        train([], (torch.zeros(1, 1),), estimator=_Named(), max_iter=1)
+    with pytest.raises(ValueError, match="distinct"):
+        train([step, step], (torch.zeros(1, 1),), estimator=_Named(), max_iter=1)
+    with pytest.raises(ValueError, match="objective"):
+        train([step], (torch.zeros(1, 1),), estimator=_Named(), max_iter=1,
+              objective="nope")
+
+
+def test_only_the_training_loop_calls_backward():
+    root = Path(skdeep.__file__).parent
+    callers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"\.backward\(|optimizer\.step\(|\bopt\.step\(", path.read_text())
+    )
+    assert callers == ["utils/_training.py"]
