@@ -125,11 +125,11 @@ def main(argv=None):
     uv_init = np.hstack([u0, v0])
 
     cdl = CDLTransformer(n_atoms=sizes["n_atoms"], n_times_atom=sizes["n_times_atom"],
-                         reg=reg, n_iter=n_iter, tol=0.0, random_state=0)
+                         reg=reg, max_iter=n_iter, tol=0.0, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        cdl.set_params(n_iter=2).fit(X[:2])  # compile the numba kernels
-        cdl.set_params(n_iter=n_iter)
+        cdl.set_params(max_iter=2).fit(X[:2])  # compile the numba kernels
+        cdl.set_params(max_iter=n_iter)
         start = time.perf_counter()
         cdl.fit(X)
         fit_time = time.perf_counter() - start
@@ -137,7 +137,7 @@ def main(argv=None):
     z_long = cdl.transform_activations(X_long)
     transform_time = time.perf_counter() - start
     rows = [("skdeep CDLTransformer", fit_time, transform_time, cdl.n_iter_,
-             dictionary_recovery_score(D_true, cdl.D_hat_), cdl.pobj_[-1])]
+             dictionary_recovery_score(D_true, cdl.D_hat_), cdl.loss_curve_[-1])]
     lam = cdl.lambda_
 
     anchor = None

@@ -233,7 +233,7 @@ def main(argv=None):
     n_seeds = args.n_seeds or (1 if args.quick else 2)
     simu_T = 200.0 if args.quick else 1000.0
 
-    # short, sparse recordings may stop at n_iter: the table shows the iterations
+    # short, sparse recordings may stop at max_iter: the table shows the iterations
     warnings.simplefilter("ignore", ConvergenceWarning)
     DriPP(lower=LOWER, upper=UPPER).fit(make_driven_events(end_time=50.0)[0])
     settings, datasets, rows = [], [], []

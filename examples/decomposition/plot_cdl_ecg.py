@@ -24,7 +24,7 @@ ecg = pywt.data.ecg().astype(float)
 sfreq = 360.0
 X = ((ecg - ecg.mean()) / ecg.std())[None, :]  # one univariate trial
 
-cdl = CDLTransformer(n_atoms=2, n_times_atom=100, reg=0.3, n_iter=100,
+cdl = CDLTransformer(n_atoms=2, n_times_atom=100, reg=0.3, max_iter=100,
                      random_state=0).fit(X)
 z = cdl.transform_activations(X)[0]
 X_rec = cdl.inverse_transform(z[None])

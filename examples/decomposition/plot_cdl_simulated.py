@@ -71,9 +71,13 @@ plt.show()
 # %%
 # The objective decreases at every z-step and d-step
 # ---------------------------------------------------
+# ``pobj_`` holds the objective after every half-step; ``loss_curve_`` holds one
+# value per iteration, after its d-step.
 fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
-ax.plot(np.arange(len(cdl.pobj_)) / 2, cdl.pobj_, "o-")
+ax.plot(np.arange(len(cdl.pobj_)) / 2, cdl.pobj_, ".-", label="pobj_")
+ax.plot(np.arange(1, cdl.n_iter_ + 1), cdl.loss_curve_, "o", label="loss_curve_")
 ax.set(xlabel="iteration", ylabel="objective", yscale="log")
+ax.legend()
 plt.show()
 
 # %%

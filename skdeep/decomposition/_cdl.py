@@ -1,7 +1,6 @@
 """Convolutional dictionary learning (alphacsc family) as a scikit-learn transformer."""
 
 import numbers
-import time
 import warnings
 
 import numpy as np
@@ -12,11 +11,11 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._iteration import IterationMonitor
 from ._dstep import (
     compute_ztX,
     compute_ztz,
@@ -112,8 +111,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     rank1 : bool, default=True
         Learn rank-1 atoms ``u_k v_k^T``; ``False`` learns full-rank atoms. The two
         coincide for univariate signals.
-    n_iter : int, default=60
-        Maximum number of alternations of z-step and d-step.
+    max_iter : int, default=60
+        Maximum number of iterations, each a z-step followed by a d-step.
     tol : float, default=1e-3
         Stop when the relative decrease of the objective over one z-step and over one
         d-step both fall below ``tol``.
@@ -126,7 +125,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     random_state : int, RandomState instance or None, default=None
         Seed of the choice of the initial chunks.
     verbose : int, default=0
-        Print the objective at each iteration when positive.
+        Print the objective after each iteration when positive.
 
     Attributes
     ----------
@@ -144,8 +143,11 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Length of the signals seen in fit.
     n_iter_ : int
         Number of iterations run.
+    loss_curve_ : ndarray of shape (`n_iter_`,)
+        Objective after each iteration (after its d-step).
     pobj_ : ndarray of shape (2 * `n_iter_` + 1,)
-        Objective at the start, then after each z-step and each d-step.
+        Objective at the start, then after each z-step and each d-step
+        (``pobj_[2::2]`` is ``loss_curve_``).
     n_features_in_ : int
         ``n_times`` for 2-D input, ``n_channels`` for 3-D input.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -179,6 +181,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     >>> D_true = u[:, :, None] * v[:, None, :]
     >>> dictionary_recovery_score(D_true, cdl.D_hat_) > 0.95
     True
+    >>> cdl.loss_curve_.shape == (cdl.n_iter_,)
+    True
     """
 
     _parameter_constraints = {
@@ -186,7 +190,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "n_times_atom": [Interval(numbers.Integral, 1, None, closed="left")],
         "reg": [Interval(numbers.Real, 0, 1, closed="right")],
         "rank1": ["boolean"],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "pooling": [StrOptions({"max", "mean", "sum"}), None],
         "n_jobs": [numbers.Integral, None],
@@ -200,7 +204,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_times_atom=64,
         reg=0.1,
         rank1=True,
-        n_iter=60,
+        max_iter=60,
         tol=1e-3,
         pooling="max",
         n_jobs=None,
@@ -211,7 +215,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_times_atom = n_times_atom
         self.reg = reg
         self.rank1 = rank1
-        self.n_iter = n_iter
+        self.max_iter = max_iter
         self.tol = tol
         self.pooling = pooling
         self.n_jobs = n_jobs
@@ -369,9 +373,9 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         self.lambda_ = float(self.reg * max(DtX.max(), 0.0))
         pobj = [half_sq_norm_X]
+        monitor = IterationMonitor(self)
         converged = False
-        start = time.perf_counter()
-        for it in range(self.n_iter):
+        while monitor.n_iter < self.max_iter:
             z, _ = self._encode(X, z0=z)
             ztz = compute_ztz(z, L)
             ztX = compute_ztX(z, X, L)
@@ -387,7 +391,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                     UserWarning,
                 )
                 pobj.append(pobj[-1])
-                self.n_iter_ = it + 1
+                monitor.record(pobj[-1])
                 converged = True
                 break
 
@@ -397,18 +401,12 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             else:
                 self._set_atoms(D=update_D(self.D_hat_, Q, B))
             pobj.append(data_fit(flatten_atoms(self.D_hat_), Q, B, half_sq_norm_X) + l1)
-
-            if self.verbose:
-                print(
-                    f"[CDLTransformer] iteration {it + 1}/{self.n_iter}: objective "
-                    f"{pobj[-1]:.6e} ({time.perf_counter() - start:.2f} s)"
-                )
-            self.n_iter_ = it + 1
+            monitor.record(pobj[-1])
 
             # an unused atom is restarted on the worst reconstructed window
             nnz = np.count_nonzero(z, axis=(0, 2))
             unused = np.flatnonzero(nnz < 2)
-            if unused.size and it + 1 < self.n_iter:
+            if unused.size and monitor.n_iter < self.max_iter:
                 k0 = unused[0]
                 u0, v0, D0 = self._atoms_from_chunks(self._worst_window(X, z)[None])
                 if self.rank1:
@@ -428,12 +426,9 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if dz < self.tol and dd < self.tol:
                 converged = True
                 break
-        if not converged:
-            warnings.warn(
-                f"CDLTransformer did not converge in n_iter={self.n_iter} "
-                f"iterations (tol={self.tol}); increase n_iter.",
-                ConvergenceWarning,
-            )
+        monitor.finish(converged)
+        self.n_iter_ = monitor.n_iter
+        self.loss_curve_ = monitor.loss_curve()
         self.pobj_ = np.asarray(pobj)
         return self
 

@@ -1,191 +1,30 @@
 """Driven point processes (DriPP) fitted by expectation-maximisation."""
 
 import numbers
-import warnings
 
 import numpy as np
-from scipy.special import ndtr
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._iteration import IterationMonitor
+from ._events import _as_times, _check_realisations, _Events
 from ._kernels import (
+    _SQRT_2PI,
     covered_intensity,
     em_update,
     find_pairs,
     pair_exponents,
     pair_intensity,
     truncnorm_cdf,
+    truncnorm_mass,
     truncnorm_pdf,
     union_measure,
 )
 
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
 # floor of the kernel standard deviation, as in the paper's projected M-step
 _STD_FLOOR = 1e-5
-
-
-def _as_times(values, name):
-    try:
-        times = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of event times.") from exc
-    if times.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D array of event times, got shape {times.shape}."
-        )
-    if not np.all(np.isfinite(times)):
-        raise ValueError(f"{name} contains NaN or infinite timestamps.")
-    if times.size and times[0] < 0:
-        raise ValueError(f"{name} contains negative times; times start at 0.")
-    if np.any(np.diff(times) < 0):
-        raise ValueError(f"{name} must be sorted in increasing order.")
-    return times
-
-
-def _check_realisations(X, end_time=None, n_drivers=None):
-    """Validate ``X`` (tick's convention) and ``end_time``.
-
-    Returns a list of ``(target, drivers)`` float64 arrays (the caller's arrays are
-    only read) and the array of end times.
-    """
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        raise TypeError(
-            "X must be a list of realisations, each a list of 1-D timestamp arrays "
-            "[target, driver_1, ..., driver_P]; got a numeric array. Wrap a single "
-            "realisation in a list: X = [[target, driver_1]]."
-        )
-    try:
-        realisations = list(X)
-    except TypeError as exc:
-        raise TypeError(
-            "X must be a list of realisations, each a list of 1-D timestamp arrays "
-            f"[target, driver_1, ..., driver_P]; got {type(X).__name__}."
-        ) from exc
-    if len(realisations) == 0:
-        raise ValueError("X must hold at least one realisation, got none.")
-    data = []
-    for r, realisation in enumerate(realisations):
-        if isinstance(realisation, numbers.Number) or (
-            isinstance(realisation, np.ndarray) and realisation.dtype != object
-        ):
-            raise TypeError(
-                f"X[{r}] must be a list of 1-D timestamp arrays [target, driver_1, "
-                "...]; X looks like a single realisation: wrap it in a list."
-            )
-        arrays = list(realisation)
-        if len(arrays) < 2:
-            raise ValueError(
-                f"X[{r}] has no driver: each realisation must be [target, driver_1, "
-                "..., driver_P] with P >= 1."
-            )
-        target = _as_times(arrays[0], f"X[{r}][0] (target)")
-        drivers = [
-            _as_times(a, f"X[{r}][{p + 1}] (driver {p + 1})")
-            for p, a in enumerate(arrays[1:])
-        ]
-        data.append((target, drivers))
-    n_found = {len(drivers) for _, drivers in data}
-    if len(n_found) > 1:
-        raise ValueError(
-            f"All realisations must have the same number of drivers, got {n_found}."
-        )
-    found = n_found.pop()
-    if n_drivers is not None and found != n_drivers:
-        raise ValueError(
-            f"X has {found} drivers per realisation, but DriPP was fitted with "
-            f"{n_drivers}."
-        )
-
-    last = np.array(
-        [
-            max([a[-1] for a in (target, *drivers) if a.size] or [np.nan])
-            for target, drivers in data
-        ]
-    )
-    if end_time is None:
-        if np.any(np.isnan(last)):
-            raise ValueError(
-                "end_time is required for a realisation without any event."
-            )
-        end_times = last
-    else:
-        end_times = np.asarray(end_time, dtype=np.float64)
-        if end_times.ndim == 0:
-            end_times = np.full(len(data), float(end_times))
-        if end_times.shape != (len(data),):
-            raise ValueError(
-                "end_time must be a float or one float per realisation "
-                f"({len(data)}), got shape {end_times.shape}."
-            )
-        if not np.all(np.isfinite(end_times)) or np.any(end_times <= 0):
-            raise ValueError("end_time must be positive and finite.")
-        late = np.nan_to_num(last, nan=-np.inf) > end_times
-        if np.any(late):
-            r = int(np.flatnonzero(late)[0])
-            raise ValueError(
-                f"X[{r}] has events after end_time ({last[r]} > {end_times[r]})."
-            )
-    return data, end_times
-
-
-class _Events:
-    """Pairs inside the kernel support and the bookkeeping of the likelihood."""
-
-    def __init__(self, data, end_times, lower, upper):
-        self.end_times = end_times
-        self.total_time = float(end_times.sum())
-        self.n_drivers = len(data[0][1])
-        # pairs grouped by driver, then by realisation and target: the EM loop
-        # reads each driver's block with scalar parameters, and every target
-        # still receives its terms in (driver, driver event) order
-        idx = [[] for _ in range(self.n_drivers)]
-        delays = [[] for _ in range(self.n_drivers)]
-        offset = 0
-        self.target_owner = []
-        # time left after each driver event, for the compensator
-        self.remaining = [[] for _ in range(self.n_drivers)]
-        self.driver_owner = [[] for _ in range(self.n_drivers)]
-        for r, (target, drivers) in enumerate(data):
-            self.target_owner.append(np.full(target.size, r))
-            for p, driver in enumerate(drivers):
-                t_idx, delay = find_pairs(target, driver, lower, upper)
-                idx[p].append(t_idx + offset)
-                delays[p].append(delay)
-                self.remaining[p].append(end_times[r] - driver)
-                self.driver_owner[p].append(np.full(driver.size, r))
-            offset += target.size
-        self.n_targets = offset
-        idx = [np.concatenate(i) for i in idx]
-        self.driver_ptr = np.cumsum([0] + [i.size for i in idx]).astype(np.int64)
-        self.target_idx = np.concatenate(idx).astype(np.int64)
-        self.delay = np.concatenate([np.concatenate(d) for d in delays])
-        self.pair_driver = np.repeat(
-            np.arange(self.n_drivers, dtype=np.int64), np.diff(self.driver_ptr)
-        )
-        # slot of each pair's target among the targets that have pairs
-        covered = np.zeros(self.n_targets, dtype=bool)
-        covered[self.target_idx] = True
-        self.n_covered = int(np.count_nonzero(covered))
-        self.slot = (np.cumsum(covered) - 1)[self.target_idx].astype(np.int64)
-        self.target_owner = np.concatenate(self.target_owner)
-        self.remaining = [np.concatenate(rem) for rem in self.remaining]
-        self.driver_owner = [np.concatenate(own) for own in self.driver_owner]
-        # supports that end inside the window count fully in the compensator
-        self.n_full = np.array([np.sum(rem >= upper) for rem in self.remaining])
-        cut = [rem[(rem > lower) & (rem < upper)] for rem in self.remaining]
-        self.partial = np.concatenate(cut)
-        self.partial_driver = np.repeat(
-            np.arange(self.n_drivers), [c.size for c in cut]
-        ).astype(np.int64)
-
-
-def _kernel_norm(mean, std, lower, upper):
-    mass = ndtr((upper - mean) / std) - ndtr((lower - mean) / std)
-    with np.errstate(divide="ignore"):
-        return 1.0 / (std * _SQRT_2PI * mass)
 
 
 class DriPP(BaseEstimator):
@@ -218,11 +57,12 @@ class DriPP(BaseEstimator):
         Start of the kernel support, in the time unit of the data (>= 0).
     upper : float, default=0.5
         End of the kernel support (> ``lower``).
-    n_iter : int, default=200
+    max_iter : int, default=200
         Maximum number of EM iterations.
     tol : float, default=1e-8
         The fit stops when the log-likelihood per unit time changes by less than
-        ``tol`` between two iterations.
+        ``tol`` over one iteration (the first iteration is measured from the
+        initial parameters).
     init : {"smart_start", "random"}, default="smart_start"
         ``"smart_start"`` starts from the empirical delays (the paper's
         initialisation): the baseline from the target events outside every kernel
@@ -232,7 +72,7 @@ class DriPP(BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed of ``init="random"``; unused by the deterministic smart start.
     verbose : int, default=0
-        Print the log-likelihood at each iteration when positive.
+        Print the negative log-likelihood after each iteration when positive.
 
     Attributes
     ----------
@@ -248,9 +88,11 @@ class DriPP(BaseEstimator):
         Number of drivers seen during fit.
     n_iter_ : int
         Number of EM iterations run.
-    loglik_curve_ : ndarray of shape (`n_iter_` + 1,)
-        Log-likelihood of the training data at the initialisation and after each
-        iteration.
+    loss_curve_ : ndarray of shape (`n_iter_`,)
+        Negative log-likelihood of the training data (summed over the
+        realisations) of the parameters after each EM iteration; EM makes it
+        non-increasing, and its last value is ``-score_samples(X).sum()`` for the
+        fitted parameters.
 
     See Also
     --------
@@ -275,12 +117,14 @@ class DriPP(BaseEstimator):
     ...     X, end_time=truth["end_time"])
     >>> model.alpha_.shape
     (2,)
+    >>> model.loss_curve_.shape == (model.n_iter_,)
+    True
     """
 
     _parameter_constraints = {
         "lower": [Interval(numbers.Real, 0, None, closed="left")],
         "upper": [Interval(numbers.Real, 0, None, closed="neither")],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"smart_start", "random"})],
         "random_state": ["random_state"],
@@ -291,7 +135,7 @@ class DriPP(BaseEstimator):
         self,
         lower=0.03,
         upper=0.5,
-        n_iter=200,
+        max_iter=200,
         tol=1e-8,
         init="smart_start",
         random_state=None,
@@ -299,7 +143,7 @@ class DriPP(BaseEstimator):
     ):
         self.lower = lower
         self.upper = upper
-        self.n_iter = n_iter
+        self.max_iter = max_iter
         self.tol = tol
         self.init = init
         self.random_state = random_state
@@ -409,29 +253,25 @@ class DriPP(BaseEstimator):
         params = (float(params[0]), *(np.asarray(v, float) for v in params[1:]))
         work = (np.empty(events.delay.size), np.empty(events.n_covered),
                 np.empty(events.n_covered))
+        # each pass returns the log-likelihood of ``params`` and the next EM
+        # parameters: the value of iteration k is that of the parameters after k
+        # updates, so the last recorded value is that of the fitted parameters
         loglik, *next_params = self._em_iteration(events, params, work)
-        curve = [loglik]
+        monitor = IterationMonitor(self)
         converged = False
-        n_iter = 0
-        for n_iter in range(1, self.n_iter + 1):
+        while monitor.n_iter < self.max_iter:
             params = tuple(next_params)
+            previous = loglik
             loglik, *next_params = self._em_iteration(events, params, work)
-            curve.append(loglik)
-            if self.verbose:
-                print(f"[DriPP] iteration {n_iter}: log-likelihood {loglik:.6f}")
-            if abs(curve[-1] - curve[-2]) <= self.tol * events.total_time:
+            monitor.record(-loglik)
+            if abs(loglik - previous) <= self.tol * events.total_time:
                 converged = True
                 break
-        if not converged:
-            warnings.warn(
-                f"DriPP did not converge in n_iter={self.n_iter} iterations; "
-                "increase n_iter or tol.",
-                ConvergenceWarning,
-            )
+        monitor.finish(converged, hint="increase max_iter or tol")
         self.baseline_, self.alpha_, self.kernel_mean_, self.kernel_std_ = params
         self.n_drivers_ = events.n_drivers
-        self.n_iter_ = n_iter
-        self.loglik_curve_ = np.asarray(curve)
+        self.n_iter_ = monitor.n_iter
+        self.loss_curve_ = monitor.loss_curve()
         return self
 
     def _params(self):
@@ -471,8 +311,10 @@ class DriPP(BaseEstimator):
             ``sum_i log lambda(t_i) - int_0^T lambda(t) dt`` for each realisation.
         """
         events = self._events(X, end_time)
-        norm = _kernel_norm(self.kernel_mean_, self.kernel_std_, self.lower,
-                            self.upper)
+        mass = truncnorm_mass(self.kernel_mean_, self.kernel_std_, self.lower,
+                              self.upper)
+        with np.errstate(divide="ignore"):
+            norm = 1.0 / (self.kernel_std_ * _SQRT_2PI * mass)
         lam = pair_intensity(
             events.target_idx, events.delay, events.pair_driver, events.n_targets,
             *self._params(), norm,

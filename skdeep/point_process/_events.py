@@ -1,8 +1,11 @@
-"""Conversion of MNE-style event arrays to DriPP's realisations."""
+"""DriPP's input layer: validation of realisations, the pairs inside the kernel
+support, and the conversion of MNE-style event arrays."""
 
 import numbers
 
 import numpy as np
+
+from ._kernels import find_pairs
 
 
 def _as_ids(value, name):
@@ -87,3 +90,158 @@ def events_to_realisations(events, sfreq, target_id, driver_ids, first_samp=0):
             realisation.append(np.sort(times[np.isin(rec[:, 2], ids)]))
         X.append(realisation)
     return X
+
+
+def _as_times(values, name):
+    try:
+        times = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of event times.") from exc
+    if times.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array of event times, got shape {times.shape}."
+        )
+    if not np.all(np.isfinite(times)):
+        raise ValueError(f"{name} contains NaN or infinite timestamps.")
+    if times.size and times[0] < 0:
+        raise ValueError(f"{name} contains negative times; times start at 0.")
+    if np.any(np.diff(times) < 0):
+        raise ValueError(f"{name} must be sorted in increasing order.")
+    return times
+
+
+def _check_realisations(X, end_time=None, n_drivers=None):
+    """Validate ``X`` (tick's convention) and ``end_time``.
+
+    Returns a list of ``(target, drivers)`` float64 arrays (the caller's arrays are
+    only read) and the array of end times.
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        raise TypeError(
+            "X must be a list of realisations, each a list of 1-D timestamp arrays "
+            "[target, driver_1, ..., driver_P]; got a numeric array. Wrap a single "
+            "realisation in a list: X = [[target, driver_1]]."
+        )
+    try:
+        realisations = list(X)
+    except TypeError as exc:
+        raise TypeError(
+            "X must be a list of realisations, each a list of 1-D timestamp arrays "
+            f"[target, driver_1, ..., driver_P]; got {type(X).__name__}."
+        ) from exc
+    if len(realisations) == 0:
+        raise ValueError("X must hold at least one realisation, got none.")
+    data = []
+    for r, realisation in enumerate(realisations):
+        if isinstance(realisation, numbers.Number) or (
+            isinstance(realisation, np.ndarray) and realisation.dtype != object
+        ):
+            raise TypeError(
+                f"X[{r}] must be a list of 1-D timestamp arrays [target, driver_1, "
+                "...]; X looks like a single realisation: wrap it in a list."
+            )
+        arrays = list(realisation)
+        if len(arrays) < 2:
+            raise ValueError(
+                f"X[{r}] has no driver: each realisation must be [target, driver_1, "
+                "..., driver_P] with P >= 1."
+            )
+        target = _as_times(arrays[0], f"X[{r}][0] (target)")
+        drivers = [
+            _as_times(a, f"X[{r}][{p + 1}] (driver {p + 1})")
+            for p, a in enumerate(arrays[1:])
+        ]
+        data.append((target, drivers))
+    n_found = {len(drivers) for _, drivers in data}
+    if len(n_found) > 1:
+        raise ValueError(
+            f"All realisations must have the same number of drivers, got {n_found}."
+        )
+    found = n_found.pop()
+    if n_drivers is not None and found != n_drivers:
+        raise ValueError(
+            f"X has {found} drivers per realisation, but DriPP was fitted with "
+            f"{n_drivers}."
+        )
+
+    last = np.array(
+        [
+            max([a[-1] for a in (target, *drivers) if a.size] or [np.nan])
+            for target, drivers in data
+        ]
+    )
+    if end_time is None:
+        if np.any(np.isnan(last)):
+            raise ValueError(
+                "end_time is required for a realisation without any event."
+            )
+        end_times = last
+    else:
+        end_times = np.asarray(end_time, dtype=np.float64)
+        if end_times.ndim == 0:
+            end_times = np.full(len(data), float(end_times))
+        if end_times.shape != (len(data),):
+            raise ValueError(
+                "end_time must be a float or one float per realisation "
+                f"({len(data)}), got shape {end_times.shape}."
+            )
+        if not np.all(np.isfinite(end_times)) or np.any(end_times <= 0):
+            raise ValueError("end_time must be positive and finite.")
+        late = np.nan_to_num(last, nan=-np.inf) > end_times
+        if np.any(late):
+            r = int(np.flatnonzero(late)[0])
+            raise ValueError(
+                f"X[{r}] has events after end_time ({last[r]} > {end_times[r]})."
+            )
+    return data, end_times
+
+
+class _Events:
+    """Pairs inside the kernel support and the bookkeeping of the likelihood."""
+
+    def __init__(self, data, end_times, lower, upper):
+        self.end_times = end_times
+        self.total_time = float(end_times.sum())
+        self.n_drivers = len(data[0][1])
+        # pairs grouped by driver, then by realisation and target: the EM loop
+        # reads each driver's block with scalar parameters, and every target
+        # still receives its terms in (driver, driver event) order
+        idx = [[] for _ in range(self.n_drivers)]
+        delays = [[] for _ in range(self.n_drivers)]
+        offset = 0
+        self.target_owner = []
+        # time left after each driver event, for the compensator
+        self.remaining = [[] for _ in range(self.n_drivers)]
+        self.driver_owner = [[] for _ in range(self.n_drivers)]
+        for r, (target, drivers) in enumerate(data):
+            self.target_owner.append(np.full(target.size, r))
+            for p, driver in enumerate(drivers):
+                t_idx, delay = find_pairs(target, driver, lower, upper)
+                idx[p].append(t_idx + offset)
+                delays[p].append(delay)
+                self.remaining[p].append(end_times[r] - driver)
+                self.driver_owner[p].append(np.full(driver.size, r))
+            offset += target.size
+        self.n_targets = offset
+        idx = [np.concatenate(i) for i in idx]
+        self.driver_ptr = np.cumsum([0] + [i.size for i in idx]).astype(np.int64)
+        self.target_idx = np.concatenate(idx).astype(np.int64)
+        self.delay = np.concatenate([np.concatenate(d) for d in delays])
+        self.pair_driver = np.repeat(
+            np.arange(self.n_drivers, dtype=np.int64), np.diff(self.driver_ptr)
+        )
+        # slot of each pair's target among the targets that have pairs
+        covered = np.zeros(self.n_targets, dtype=bool)
+        covered[self.target_idx] = True
+        self.n_covered = int(np.count_nonzero(covered))
+        self.slot = (np.cumsum(covered) - 1)[self.target_idx].astype(np.int64)
+        self.target_owner = np.concatenate(self.target_owner)
+        self.remaining = [np.concatenate(rem) for rem in self.remaining]
+        self.driver_owner = [np.concatenate(own) for own in self.driver_owner]
+        # supports that end inside the window count fully in the compensator
+        self.n_full = np.array([np.sum(rem >= upper) for rem in self.remaining])
+        cut = [rem[(rem > lower) & (rem < upper)] for rem in self.remaining]
+        self.partial = np.concatenate(cut)
+        self.partial_driver = np.repeat(
+            np.arange(self.n_drivers), [c.size for c in cut]
+        ).astype(np.int64)

@@ -122,62 +122,6 @@ def pair_intensity(target_idx, delay, driver, n_targets, baseline, alpha, mean, 
 _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def em_sums(target_idx, delay, driver, n_targets, baseline, alpha, mean, std, norm):
-    """E-step of DriPP and the sufficient sums of its M-step, in two passes.
-
-    Pairs are expected in target order (any order gives the same sums).
-
-    Returns
-    -------
-    sum_log_lam : float
-        ``sum_i log lambda(t_i)``, the event part of the log-likelihood of the
-        current parameters.
-    resp_base : float
-        ``sum_i P_i0``, the responsibilities of the baseline.
-    resp : ndarray of shape (n_drivers,)
-        ``sum_{i,j} P_ij^p`` per driver.
-    resp_delay : ndarray of shape (n_drivers,)
-        ``sum P_ij^p (t_i - t_j^p)``.
-    resp_sq : ndarray of shape (n_drivers,)
-        ``sum P_ij^p (t_i - t_j^p - m_p)^2`` with the current means.
-    """
-    n_drivers = alpha.size
-    coef = np.empty(n_drivers)
-    scale = np.empty(n_drivers)
-    for p in range(n_drivers):
-        coef[p] = alpha[p] * norm[p]
-        scale[p] = -0.5 / (std[p] * std[p])
-    # pass 1: kernel value of each pair (kept for pass 2), then the intensities
-    value = np.empty(delay.size)
-    for k in range(delay.size):
-        p = driver[k]
-        d = delay[k] - mean[p]
-        value[k] = coef[p] * math.exp(scale[p] * d * d)
-    lam = np.full(n_targets, baseline)
-    for k in range(delay.size):
-        lam[target_idx[k]] += value[k]
-    sum_log_lam = 0.0
-    resp_base = 0.0
-    for i in range(n_targets):
-        sum_log_lam += math.log(lam[i])
-        lam[i] = 1.0 / lam[i]  # keep the inverse: pass 2 then multiplies
-        resp_base += lam[i]
-    resp_base *= baseline
-    # pass 2: responsibilities P_ij^p = value / lambda(t_i) and their sums
-    resp = np.zeros(n_drivers)
-    resp_delay = np.zeros(n_drivers)
-    resp_sq = np.zeros(n_drivers)
-    for k in range(delay.size):
-        p = driver[k]
-        d = delay[k] - mean[p]
-        r = value[k] * lam[target_idx[k]]
-        resp[p] += r
-        resp_delay[p] += r * delay[k]
-        resp_sq[p] += r * d * d
-    return sum_log_lam, resp_base, resp, resp_delay, resp_sq
-
-
 def union_measure(starts, length, end_time):
     """Lebesgue measure of the union of ``[s, s + length]`` clipped to ``[0, T]``."""
     if starts.size == 0:

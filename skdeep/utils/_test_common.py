@@ -14,7 +14,7 @@ from sklearn.utils import get_tags
 # Constructor parameters that keep the checks fast; keyed by class name.
 INIT_PARAMS = {}
 INIT_PARAMS["TensorCompleter"] = {"max_iter": 50, "track_every": 0}
-INIT_PARAMS["CDLTransformer"] = {"n_atoms": 2, "n_times_atom": 2, "n_iter": 5}
+INIT_PARAMS["CDLTransformer"] = {"n_atoms": 2, "n_times_atom": 2, "max_iter": 5}
 
 
 def construct_instance(estimator_class):

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -56,6 +58,11 @@ def test_objective_decreases(signals, fitted):
     assert pobj.shape == (2 * fitted.n_iter_ + 1,)
     assert np.all(np.diff(pobj) <= 1e-10 * pobj[0])
     assert pobj[-1] < 0.6 * pobj[0]
+    # one value per iteration: the objective after each d-step
+    curve = fitted.loss_curve_
+    assert curve.shape == (fitted.n_iter_,)
+    assert curve.dtype == np.float64 and np.all(np.isfinite(curve))
+    np.testing.assert_array_equal(curve, pobj[2::2])
 
 
 def _conv_matrix(D, n_times):
@@ -133,7 +140,7 @@ def test_transform_outputs_and_inverse(signals, fitted):
 def test_univariate_2d_equals_3d_with_one_channel():
     X, *_ = make_cdl_signals(n_trials=4, n_channels=1, n_times=300, n_atoms=2,
                              n_times_atom=16, random_state=0)
-    params = dict(n_atoms=2, n_times_atom=16, n_iter=10, random_state=0)
+    params = dict(n_atoms=2, n_times_atom=16, max_iter=10, random_state=0)
     with pytest.warns(ConvergenceWarning):
         a = CDLTransformer(**params).fit(X[:, 0])
     with pytest.warns(ConvergenceWarning):
@@ -145,7 +152,7 @@ def test_univariate_2d_equals_3d_with_one_channel():
 
 def test_n_jobs_and_seed_give_identical_results(signals):
     X = signals[0]
-    params = dict(n_atoms=2, n_times_atom=32, n_iter=30, random_state=3)
+    params = dict(n_atoms=2, n_times_atom=32, max_iter=30, random_state=3)
     a = CDLTransformer(**params).fit(X)
     b = CDLTransformer(**params, n_jobs=2).fit(X)
     np.testing.assert_array_equal(a.D_hat_, b.D_hat_)
@@ -153,10 +160,30 @@ def test_n_jobs_and_seed_give_identical_results(signals):
 
 
 def test_convergence_warning_and_verbose(signals, capsys):
-    with pytest.warns(ConvergenceWarning, match="n_iter=1"):
-        CDLTransformer(n_atoms=2, n_times_atom=32, n_iter=1, verbose=1,
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        CDLTransformer(n_atoms=2, n_times_atom=32, max_iter=1, verbose=1,
                        random_state=0).fit(signals[0])
-    assert "iteration 1/1" in capsys.readouterr().out
+    assert re.search(r"iteration +1 +loss", capsys.readouterr().out)
+
+
+def test_max_iter_without_tol_warns_and_records_each_iteration(signals, capsys):
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        cdl = CDLTransformer(n_atoms=2, n_times_atom=32, max_iter=2, tol=0.0,
+                             verbose=1, random_state=0).fit(signals[0])
+    assert cdl.n_iter_ == 2
+    assert cdl.loss_curve_.shape == (2,)
+    out = capsys.readouterr().out
+    assert len(re.findall(r"\[CDLTransformer\] iteration +\d+ +loss", out)) == 2
+    assert "stopped at max_iter after 2 iterations" in out
+
+
+def test_all_zero_activations_stop_with_one_value(signals):
+    # reg=1 is lambda_max of the initial atoms: no activation, one iteration
+    with pytest.warns(UserWarning, match="all activations are zero"):
+        cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=1.0,
+                             random_state=0).fit(signals[0])
+    assert cdl.n_iter_ == 1
+    np.testing.assert_array_equal(cdl.loss_curve_, cdl.pobj_[2::2])
 
 
 def test_bad_inputs(signals, fitted):
@@ -190,7 +217,7 @@ def test_input_not_mutated_and_float32(signals):
     X = signals[0][:2].astype(np.float32)
     X_before = X.copy()
     with pytest.warns(ConvergenceWarning):
-        cdl = CDLTransformer(n_atoms=2, n_times_atom=32, n_iter=2,
+        cdl = CDLTransformer(n_atoms=2, n_times_atom=32, max_iter=2,
                              random_state=0).fit(X)
     assert cdl.transform(X).dtype == np.float64
     np.testing.assert_array_equal(X, X_before)

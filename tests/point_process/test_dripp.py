@@ -3,6 +3,7 @@ scikit-learn contract (DriPP takes lists of realisations, so sklearn's own check
 do not apply and the same contract is tested here)."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -15,7 +16,6 @@ from skdeep.datasets import make_driven_events
 from skdeep.metrics import intensity_error
 from skdeep.point_process import DriPP, events_to_realisations
 from skdeep.point_process._kernels import (
-    em_sums,
     find_pairs,
     truncnorm_cdf,
     truncnorm_mass,
@@ -24,6 +24,38 @@ from skdeep.point_process._kernels import (
 )
 
 SUPPORT = dict(lower=0.03, upper=0.8)
+
+
+def em_sums(target_idx, delay, driver, n_targets, baseline, alpha, mean, std, norm):
+    """Reference E-step of DriPP and the sufficient sums of its M-step, in NumPy.
+
+    ``norm[p]`` is ``1 / (std_p sqrt(2 pi) Z_p)``; pairs may come in any order.
+
+    Returns
+    -------
+    sum_log_lam : float
+        ``sum_i log lambda(t_i)``, the event part of the log-likelihood.
+    resp_base : float
+        ``sum_i P_i0``, the responsibilities of the baseline.
+    resp, resp_delay, resp_sq : ndarray of shape (n_drivers,)
+        ``sum P_ij^p``, ``sum P_ij^p (t_i - t_j^p)`` and
+        ``sum P_ij^p (t_i - t_j^p - m_p)^2`` per driver.
+    """
+    centred = delay - mean[driver]
+    value = alpha[driver] * norm[driver] * np.exp(-0.5 * (centred / std[driver]) ** 2)
+    lam = baseline + np.bincount(target_idx, weights=value, minlength=n_targets)
+    resp_pair = value / lam[target_idx]
+
+    def per_driver(weights):
+        return np.bincount(driver, weights=weights, minlength=alpha.size)
+
+    return (
+        np.log(lam).sum(),
+        baseline * np.sum(1.0 / lam),
+        per_driver(resp_pair),
+        per_driver(resp_pair * delay),
+        per_driver(resp_pair * centred**2),
+    )
 
 
 def _fit(end_time, seed, **params):
@@ -74,6 +106,23 @@ def test_truncation_aware_m_step_is_unbiased():
     assert np.sqrt(resp_sq[0] / resp[0]) < 0.18
 
 
+def test_truncation_aware_mean_update_is_unbiased():
+    # a kernel near the start of the support loses its left tail: the plain
+    # weighted mean of the delays is biased high, the truncation-aware one is not
+    X, _ = make_driven_events(end_time=10000.0, n_drivers=1, alpha=1.5,
+                              kernel_mean=0.2, kernel_std=0.2, random_state=0)
+    model = DriPP(**SUPPORT).fit(X, end_time=10000.0)
+    assert model.kernel_mean_[0] == pytest.approx(0.2, abs=0.01)
+    norm = 1 / (model.kernel_std_ * np.sqrt(2 * np.pi) * truncnorm_mass(
+        model.kernel_mean_, model.kernel_std_, **SUPPORT))
+    idx, delay = find_pairs(X[0][0], X[0][1], **SUPPORT)
+    _, _, resp, resp_delay, _ = em_sums(
+        idx, delay, np.zeros(idx.size, dtype=np.int64), X[0][0].size,
+        model.baseline_, model.alpha_, model.kernel_mean_, model.kernel_std_, norm,
+    )
+    assert resp_delay[0] / resp[0] > 0.24
+
+
 def test_several_realisations_share_parameters():
     X, truth = make_driven_events(n_realisations=10, end_time=1000.0, random_state=1)
     model = DriPP(**SUPPORT).fit(X, end_time=1000.0)
@@ -84,19 +133,50 @@ def test_several_realisations_share_parameters():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_loglik_increases_along_em(seed):
+def test_negative_loglik_decreases_along_em(seed):
     _, _, model = _fit(2000.0, seed)
-    curve = model.loglik_curve_
-    assert curve.shape == (model.n_iter_ + 1,)
-    assert np.all(np.diff(curve) >= -1e-7 * np.abs(curve[1:]))
-    assert curve[-1] > curve[0]
+    curve = model.loss_curve_
+    assert curve.shape == (model.n_iter_,)
+    assert curve.dtype == np.float64 and np.all(np.isfinite(curve))
+    assert np.all(np.diff(curve) <= 1e-7 * np.abs(curve[1:]))
+    assert curve[-1] < curve[0]
 
 
-def test_loglik_curve_matches_score_samples():
+def test_loss_curve_matches_score_samples():
     X, _, model = _fit(500.0, seed=0)
     np.testing.assert_allclose(
-        model.loglik_curve_[-1], model.score_samples(X, end_time=500.0).sum()
+        -model.loss_curve_[-1], model.score_samples(X, end_time=500.0).sum()
     )
+
+
+def test_em_update_matches_reference_sums():
+    # one EM pass of the compiled kernels from the fitted parameters, against the
+    # plain NumPy E-step: log-likelihood and the closed-form mu and alpha updates
+    end_time = 500.0
+    X, _, model = _fit(end_time, seed=1)
+    events = model._events(X, end_time)
+    work = (np.empty(events.delay.size), np.empty(events.n_covered),
+            np.empty(events.n_covered))
+    loglik, baseline, alpha, _, _ = model._em_iteration(events, model._params(), work)
+    target, *drivers = X[0]
+    pairs = [find_pairs(target, driver, **SUPPORT) for driver in drivers]
+    mean, std = model.kernel_mean_, model.kernel_std_
+    norm = 1 / (std * np.sqrt(2 * np.pi) * truncnorm_mass(mean, std, **SUPPORT))
+    sum_log_lam, resp_base, resp, _, _ = em_sums(
+        np.concatenate([idx for idx, _ in pairs]),
+        np.concatenate([delay for _, delay in pairs]),
+        np.repeat(np.arange(len(drivers)), [idx.size for idx, _ in pairs]),
+        target.size, model.baseline_, model.alpha_, mean, std, norm,
+    )
+    # expected number of children per unit alpha: sum_j K_p(T - t_j^p)
+    n_eff = np.array([
+        truncnorm_cdf(end_time - driver, m, s, **SUPPORT).sum()
+        for driver, m, s in zip(drivers, mean, std)
+    ])
+    compensator = model.baseline_ * end_time + model.alpha_ @ n_eff
+    assert loglik == pytest.approx(sum_log_lam - compensator, rel=1e-10)
+    assert baseline == pytest.approx(resp_base / end_time, rel=1e-10)
+    np.testing.assert_allclose(alpha, resp / n_eff, rtol=1e-10)
 
 
 def test_score_samples_matches_numerical_likelihood():
@@ -127,17 +207,21 @@ def test_random_init_uses_random_state_and_converges_near_smart_start():
     smart = DriPP(**SUPPORT).fit(X, end_time=5000.0)
     first = DriPP(**SUPPORT, init="random", random_state=0).fit(X, end_time=5000.0)
     second = DriPP(**SUPPORT, init="random", random_state=0).fit(X, end_time=5000.0)
-    np.testing.assert_array_equal(first.loglik_curve_, second.loglik_curve_)
-    assert first.loglik_curve_[0] < smart.loglik_curve_[0]  # smart start is better
+    np.testing.assert_array_equal(first.loss_curve_, second.loss_curve_)
+    # smart start is better (still after the first EM iteration)
+    assert first.loss_curve_[0] > smart.loss_curve_[0]
     assert intensity_error(smart, first) < 0.02
 
 
 def test_convergence_warning_and_verbose(capsys):
     X, _ = make_driven_events(end_time=300.0, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="n_iter=2"):
-        model = DriPP(**SUPPORT, n_iter=2, tol=0.0, verbose=1).fit(X)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        model = DriPP(**SUPPORT, max_iter=2, tol=0.0, verbose=1).fit(X)
     assert model.n_iter_ == 2
-    assert "iteration 2" in capsys.readouterr().out
+    assert model.loss_curve_.shape == (2,)
+    out = capsys.readouterr().out
+    assert re.search(r"\[DriPP\] iteration +2 +loss", out)
+    assert "stopped at max_iter" in out
 
 
 def test_intensity():
@@ -351,7 +435,7 @@ def test_deterministic_and_inputs_untouched(data):
     first.score_samples(X, end_time)
     first.predict(X, end_time)
     second = DriPP(**SUPPORT).fit(X, end_time=end_time)
-    np.testing.assert_array_equal(first.loglik_curve_, second.loglik_curve_)
+    np.testing.assert_array_equal(first.loss_curve_, second.loss_curve_)
     np.testing.assert_array_equal(first.kernel_std_, second.kernel_std_)
     for r, r_copy in zip(X, copies):
         for a, b in zip(r, r_copy):
