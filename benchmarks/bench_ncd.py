@@ -27,6 +27,7 @@ from sklearn.mixture import GaussianMixture
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.metrics import cluster_accuracy, direct_label_accuracy
+from skdeep.utils import unlabeled_mask
 
 
 def _timed(make, fit):
@@ -40,7 +41,7 @@ def run_case(n_samples, n_features, seed, with_adam):
         n_samples, n_features, depth=3, branching=2, n_novel=2, shrink=0.4,
         random_state=seed,
     )
-    unl = np.array([isinstance(v, int) and v == -1 for v in y])
+    unl = unlabeled_mask(y)
     n_leaves = len(set(y_true))
     methods = {
         "KMeans (n_init=1)": (

@@ -28,11 +28,12 @@ from sklearn.mixture import GaussianMixture
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.metrics import cluster_accuracy, direct_label_accuracy
+from skdeep.utils import unlabeled_mask
 
 X, y, y_true, tree, novel = make_hierarchical_blobs(
     n_samples=2000, n_features=10, depth=3, n_novel=2, shrink=0.4, random_state=3
 )
-unlabeled = np.array([isinstance(v, int) and v == -1 for v in y])
+unlabeled = unlabeled_mask(y)
 print(f"novel leaves: {novel}; {unlabeled.mean():.0%} of the samples unlabeled")
 
 

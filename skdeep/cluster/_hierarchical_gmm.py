@@ -1,21 +1,127 @@
 """Gaussian mixture refinement of hierarchical novel class discovery (h-GMM)."""
 
-import warnings
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._validation import FLOAT_DTYPES
+from ..utils._iteration import IterationMonitor
+from ._base import _BaseHierarchicalClusterer
 from ._ncd_kernels import cluster_sums, squared_distances
-from ._novel_class_kmeans import _COMMON_CONSTRAINTS, NovelClassKMeans, _prepare
+
+# The h-k-means start runs with NovelClassKMeans' defaults (max_iter and tol are
+# EM's here); it is silent, and a start stopped early is fine: EM goes on from it.
+_START_MAX_ITER, _START_TOL = 100, 1e-4
 
 
-class HierarchicalGMM(BaseEstimator):
+class EMSolution(NamedTuple):
+    """What the h-GMM EM computes."""
+
+    means: np.ndarray  # (n_leaves, n_features), float64
+    variances: np.ndarray  # (n_features,) shared diagonal covariance, float64
+    weights: np.ndarray  # (n_leaves,) mixing weights, float64
+    assignments: np.ndarray  # leaf index per sample: given label or most probable
+    loss_curve: np.ndarray  # negative mean log-likelihood per iteration
+    n_iter: int
+    converged: bool
+
+
+def _log_joint(X, means, var, weights):
+    """``log(w_k N(x | mu_k, diag(var)))`` for every sample and component, in the
+    dtype of ``X``."""
+    scale = 1.0 / np.sqrt(var)
+    d2 = squared_distances(X * scale.astype(X.dtype, copy=False),
+                           (means * scale).astype(X.dtype, copy=False))
+    log_norm = -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(np.log(var)))
+    return (np.log(weights)[None, :] + log_norm).astype(X.dtype, copy=False) - 0.5 * d2
+
+
+def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
+    """EM over the novel components of the h-GMM, known means fixed.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+    y_index : ndarray of int of shape (n_samples,)
+        Leaf index of each labeled sample, -1 elsewhere; labeled samples keep
+        their class (clamped responsibilities).
+    known : ndarray of bool of shape (n_leaves,)
+    centers, assignments : ndarray
+        The h-k-means start: prototypes and the leaf of each sample.
+    reg_covar : float
+        Added to the variances.
+    monitor : IterationMonitor
+        Records the negative mean log-likelihood of each iteration; stops when it
+        decreases by less than ``tol`` or at ``max_iter`` iterations.
+
+    Returns
+    -------
+    solution : EMSolution
+    """
+    n = X.shape[0]
+    n_classes = len(known)
+    labeled = y_index >= 0
+    X_lab, X_unl = X[labeled], X[~labeled]
+    lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_classes)
+    means = centers.copy()
+    # Known means: the class means of the labeled samples, fixed from now on.
+    means[known] = lab_sums[known] / lab_counts[known, None]
+    novel = ~known
+    resid = X - means[assignments].astype(X.dtype, copy=False)
+    var = np.mean(resid**2, axis=0, dtype=np.float64) + reg_covar
+    if X_unl.shape[0]:
+        counts = np.bincount(assignments[~labeled], minlength=n_classes) + 1.0
+    else:
+        counts = lab_counts + 1.0
+    weights = counts / counts.sum()
+    x_sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+
+    lab_rows = np.flatnonzero(labeled)
+    converged = False
+    for _ in range(monitor.max_iter):
+        # E-step.
+        log_joint = _log_joint(X, means, var, weights)
+        resp = np.zeros((n, n_classes), dtype=X.dtype)
+        resp[lab_rows, y_index[labeled]] = 1.0
+        ll = log_joint[lab_rows, y_index[labeled]].sum(dtype=np.float64)
+        if X_unl.shape[0]:
+            # The weights describe the unlabeled data (M-step below): a labeled
+            # sample counts with its class density only, so that each EM step
+            # maximises exactly the likelihood it reports.
+            ll -= np.log(weights)[y_index[labeled]].sum()
+            lj = log_joint[~labeled]
+            norm = logsumexp(lj, axis=1)
+            ll += norm.sum(dtype=np.float64)
+            resp[~labeled] = np.exp(lj - norm[:, None])
+        monitor.record(-ll / n)
+        # Stop when the mean log-likelihood improves by less than tol.
+        if monitor.n_iter > 1 and monitor.losses[-2] - monitor.losses[-1] < monitor.tol:
+            converged = True
+            break
+        # M-step: novel means, weights, shared diagonal covariance.
+        nk = resp.sum(axis=0, dtype=np.float64)
+        sums = (resp.T @ X).astype(np.float64, copy=False)
+        update = novel & (nk > 10 * np.finfo(float).eps)
+        means[update] = sums[update] / nk[update, None]
+        if X_unl.shape[0]:
+            wk = resp[~labeled].sum(axis=0, dtype=np.float64)
+        else:
+            wk = nk.copy()
+        weights = wk + 10 * np.finfo(float).eps
+        weights /= weights.sum()
+        sq = x_sq - 2.0 * np.sum(means * sums, axis=0) + nk @ means**2
+        var = np.maximum(sq / n, 0.0) + reg_covar
+    labels = y_index.copy()
+    if X_unl.shape[0]:
+        labels[~labeled] = np.argmax(_log_joint(X_unl, means, var, weights), axis=1)
+    return EMSolution(means, var, weights, labels, monitor.loss_curve(),
+                      monitor.n_iter, converged)
+
+
+class HierarchicalGMM(_BaseHierarchicalClusterer):
     """Hierarchical Gaussian mixture (h-GMM) for novel class discovery.
 
     One Gaussian component per leaf of the label tree, with a shared diagonal
@@ -38,13 +144,15 @@ class HierarchicalGMM(BaseEstimator):
         Added to the variances, as in :class:`sklearn.mixture.GaussianMixture`.
     max_iter : int, default=100
         Maximum number of EM iterations (the initialisation runs with its own
-        default of 100).
+        default of 100); a fit that reaches it warns with a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
     tol : float, default=1e-4
         Stop when the mean log-likelihood per sample improves by less than ``tol``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation.
     verbose : int, default=0
-        Print the log-likelihood at each EM iteration when positive.
+        Print the negative mean log-likelihood at each EM iteration, and a
+        summary, when positive.
 
     Attributes
     ----------
@@ -60,14 +168,17 @@ class HierarchicalGMM(BaseEstimator):
     hierarchy_ : dict
         The tree used.
     labels_ : ndarray of shape (n_samples,)
-        Given label of labeled training samples, most probable leaf otherwise.
+        Class of each training sample: its given label when labeled (EM clamps
+        labeled samples to their class), ``predict`` of the sample otherwise
+        (its most probable leaf).
     lower_bound_ : float
         Mean log-likelihood per training sample at the last iteration: the
         mixture density for unlabeled samples, the density of their class for
         labeled ones (with unlabeled samples the mixing weights describe those
         only). EM does not decrease it.
-    log_likelihood_curve_ : list of float
-        ``lower_bound_`` after each iteration.
+    loss_curve_ : ndarray of shape (n_iter_,)
+        The objective EM minimises (float64): ``-lower_bound_`` after each
+        iteration, the negative mean log-likelihood. It never increases.
     converged_ : bool
     n_iter_ : int
     n_features_in_ : int
@@ -78,6 +189,12 @@ class HierarchicalGMM(BaseEstimator):
     --------
     NovelClassKMeans : the h-k-means initialisation.
     sklearn.mixture.GaussianMixture : the unsupervised mixture.
+
+    Notes
+    -----
+    float32 data stay float32 in the passes over the samples (log-densities,
+    responsibilities); the per-component statistics are float64 and the fitted
+    arrays are returned in the dtype of ``X``.
 
     References
     ----------
@@ -101,8 +218,8 @@ class HierarchicalGMM(BaseEstimator):
     array([[0., 0., 1.]])
     """
 
-    _parameter_constraints = {
-        **_COMMON_CONSTRAINTS,
+    _parameter_constraints: dict = {
+        **_BaseHierarchicalClusterer._parameter_constraints,
         "reg_covar": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -122,23 +239,20 @@ class HierarchicalGMM(BaseEstimator):
         random_state=None,
         verbose=0,
     ):
-        self.hierarchy = hierarchy
-        self.n_novel_classes = n_novel_classes
-        self.lambda_unlabeled = lambda_unlabeled
-        self.lambda_hierarchy = lambda_hierarchy
-        self.solver = solver
-        self.n_neighbors = n_neighbors
-        self.learning_rate = learning_rate
+        super().__init__(
+            hierarchy,
+            n_novel_classes,
+            lambda_unlabeled=lambda_unlabeled,
+            lambda_hierarchy=lambda_hierarchy,
+            solver=solver,
+            n_neighbors=n_neighbors,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -147,7 +261,7 @@ class HierarchicalGMM(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (float32 is accepted; computations run in float64).
+            Training data; float32 is kept (see the Notes).
         y : array-like of shape (n_samples,)
             Leaf labels of the known classes; ``-1`` marks unlabeled samples.
 
@@ -156,130 +270,26 @@ class HierarchicalGMM(BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y_index, tree, known = _prepare(self, X, y)
-        # The h-k-means start shares every parameter of its own (max_iter and tol
-        # are EM's here, so the start keeps its defaults).
-        shared = NovelClassKMeans().get_params().keys() - {"max_iter", "tol", "verbose"}
-        init = NovelClassKMeans(**{name: getattr(self, name) for name in shared})
-        init.classes_ = self.classes_
-        with warnings.catch_warnings():
-            # A not fully converged start is fine: EM goes on from it.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            init._fit_prepared(X, y_index, tree, known)
-
-        n, d = X.shape
-        n_classes = len(self.classes_)
-        labeled = y_index >= 0
-        X_lab, X_unl = X[labeled], X[~labeled]
-        lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_classes)
-        means = init.cluster_centers_.copy()
-        # Known means: the class means of the labeled samples, fixed from now on.
-        means[known] = lab_sums[known] / lab_counts[known, None]
-        novel = ~known
-        assign = self._init_assign(init.labels_)
-        resid = X - means[assign]
-        var = np.mean(resid**2, axis=0) + self.reg_covar
-        if X_unl.shape[0]:
-            counts = np.bincount(assign[~labeled], minlength=n_classes) + 1.0
-        else:
-            counts = lab_counts + 1.0
-        weights = counts / counts.sum()
-
-        lab_rows = np.flatnonzero(labeled)
-        self.log_likelihood_curve_ = []
-        self.converged_ = False
-        n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):
-            # E-step.
-            log_joint = self._log_joint(X, means, var, weights)
-            resp = np.zeros((n, n_classes))
-            resp[lab_rows, y_index[labeled]] = 1.0
-            ll_lab = log_joint[lab_rows, y_index[labeled]].sum()
-            if X_unl.shape[0]:
-                # The weights describe the unlabeled data (M-step below): a labeled
-                # sample counts with its class density only, so that each EM step
-                # maximises exactly the likelihood it reports.
-                ll_lab -= np.log(weights)[y_index[labeled]].sum()
-            ll_unl = 0.0
-            if X_unl.shape[0]:
-                lj = log_joint[~labeled]
-                norm = logsumexp(lj, axis=1)
-                ll_unl = norm.sum()
-                resp[~labeled] = np.exp(lj - norm[:, None])
-            ll = float((ll_lab + ll_unl) / n)
-            self.log_likelihood_curve_.append(ll)
-            if self.verbose:
-                print(f"EM iteration {n_iter}: mean log-likelihood {ll:.6g}")
-            if n_iter > 1 and ll - self.log_likelihood_curve_[-2] < self.tol:
-                self.converged_ = True
-                break
-            # M-step: novel means, weights, shared diagonal covariance.
-            nk = resp.sum(axis=0)
-            sums = resp.T @ X
-            update = novel & (nk > 10 * np.finfo(float).eps)
-            means[update] = sums[update] / nk[update, None]
-            if X_unl.shape[0]:
-                wk = resp[~labeled].sum(axis=0)
-            else:
-                wk = nk.copy()
-            weights = (wk + 10 * np.finfo(float).eps)
-            weights /= weights.sum()
-            sq = (np.einsum("ij,ij->j", X, X) - 2.0 * np.sum(means * sums, axis=0)
-                  + nk @ means**2)
-            var = np.maximum(sq / n, 0.0) + self.reg_covar
-        if not self.converged_:
-            warnings.warn(
-                f"HierarchicalGMM did not converge in max_iter={self.max_iter} "
-                f"iterations (tol={self.tol}); increase max_iter.",
-                ConvergenceWarning,
-            )
-        self.means_ = means
-        self.covariances_ = var
-        self.weights_ = weights
-        self.n_iter_ = n_iter
-        self.lower_bound_ = self.log_likelihood_curve_[-1]
-        labels = y_index.copy()
-        if X_unl.shape[0]:
-            labels[~labeled] = np.argmax(
-                self._log_joint(X_unl, means, var, weights), axis=1)
-        self.labels_ = self.classes_[labels]
+        X, y_index, tree, known = self._check_fit_data(X, y)
+        start = self._hkmeans(X, y_index, tree, known, IterationMonitor(
+            self, max_iter=_START_MAX_ITER, tol=_START_TOL, verbose=0))
+        monitor = IterationMonitor(self)
+        solution = em(X, y_index, known, start.centers, start.assignments,
+                      reg_covar=self.reg_covar, monitor=monitor)
+        monitor.finish(solution.converged)
+        self.means_ = solution.means.astype(X.dtype, copy=False)
+        self.covariances_ = solution.variances.astype(X.dtype, copy=False)
+        self.weights_ = solution.weights.astype(X.dtype, copy=False)
+        self.loss_curve_ = solution.loss_curve
+        self.lower_bound_ = -float(solution.loss_curve[-1])
+        self.n_iter_ = solution.n_iter
+        self.converged_ = solution.converged
+        self.labels_ = self.classes_[solution.assignments]
         return self
-
-    def _init_assign(self, init_labels):
-        index = {name: k for k, name in enumerate(self.classes_.tolist())}
-        return np.fromiter((index[v] for v in init_labels.tolist()), dtype=np.intp,
-                           count=len(init_labels))
-
-    @staticmethod
-    def _log_joint(X, means, var, weights):
-        """``log(w_k N(x | mu_k, diag(var)))`` for every sample and component."""
-        scale = 1.0 / np.sqrt(var)
-        d2 = squared_distances(X * scale, means * scale)
-        log_norm = -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(np.log(var)))
-        return np.log(weights)[None, :] + log_norm - 0.5 * d2
-
-    def _check_X(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
-        return np.asarray(X, dtype=np.float64)
 
     def _log_joint_X(self, X):
         X = self._check_X(X)
-        return self._log_joint(X, self.means_, self.covariances_, self.weights_)
-
-    def fit_predict(self, X, y):
-        """Fit and return ``labels_``: given labels, predicted leaves elsewhere.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return self.fit(X, y).labels_
+        return _log_joint(X, self.means_, self.covariances_, self.weights_)
 
     def predict(self, X):
         """Most probable leaf, known or novel.

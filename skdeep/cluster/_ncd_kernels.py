@@ -1,11 +1,17 @@
-"""Numerical kernels of novel class discovery (numba and vectorised numpy)."""
+"""Numerical kernels of novel class discovery (numba and vectorised numpy).
+
+They take ``X`` in float32 or float64 as given (numba compiles one version per
+dtype); the numba sums accumulate in float64, so a float32 ``X`` loses no digits
+over many samples.
+"""
 
 import numpy as np
 from numba import njit
 
 
 def squared_distances(X, centers, x_sq=None):
-    """Squared Euclidean distances of shape (n_samples, n_centers), via one GEMM."""
+    """Squared Euclidean distances of shape (n_samples, n_centers), via one GEMM
+    in the dtype of the inputs (pass ``centers`` in the dtype of ``X``)."""
     if x_sq is None:
         x_sq = np.einsum("ij,ij->i", X, X)
     d2 = X @ (-2.0 * centers.T)

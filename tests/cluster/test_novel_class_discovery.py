@@ -3,19 +3,17 @@ import warnings
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
+from sklearn.base import is_clusterer
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.metrics import cluster_accuracy, direct_label_accuracy
+from skdeep.utils import unlabeled_mask
 
 ESTIMATORS = [NovelClassKMeans, HierarchicalGMM]
 TREE = {"a": "ab", "b": "ab", "c": "cd", "d": "cd", "ab": "r", "cd": "r"}
-
-
-def _unlabeled(y):
-    return np.array([isinstance(v, (int, np.integer)) and v == -1 for v in y])
 
 
 def _simulated(seed, n_samples=600):
@@ -45,7 +43,7 @@ def test_recovery_beats_kmeans_and_names_novel_classes():
     km_acc, hkm_acc, hkm_novel, gmm_acc, gmm_novel = [], [], [], [], []
     for seed in range(5):
         X, y, y_true, tree, novel = _simulated(seed)
-        unl = _unlabeled(y)
+        unl = unlabeled_mask(y)
         km = KMeans(8, random_state=0).fit(X)
         km_acc.append(cluster_accuracy(y_true[unl], km.labels_[unl]))
         pred = NovelClassKMeans(tree, random_state=0).fit_predict(X, y)
@@ -63,7 +61,7 @@ def test_recovery_beats_kmeans_and_names_novel_classes():
 
 def test_adam_solver_reaches_the_same_accuracy():
     X, y, y_true, tree, novel = _simulated(0)
-    unl = _unlabeled(y)
+    unl = unlabeled_mask(y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         adam = NovelClassKMeans(tree, solver="adam", max_iter=200, random_state=0)
@@ -84,7 +82,7 @@ def test_alternating_solver_is_stationary_and_monotone():
     # At the fixed point the gradient of the squared loss in the offsets is zero.
     idx = {c: k for k, c in enumerate(model.classes_.tolist())}
     z = np.array([idx[v] for v in model.labels_.tolist()])
-    unl = _unlabeled(y)
+    unl = unlabeled_mask(y)
     C, A, E = model.cluster_centers_, model.ancestors_, model.node_offsets_
     w = np.where(unl, 1.0 / unl.sum(), 1.0 / (~unl).sum())
     grad_c = np.zeros_like(C)
@@ -107,7 +105,7 @@ def test_flat_default_tree_names_and_labels():
     assert model.cluster_centers_.shape == (5, 4)
     # Fully labeled y and the default n_novel_classes: no novel leaf, integer
     # predictions from the labels seen.
-    lab = ~_unlabeled(y)
+    lab = ~unlabeled_mask(y)
     model = NovelClassKMeans(random_state=0).fit(X[lab], y_int[lab])
     assert model.novel_classes_.size == 0
     assert model.predict(X).dtype.kind == "i"
@@ -141,12 +139,12 @@ def test_gmm_probabilities_and_density():
     expected_bic = -2 * np.log(dens).sum() + (k * d + d + k - 1) * np.log(n)
     np.testing.assert_allclose(gmm.bic(X), expected_bic)
     # Known means are the labeled class means and stay fixed.
-    lab = ~_unlabeled(y)
+    lab = ~unlabeled_mask(y)
     for name in gmm.known_classes_:
         k = gmm.classes_.tolist().index(name)
         np.testing.assert_allclose(gmm.means_[k], X[lab & (y == name)].mean(0))
     # EM does not decrease the log-likelihood.
-    assert np.all(np.diff(gmm.log_likelihood_curve_) >= -1e-10)
+    assert np.all(np.diff(gmm.loss_curve_) <= 1e-10)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -175,7 +173,7 @@ def _relabel(y, unl, label):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_bad_inputs(Estimator):
     X, y, _, tree, _ = _small()
-    unl = _unlabeled(y)
+    unl = unlabeled_mask(y)
     cases = [
         (dict(hierarchy=TREE), _relabel(y, unl, "zz"), "not a node"),
         (dict(hierarchy=TREE), _relabel(y, unl, "ab"), "internal node"),
@@ -220,5 +218,99 @@ def test_verbose_and_float32(Estimator, capsys):
     model = Estimator(tree, random_state=0, verbose=1).fit(X.astype(np.float32), y)
     assert "iteration" in capsys.readouterr().out
     reference = Estimator(tree, random_state=0).fit(X, y)
-    # float32 input is computed in float64: same labels as the float64 fit.
+    # float32 input is fitted in float32: same labels as the float64 fit.
     np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+
+
+# The iteration contract, the clusterer contract and float32.
+SOLVER_CASES = [
+    (NovelClassKMeans, "alternating"),
+    (NovelClassKMeans, "adam"),
+    (HierarchicalGMM, "alternating"),
+]
+SOLVER_IDS = ["hkmeans-alternating", "hkmeans-adam", "hgmm"]
+
+
+@pytest.mark.parametrize("Estimator, solver", SOLVER_CASES, ids=SOLVER_IDS)
+def test_loss_curve_has_one_value_per_iteration(Estimator, solver):
+    X, y, _, tree, _ = _simulated(0, n_samples=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = Estimator(tree, solver=solver, max_iter=30, random_state=0).fit(X, y)
+    curve = model.loss_curve_
+    assert isinstance(curve, np.ndarray) and curve.dtype == np.float64
+    assert curve.shape == (model.n_iter_,) and model.n_iter_ >= 2
+    assert np.all(np.isfinite(curve))
+
+
+@pytest.mark.parametrize("Estimator, solver", SOLVER_CASES, ids=SOLVER_IDS)
+def test_max_iter_reached_warns(Estimator, solver):
+    # tol=0 stops only at a fixed point, which these data do not reach in two
+    # iterations.
+    X, y, _, tree, _ = _simulated(0, n_samples=300)
+    model = Estimator(tree, solver=solver, max_iter=2, tol=0.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        model.fit(X, y)
+    assert model.n_iter_ == 2 and model.loss_curve_.shape == (2,)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_verbose_prints_one_line_per_iteration(Estimator, capsys):
+    X, y, _, tree, _ = _simulated(0, n_samples=300)
+    model = Estimator(tree, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    name = Estimator.__name__
+    assert sum(line.startswith(f"[{name}] iteration") for line in lines) == (
+        model.n_iter_
+    )
+    assert lines[-1].startswith(f"[{name}] converged after {model.n_iter_}")
+    Estimator(tree, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_gmm_loss_curve_never_increases():
+    # The curve is the negative mean log-likelihood EM minimises.
+    for seed in range(3):
+        X, y, _, tree, _ = _simulated(seed)
+        curve = HierarchicalGMM(tree, tol=0.0, random_state=0).fit(X, y).loss_curve_
+        assert np.all(np.diff(curve) <= 1e-10 * np.abs(curve[:-1]))
+        assert curve.size > 2 and curve[-1] < curve[0]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_clusterer_and_labels(Estimator):
+    X, y, _, tree, _ = _small()
+    model = Estimator(tree, random_state=0)
+    assert is_clusterer(model)
+    labels = model.fit_predict(X, y)
+    np.testing.assert_array_equal(labels, model.labels_)
+    # labels_: the given label of a labeled sample (the fit clamps it), the
+    # prediction for an unlabeled one.
+    unl = unlabeled_mask(y)
+    np.testing.assert_array_equal(model.labels_[~unl], y[~unl])
+    np.testing.assert_array_equal(model.labels_[unl], model.predict(X[unl]))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_float32_in_float32_out(Estimator):
+    X, y, _, tree, _ = _small()
+    X32 = X.astype(np.float32)
+    model = Estimator(tree, random_state=0).fit(X32, y)
+    reference = Estimator(tree, random_state=0).fit(X, y)
+    fitted = ("cluster_centers_", "node_offsets_", "means_", "covariances_",
+              "weights_")
+    for name in fitted:
+        if hasattr(reference, name):
+            assert getattr(model, name).dtype == np.float32, name
+            assert getattr(reference, name).dtype == np.float64, name
+            np.testing.assert_allclose(getattr(model, name),
+                                       getattr(reference, name),
+                                       rtol=1e-4, atol=1e-4, err_msg=name)
+    outputs = ("transform", "predict_proba", "score_samples")
+    for name in outputs:
+        if hasattr(model, name):
+            assert getattr(model, name)(X32).dtype == np.float32, name
+            assert getattr(model, name)(X).dtype == np.float64, name
+    assert model.loss_curve_.dtype == np.float64
+    np.testing.assert_array_equal(model.labels_, reference.labels_)
+    np.testing.assert_array_equal(model.predict(X32), reference.predict(X))

@@ -1,0 +1,134 @@
+"""The base of the cluster estimators of hierarchical novel class discovery."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y
+from ._hierarchy import as_label_array, resolve_classes
+from ._hkmeans import hkmeans
+
+
+class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
+    """Shared parameters, validation and h-k-means start of the tree clusterers.
+
+    Subclasses implement ``fit``; after it, ``labels_`` holds the class of each
+    training sample: its given label when labeled, the leaf the fitted model
+    predicts otherwise.
+    """
+
+    _parameter_constraints: dict = {
+        "hierarchy": [dict, list, tuple, "array-like", None],
+        "n_novel_classes": [Interval(Integral, 0, None, closed="left"), None],
+        "lambda_unlabeled": [Interval(Real, 0, None, closed="left")],
+        "lambda_hierarchy": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"alternating", "adam"})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hierarchy=None,
+        n_novel_classes=None,
+        *,
+        lambda_unlabeled=1.0,
+        lambda_hierarchy=0.01,
+        solver="alternating",
+        n_neighbors=3,
+        learning_rate=0.1,
+        max_iter=100,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hierarchy = hierarchy
+        self.n_novel_classes = n_novel_classes
+        self.lambda_unlabeled = lambda_unlabeled
+        self.lambda_hierarchy = lambda_hierarchy
+        self.solver = solver
+        self.n_neighbors = n_neighbors
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    def _check_fit_data(self, X, y):
+        """Validate ``X``/``y`` and build the tree; set the class attributes.
+
+        Returns
+        -------
+        X : ndarray, float64 or float32 (kept)
+        y_index : ndarray of int
+            Leaf index of each labeled sample (``classes_`` order), -1 elsewhere.
+        tree : LabelTree
+        known : ndarray of bool
+            The leaves that carry labeled samples.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None; mark unlabeled samples with -1."
+            )
+        X, _ = validate_data(self, X, y, dtype=FLOAT_DTYPES, multi_output=True)
+        y, labeled = check_semi_supervised_y(y, X.shape[0])
+        tree, y_lab, known = resolve_classes(
+            self.hierarchy, self.n_novel_classes, y[labeled],
+            bool((~labeled).any()),
+        )
+        y_index = np.full(X.shape[0], -1, dtype=np.intp)
+        y_index[labeled] = y_lab
+        classes = as_label_array([tree.nodes[leaf] for leaf in tree.leaves])
+        self.classes_ = classes
+        self.known_classes_ = classes[known]
+        self.novel_classes_ = classes[~known]
+        self.hierarchy_ = dict(tree.edges)
+        return X, y_index, tree, known
+
+    def _hkmeans(self, X, y_index, tree, known, monitor):
+        """The h-k-means solution with this estimator's parameters."""
+        return hkmeans(
+            X, y_index, tree, known,
+            lambda_unlabeled=self.lambda_unlabeled,
+            lambda_hierarchy=self.lambda_hierarchy,
+            solver=self.solver,
+            n_neighbors=self.n_neighbors,
+            learning_rate=self.learning_rate,
+            random_state=self.random_state,
+            monitor=monitor,
+        )
+
+    def _check_X(self, X):
+        """Validate ``X`` for a fitted model; float32 is kept."""
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
+
+    def fit_predict(self, X, y):
+        """Fit and return ``labels_``: given labels, predicted leaves elsewhere.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, ``-1`` for unlabeled samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Leaf names: the given label of labeled samples, the predicted (known
+            or novel) leaf of unlabeled ones.
+        """
+        return self.fit(X, y).labels_
