@@ -60,3 +60,20 @@ def _novel_class_data(rng):
 
 TEST_DATA["NovelClassKMeans"] = _novel_class_data
 TEST_DATA["HierarchicalGMM"] = _novel_class_data
+
+
+# Semi-supervised clusterers: sklearn's check_clustering calls fit(X) without y,
+# which these estimators require (-1 marks the unlabeled samples).
+_NEEDS_Y = "fit needs y (-1 for unlabeled samples); check_clustering fits X alone"
+EXPECTED_FAILED_CHECKS = {
+    name: {
+        "check_clustering": _NEEDS_Y,
+        "check_clustering(readonly_memmap=True)": _NEEDS_Y,
+    }
+    for name in ("NovelClassKMeans", "HierarchicalGMM")
+}
+
+
+def expected_failed_checks(estimator):
+    """Checks an estimator is known to fail, with the reason (sklearn's xfail)."""
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
