@@ -21,6 +21,22 @@ def _per_driver(value, n_drivers, name):
     return arr
 
 
+def _thin(target, drivers, baseline, alpha, mean, std, lower, upper, rng):
+    # keep each event of the excitatory process with probability lambda / lambda_+
+    from ..point_process._kernels import find_pairs, truncnorm_pdf
+
+    positive = np.full(target.size, float(baseline))
+    negative = np.zeros(target.size)
+    for p, driver in enumerate(drivers):
+        if alpha[p] == 0:
+            continue
+        idx, delay = find_pairs(target, driver, lower, upper)
+        terms = alpha[p] * truncnorm_pdf(delay, mean[p], std[p], lower, upper)
+        np.add.at(positive if alpha[p] > 0 else negative, idx, terms)
+    keep = rng.uniform(size=target.size) * positive < positive + negative
+    return target[keep]
+
+
 def make_driven_events(
     n_realisations=1,
     end_time=1000.0,
@@ -46,6 +62,15 @@ def make_driven_events(
     baseline events, plus for each driver event a Poisson(``alpha_p``) number of
     events at independent truncated-Gaussian delays. No thinning loop is needed.
 
+    A negative ``alpha_p`` makes driver ``p`` inhibitory (the model of
+    ``DriPP(alpha_pos=False)``): the events drawn from the excitatory part
+    ``lambda_+`` are then thinned, each kept with probability
+    ``max(lambda(t), 0) / lambda_+(t)``, which is exact while ``lambda >= 0``.
+    The setting must keep the intensity non-negative after an isolated stimulus,
+    ``mu + sum_{alpha_p < 0} alpha_p max kappa_p >= 0``; where inhibitory
+    supports overlap (``isi`` shorter than the support), the simulated intensity
+    is ``max(lambda, 0)``.
+
     Parameters
     ----------
     n_realisations : int, default=1
@@ -57,7 +82,9 @@ def make_driven_events(
     baseline : float, default=0.8
         Baseline intensity ``mu`` (>= 0).
     alpha : float or array-like of shape (n_drivers,), default=0.8
-        Expected number of target events triggered by each driver event (>= 0).
+        Expected number of target events triggered by each driver event; a
+        negative value is the expected number of events each driver event
+        suppresses (an inhibitory driver).
     kernel_mean : float or array-like of shape (n_drivers,), default=0.4
         Means of the untruncated Gaussian kernels.
     kernel_std : float or array-like of shape (n_drivers,), default=(0.2, 0.05)
@@ -108,10 +135,18 @@ def make_driven_events(
     alpha = _per_driver(alpha, n_drivers, "alpha")
     mean = _per_driver(kernel_mean, n_drivers, "kernel_mean")
     std = _per_driver(kernel_std, n_drivers, "kernel_std")
-    if np.any(alpha < 0):
-        raise ValueError("alpha must be non-negative.")
     if np.any(std <= 0):
         raise ValueError("kernel_std must be positive.")
+    if np.any(alpha < 0):
+        peak = truncnorm.pdf(np.clip(mean, lower, upper), (lower - mean) / std,
+                             (upper - mean) / std, loc=mean, scale=std)
+        floor = baseline + np.sum(np.minimum(alpha, 0.0) * peak)
+        if floor < 0:
+            raise ValueError(
+                "alpha: the inhibitory drivers make the intensity negative after a "
+                f"stimulus (baseline + sum of alpha_p * max kappa_p = {floor:.3g} "
+                "< 0); raise baseline or the negative alpha."
+            )
     isi_low, isi_high = (float(v) for v in isi)
     if not 0 < isi_low <= isi_high:
         raise ValueError(f"isi must be a range (low, high) with 0 < low <= high, "
@@ -132,6 +167,8 @@ def make_driven_events(
             times = times[times <= end_time]
             times = times[rng.uniform(size=times.size) < kept_fraction]
             drivers.append(times)
+            if alpha[p] <= 0:
+                continue
             n_children = rng.poisson(alpha[p], size=times.size)
             delays = truncnorm.rvs(
                 a[p], b[p], loc=mean[p], scale=std[p], size=int(n_children.sum()),
@@ -139,6 +176,9 @@ def make_driven_events(
             )
             children.append(np.repeat(times, n_children) + delays)
         target = np.sort(np.concatenate(children))
+        if np.any(alpha < 0):
+            target = _thin(target, drivers, baseline, alpha, mean, std, lower,
+                           upper, rng)
         X.append([target[target <= end_time], *drivers])
     params = {
         "baseline": float(baseline),

@@ -10,15 +10,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._iteration import IterationMonitor
 from ._events import _as_times, _check_realisations, _Events
+from ._inhibition import inhibitory_m_step, project_feasible
 from ._kernels import (
-    _SQRT_2PI,
     covered_intensity,
     em_update,
     find_pairs,
+    kernel_log_norms,
     pair_exponents,
     pair_intensity,
     truncnorm_cdf,
-    truncnorm_mass,
     truncnorm_pdf,
     union_measure,
 )
@@ -63,12 +63,23 @@ class DriPP(BaseEstimator):
         The fit stops when the log-likelihood per unit time changes by less than
         ``tol`` over one iteration (the first iteration is measured from the
         initial parameters).
-    init : {"smart_start", "random"}, default="smart_start"
+    init : {"smart_start", "random"} or dict, default="smart_start"
         ``"smart_start"`` starts from the empirical delays (the paper's
         initialisation): the baseline from the target events outside every kernel
         support, ``alpha_p`` from the rate of events inside the supports of driver
         ``p``, and ``m_p``, ``sigma_p`` from the mean and standard deviation of the
-        delays. ``"random"`` draws them uniformly, using ``random_state``.
+        delays. ``"random"`` draws them uniformly, using ``random_state``. A dict
+        with keys ``"baseline"``, ``"alpha"``, ``"kernel_mean"`` and
+        ``"kernel_std"`` (a float or one value per driver each; the dict
+        :func:`~skdeep.datasets.make_driven_events` returns works) starts from
+        these values, like dripp's ``init_params``.
+    alpha_pos : bool, default=True
+        Keep every ``alpha_p >= 0`` (excitatory drivers, the paper's EM). With
+        ``False`` a driver may inhibit the target (``alpha_p < 0``): the model
+        stays a valid point process because the parameters are kept where the
+        intensity is non-negative at all times (see Notes); drivers with
+        ``alpha_p <= 0`` are merged into the baseline and updated by a damped
+        Newton step of a generalised EM, the others by the paper's updates.
     random_state : int, RandomState instance or None, default=None
         Seed of ``init="random"``; unused by the deterministic smart start.
     verbose : int, default=0
@@ -93,6 +104,31 @@ class DriPP(BaseEstimator):
         realisations) of the parameters after each EM iteration; EM makes it
         non-increasing, and its last value is ``-score_samples(X).sum()`` for the
         fitted parameters.
+
+    Notes
+    -----
+    The kernel's normaliser ``Z_p`` (its Gaussian mass on ``[lower, upper]``) and
+    the truncation corrections of the M-step are computed in log space, so a
+    kernel whose mean leaves the support (e.g. latencies piled up at ``lower``)
+    keeps finite values instead of dividing by an underflowed mass.
+
+    ``end_time`` is requested by ``fit``, ``score`` and ``predict`` by default
+    under scikit-learn's metadata routing: after
+    ``sklearn.set_config(enable_metadata_routing=True)``,
+    ``GridSearchCV(DriPP(), ...).fit(X, end_time=end_times)`` scores each test
+    fold on its own windows. Without routing, scikit-learn passes ``end_time``
+    to ``fit`` only, and ``score`` falls back to the last event of each test
+    realisation.
+
+    With ``alpha_pos=False``, the intensity is kept non-negative by the
+    constraint ``mu + sum_{alpha_q < 0} alpha_q c_q max kappa_q >= 0`` (``c_q``:
+    the most events of driver ``q`` whose supports overlap), which bounds the
+    intensity from below at every time. It is exact for one inhibitory driver
+    with non-overlapping supports (the paper's stimulus trains) and conservative
+    otherwise: inhibitions deeper than the bound allows are not reachable. The
+    original dripp code only stops clipping ``alpha``; its multiplicative update
+    cannot move a negative ``alpha`` towards the maximum (it keeps its sign and
+    the fixed point repels it), hence the Newton step.
 
     See Also
     --------
@@ -126,7 +162,8 @@ class DriPP(BaseEstimator):
         "upper": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "init": [StrOptions({"smart_start", "random"})],
+        "init": [StrOptions({"smart_start", "random"}), dict],
+        "alpha_pos": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -138,6 +175,7 @@ class DriPP(BaseEstimator):
         max_iter=200,
         tol=1e-8,
         init="smart_start",
+        alpha_pos=True,
         random_state=None,
         verbose=0,
     ):
@@ -146,8 +184,15 @@ class DriPP(BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.init = init
+        self.alpha_pos = alpha_pos
         self.random_state = random_state
         self.verbose = verbose
+
+    # end_time is part of the data (each realisation's window): requested by
+    # default, so that metadata routing hands each CV fold its own windows
+    __metadata_request__fit = {"end_time": True}
+    __metadata_request__score = {"end_time": True}
+    __metadata_request__predict = {"end_time": True}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -166,6 +211,8 @@ class DriPP(BaseEstimator):
     def _initialise(self, events, data):
         lower, upper = float(self.lower), float(self.upper)
         n_drivers = events.n_drivers
+        if isinstance(self.init, dict):
+            return self._user_init(n_drivers)
         if self.init == "random":
             rng = check_random_state(self.random_state)
             baseline = rng.uniform(0.15, 1.0)
@@ -197,10 +244,49 @@ class DriPP(BaseEstimator):
                 union_measure(drivers[p] + lower, length, end)
                 for (_, drivers), end in zip(data, events.end_times)
             )
-            alpha[p] = max(delay.size / support_p - baseline, 0.0)
+            alpha[p] = delay.size / support_p - baseline
+            if self.alpha_pos:
+                alpha[p] = max(alpha[p], 0.0)
             mean[p] = delay.mean()
             std[p] = max(delay.std(), _STD_FLOOR)
         return baseline, alpha, mean, std
+
+    def _user_init(self, n_drivers):
+        keys = ("baseline", "alpha", "kernel_mean", "kernel_std")
+        missing = [key for key in keys if key not in self.init]
+        if missing:
+            raise ValueError(
+                f"init must hold the keys {list(keys)}; missing {missing}."
+            )
+        baseline = self.init["baseline"]
+        if not isinstance(baseline, numbers.Real) or not (
+            np.isfinite(baseline) and baseline > 0
+        ):
+            raise ValueError(
+                f"init['baseline'] must be a positive float, got {baseline!r}."
+            )
+        values = []
+        for key in keys[1:]:
+            try:
+                arr = np.broadcast_to(
+                    np.asarray(self.init[key], dtype=np.float64), (n_drivers,)
+                ).copy()
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"init[{key!r}] must be a float or {n_drivers} floats (one per "
+                    f"driver), got {self.init[key]!r}."
+                ) from exc
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"init[{key!r}] must be finite.")
+            values.append(arr)
+        alpha, mean, std = values
+        if np.any(std <= 0):
+            raise ValueError("init['kernel_std'] must be positive.")
+        if self.alpha_pos and np.any(alpha < 0):
+            raise ValueError(
+                "init['alpha'] must be non-negative with alpha_pos=True."
+            )
+        return float(baseline), alpha, mean, std
 
     def _em_iteration(self, events, params, work):
         """Log-likelihood of ``params`` and the next EM parameters.
@@ -211,20 +297,33 @@ class DriPP(BaseEstimator):
         baseline, alpha, mean, std = params
         lower, upper = float(self.lower), float(self.upper)
         value, lam, log_lam = work
-        mass, coef = pair_exponents(
-            events.driver_ptr, events.delay, alpha, mean, std, lower, upper, value
-        )
+        log_mass, log_norm = kernel_log_norms(mean, std, lower, upper)
+        pair_exponents(events.driver_ptr, events.delay, mean, std, log_norm, value)
         # NumPy's SIMD exp and log are several times faster than numba's libm calls
         np.exp(value, out=value)
-        covered_intensity(events.driver_ptr, events.slot, value, baseline, coef, lam)
-        with np.errstate(divide="ignore"):
+        covered_intensity(events.driver_ptr, events.slot, value, baseline, alpha, lam)
+        with np.errstate(divide="ignore", invalid="ignore"):
             np.log(lam, out=log_lam)
-        return em_update(
+        loglik, *nexts, _, n_eff = em_update(
             events.driver_ptr, events.slot, value, events.delay, lam, log_lam,
             events.n_targets - events.n_covered, events.n_full, events.partial,
             events.partial_driver, events.total_time, baseline, alpha, mean, std,
-            mass, lower, upper, _STD_FLOOR,
+            log_mass, lower, upper, _STD_FLOOR,
         )
+        if self.alpha_pos:
+            return (loglik, *nexts)
+        # the floor takes the inhibitory drivers and those whose excitation is
+        # not significant (fewer triggered events than one Poisson standard
+        # deviation): there alpha may change sign, which the paper's
+        # multiplicative update cannot do. Any such split keeps the EM monotone.
+        inhibitory = np.flatnonzero(alpha * n_eff <= np.sqrt(n_eff))
+        if len(inhibitory):
+            # ``lam`` now holds 1 / lambda and ``value`` the terms alpha_p kappa_p
+            nexts = inhibitory_m_step(
+                events, params, nexts, inhibitory, value, lam, lower, upper,
+                _STD_FLOOR,
+            )
+        return (loglik, *nexts)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, end_time=None):
@@ -251,6 +350,10 @@ class DriPP(BaseEstimator):
         events = _Events(data, end_times, float(self.lower), float(self.upper))
         params = self._initialise(events, data)
         params = (float(params[0]), *(np.asarray(v, float) for v in params[1:]))
+        if not self.alpha_pos:
+            params = (params[0], project_feasible(
+                *params, events.max_overlap, float(self.lower), float(self.upper)
+            ), *params[2:])
         work = (np.empty(events.delay.size), np.empty(events.n_covered),
                 np.empty(events.n_covered))
         # each pass returns the log-likelihood of ``params`` and the next EM
@@ -311,16 +414,16 @@ class DriPP(BaseEstimator):
             ``sum_i log lambda(t_i) - int_0^T lambda(t) dt`` for each realisation.
         """
         events = self._events(X, end_time)
-        mass = truncnorm_mass(self.kernel_mean_, self.kernel_std_, self.lower,
-                              self.upper)
-        with np.errstate(divide="ignore"):
-            norm = 1.0 / (self.kernel_std_ * _SQRT_2PI * mass)
+        _, log_norm = kernel_log_norms(
+            self.kernel_mean_, self.kernel_std_, float(self.lower), float(self.upper)
+        )
         lam = pair_intensity(
             events.target_idx, events.delay, events.pair_driver, events.n_targets,
-            *self._params(), norm,
+            *self._params(), log_norm,
         )
-        with np.errstate(divide="ignore"):
-            log_lam = np.log(lam)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # an event where an inhibited intensity is 0 has likelihood 0
+            log_lam = np.log(np.maximum(lam, 0.0))
         per_realisation = np.bincount(
             events.target_owner, weights=log_lam, minlength=events.end_times.size
         )

@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from ._inhibition import max_overlap
 from ._kernels import find_pairs
 
 
@@ -94,8 +95,16 @@ def events_to_realisations(events, sfreq, target_id, driver_ids, first_samp=0):
 
 def _as_times(values, name):
     try:
-        times = np.asarray(values, dtype=np.float64)
+        raw = np.asarray(values)
+        if np.iscomplexobj(raw):
+            raise TypeError(
+                f"{name} must hold real event times, got complex values (dtype "
+                f"{raw.dtype})."
+            )
+        times = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        if "complex" in str(exc):
+            raise
         raise TypeError(f"{name} must be a 1-D array of event times.") from exc
     if times.ndim != 1:
         raise ValueError(
@@ -141,6 +150,12 @@ def _check_realisations(X, end_time=None, n_drivers=None):
                 "...]; X looks like a single realisation: wrap it in a list."
             )
         arrays = list(realisation)
+        if arrays and all(isinstance(a, numbers.Number) for a in arrays):
+            raise TypeError(
+                f"X[{r}] is a sequence of numbers, not of timestamp arrays: X looks "
+                "like a single realisation [target, driver_1, ...]; wrap it in a "
+                "list."
+            )
         if len(arrays) < 2:
             raise ValueError(
                 f"X[{r}] has no driver: each realisation must be [target, driver_1, "
@@ -240,6 +255,11 @@ class _Events:
         self.driver_owner = [np.concatenate(own) for own in self.driver_owner]
         # supports that end inside the window count fully in the compensator
         self.n_full = np.array([np.sum(rem >= upper) for rem in self.remaining])
+        # most events of one driver whose supports overlap (inhibition bound)
+        self.max_overlap = np.array([
+            max_overlap([drivers[p] for _, drivers in data], upper - lower)
+            for p in range(self.n_drivers)
+        ])
         cut = [rem[(rem > lower) & (rem < upper)] for rem in self.remaining]
         self.partial = np.concatenate(cut)
         self.partial_driver = np.repeat(

@@ -11,16 +11,37 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy.special import ndtr
+from scipy.special import log_ndtr
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+_LOG_SQRT_2PI = math.log(_SQRT_2PI)
+
+
+def _log_diff_ndtr(a, b):
+    """``log(Phi(b) - Phi(a))`` for ``a <= b``, accurate in both tails.
+
+    Works on the tail where the two masses are not rounded to 1: a kernel whose
+    mean lies far outside ``[lower, upper]`` keeps a finite, exact normaliser
+    where ``ndtr(b) - ndtr(a)`` underflows to 0.
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    right = a > 0  # both in the right tail: mirror, Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
+    hi = np.where(right, log_ndtr(-a), log_ndtr(b))
+    lo = np.where(right, log_ndtr(-b), log_ndtr(a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return hi + np.log1p(-np.exp(lo - hi))
+
+
+def truncnorm_log_mass(mean, std, lower, upper):
+    """Logarithm of :func:`truncnorm_mass`, finite for any finite mean."""
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    return _log_diff_ndtr((lower - mean) / std, (upper - mean) / std)
 
 
 def truncnorm_mass(mean, std, lower, upper):
     """Gaussian mass of ``[lower, upper]``: the normalising constant of the kernel."""
-    mean = np.asarray(mean, dtype=np.float64)
-    std = np.asarray(std, dtype=np.float64)
-    return ndtr((upper - mean) / std) - ndtr((lower - mean) / std)
+    return np.exp(truncnorm_log_mass(mean, std, lower, upper))
 
 
 def truncnorm_pdf(x, mean, std, lower, upper):
@@ -41,16 +62,22 @@ def truncnorm_pdf(x, mean, std, lower, upper):
     """
     x = np.asarray(x, dtype=np.float64)
     z = (x - mean) / std
-    norm = std * _SQRT_2PI * truncnorm_mass(mean, std, lower, upper)
-    out = np.exp(-0.5 * z * z) / norm
+    # normalised in log space: finite even where the mass underflows
+    log_mass = truncnorm_log_mass(mean, std, lower, upper)
+    log_norm = np.log(std) + _LOG_SQRT_2PI + log_mass
+    out = np.exp(-0.5 * z * z - log_norm)
     return np.where((x >= lower) & (x <= upper), out, 0.0)
 
 
 def truncnorm_cdf(x, mean, std, lower, upper):
     """Cumulative distribution function of the truncated Gaussian kernel."""
     x = np.clip(np.asarray(x, dtype=np.float64), lower, upper)
-    low = ndtr((lower - mean) / std)
-    return (ndtr((x - mean) / std) - low) / truncnorm_mass(mean, std, lower, upper)
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    a = (lower - mean) / std
+    shape = np.broadcast(x, a).shape
+    log_num = _log_diff_ndtr(np.broadcast_to(a, shape), (x - mean) / std)
+    return np.exp(log_num - truncnorm_log_mass(mean, std, lower, upper))
 
 
 def find_pairs(target, driver, lower, upper):
@@ -66,7 +93,9 @@ def find_pairs(target, driver, lower, upper):
     target_idx : ndarray of int64
         Index of the target event of each pair, in (driver event, target) order.
     delay : ndarray of float64
-        Its delay.
+        Its delay, clamped to ``[lower, upper]``: a latency exactly at a bound
+        (``target = driver + lower``) may round one ulp outside it when subtracted
+        back, and must still be a point of the support.
     """
     return _merge_pairs(
         np.ascontiguousarray(target, dtype=np.float64),
@@ -98,28 +127,78 @@ def _merge_pairs(target, driver, lower, upper):
     for k in range(driver.size):
         for t in range(start[k], stop[k]):
             target_idx[n] = t
-            delay[n] = target[t] - driver[k]
+            delay[n] = min(max(target[t] - driver[k], lower), upper)
             n += 1
     return target_idx, delay
 
 
 @njit(cache=True, nogil=True)
+def _log_ndtr(x):
+    # log Phi(x): erfc is accurate down to x = -37 (Phi ~ 1e-300); below, the
+    # asymptotic series of the Mills ratio (relative error < 1e-13)
+    if x > -37.0:
+        return math.log(0.5 * math.erfc(-x / math.sqrt(2.0)))
+    r = 1.0 / (x * x)
+    series = 1.0 - r * (1.0 - 3.0 * r * (1.0 - 5.0 * r * (1.0 - 7.0 * r)))
+    return -0.5 * x * x - math.log(-x) - _LOG_SQRT_2PI + math.log(series)
+
+
+@njit(cache=True, nogil=True)
+def _log_diff_ndtr_scalar(a, b):
+    # log(Phi(b) - Phi(a)) for a <= b, on the tail where the masses are small
+    if b <= a:
+        return -np.inf
+    if a > 0.0:
+        hi = _log_ndtr(-a)
+        lo = _log_ndtr(-b)
+    else:
+        hi = _log_ndtr(b)
+        lo = _log_ndtr(a)
+    return hi + math.log1p(-math.exp(lo - hi))
+
+
+@njit(cache=True, nogil=True)
+def kernel_log_norms(mean, std, lower, upper):
+    """``log Z_p`` and ``-log(sigma_p sqrt(2 pi) Z_p)`` of each kernel.
+
+    The kernel is ``exp(-z^2 / 2 + log_norm)``: normalising in log space keeps it
+    finite (and the EM free of divisions by zero) for kernels far outside their
+    support, e.g. when every latency sits at ``lower``.
+    """
+    log_mass = np.empty(mean.size)
+    log_norm = np.empty(mean.size)
+    for p in range(mean.size):
+        log_mass[p] = _log_diff_ndtr_scalar(
+            (lower - mean[p]) / std[p], (upper - mean[p]) / std[p]
+        )
+        log_norm[p] = -(math.log(std[p]) + _LOG_SQRT_2PI + log_mass[p])
+    return log_mass, log_norm
+
+
+@njit(cache=True, nogil=True)
 def pair_intensity(target_idx, delay, driver, n_targets, baseline, alpha, mean, std,
-                   norm):
+                   log_norm):
     """Intensity at each target event: ``mu + sum of alpha_p kappa_p(delay)``.
 
-    ``norm[p]`` is ``1 / (std_p sqrt(2 pi) Z_p)`` with ``Z_p`` the truncated mass.
+    ``log_norm[p]`` is ``-log(std_p sqrt(2 pi) Z_p)`` with ``Z_p`` the truncated
+    mass (:func:`kernel_log_norms`).
     """
     lam = np.full(n_targets, baseline)
     for k in range(delay.size):
         p = driver[k]
         z = (delay[k] - mean[p]) / std[p]
-        lam[target_idx[k]] += alpha[p] * norm[p] * math.exp(-0.5 * z * z)
+        lam[target_idx[k]] += alpha[p] * math.exp(log_norm[p] - 0.5 * z * z)
     return lam
 
 
-# fast-math without the no-NaN/no-inf assumptions: log(0) = -inf must stay valid
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+# Fast-math: only ``reassoc``, which lets LLVM vectorise the reductions (the speed
+# of these loops). ``contract`` (FMA) and ``arcp``/``afn`` (approximate division
+# and functions) made a process that compiles the kernels and one that loads them
+# from numba's cache disagree in the last bits (the JIT and the cached object
+# code did not contract and approximate the same operations), which broke the
+# bit-for-bit reproducibility the project promises. No no-NaN/no-inf flags:
+# log(0) = -inf must stay valid.
+_FASTMATH = {"reassoc"}
 
 
 def union_measure(starts, length, end_time):
@@ -135,53 +214,42 @@ def union_measure(starts, length, end_time):
     return float(np.clip(e - np.maximum(s, reach), 0.0, None).sum())
 
 
-@njit(cache=True, nogil=True)
-def _ndtr(x):
-    return 0.5 * math.erfc(-x / math.sqrt(2.0))
-
-
 # The fitted EM loop is split in three compiled passes around NumPy's ``exp`` and
 # ``log``: NumPy evaluates them with SIMD loops several times faster than the scalar
 # libm calls a numba loop makes, and those calls were most of an iteration.
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def pair_exponents(driver_ptr, delay, alpha, mean, std, lower, upper, out):
-    """Write ``-(delay - m_p)^2 / (2 sigma_p^2)`` of each pair into ``out``.
+def pair_exponents(driver_ptr, delay, mean, std, log_norm, out):
+    """Write ``log_norm_p - (delay - m_p)^2 / (2 sigma_p^2)`` of each pair into ``out``.
 
     Pairs are grouped by driver, driver ``p`` owning ``driver_ptr[p]:driver_ptr[p
-    + 1]``, so each block is a plain (vectorised) loop with scalar parameters.
-    Returns the truncated mass ``Z_p`` and the factor ``alpha_p / (sigma_p sqrt(2
-    pi) Z_p)`` of each driver: a pair's kernel term is ``coef[p] * exp(out[k])``.
+    + 1]``, so each block is a plain (vectorised) loop with scalar parameters;
+    ``exp(out[k])`` is the kernel ``kappa_p`` at the pair's delay.
     """
-    n_drivers = alpha.size
-    mass = np.empty(n_drivers)
-    coef = np.empty(n_drivers)
-    for p in range(n_drivers):
-        mass[p] = _ndtr((upper - mean[p]) / std[p]) - _ndtr((lower - mean[p]) / std[p])
-        coef[p] = alpha[p] / (std[p] * _SQRT_2PI * mass[p])
+    for p in range(mean.size):
         scale = -0.5 / (std[p] * std[p])
         m = mean[p]
+        c = log_norm[p]
         # loop over slices from 0: with ``k`` provably >= 0 numba drops its
         # negative-index wraparound and LLVM vectorises (~7x faster)
         block = delay[driver_ptr[p]:driver_ptr[p + 1]]
         dst = out[driver_ptr[p]:driver_ptr[p + 1]]
         for k in range(block.size):
             d = block[k] - m
-            dst[k] = scale * d * d
-    return mass, coef
+            dst[k] = c + scale * d * d
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def covered_intensity(driver_ptr, slot, value, baseline, coef, lam):
+def covered_intensity(driver_ptr, slot, value, baseline, alpha, lam):
     """Intensity at the targets that have pairs (``slot`` numbers them).
 
-    ``value`` holds ``exp`` of the exponents and is scaled in place into the
-    kernel terms ``alpha_p kappa_p(delay)``.
+    ``value`` holds the kernels ``kappa_p`` of the pairs and is scaled in place
+    into the terms ``alpha_p kappa_p(delay)``.
     """
     lam[:] = baseline
-    for p in range(coef.size):
-        c = coef[p]
+    for p in range(alpha.size):
+        c = alpha[p]
         block = value[driver_ptr[p]:driver_ptr[p + 1]]
         to = slot[driver_ptr[p]:driver_ptr[p + 1]]
         for k in range(block.size):
@@ -226,9 +294,43 @@ def _covered_sums(driver_ptr, slot, value, delay, lam, log_lam, mean):
 
 
 @njit(cache=True, nogil=True)
+def expected_children(n_full, partial, partial_driver, mean, std, log_mass, lower,
+                      upper):
+    """``sum_j K_p(T - t_j^p)``: the expected number of events each driver
+    triggers per unit ``alpha_p`` (``K_p`` the kernel's CDF), from the driver
+    events whose support ends inside the window (``n_full``) and the time left
+    after the others (``partial``)."""
+    n_eff = n_full.astype(np.float64)
+    for k in range(partial.size):
+        p = partial_driver[k]
+        x = min(max(partial[k], lower), upper)
+        if x > lower:
+            log_k = _log_diff_ndtr_scalar(
+                (lower - mean[p]) / std[p], (x - mean[p]) / std[p]
+            ) - log_mass[p]
+            n_eff[p] += math.exp(log_k)
+    return n_eff
+
+
+@njit(cache=True, nogil=True)
+def truncation_terms(mean, std, log_mass, lower, upper):
+    """``phi(a) / Z`` and ``phi(b) / Z`` of each kernel (``a``, ``b`` its
+    standardised bounds), the truncation corrections of the M-step, computed in
+    log space (finite where ``phi`` and ``Z`` both underflow)."""
+    ra = np.empty(mean.size)
+    rb = np.empty(mean.size)
+    for p in range(mean.size):
+        a = (lower - mean[p]) / std[p]
+        b = (upper - mean[p]) / std[p]
+        ra[p] = math.exp(-0.5 * a * a - _LOG_SQRT_2PI - log_mass[p])
+        rb[p] = math.exp(-0.5 * b * b - _LOG_SQRT_2PI - log_mass[p])
+    return ra, rb
+
+
+@njit(cache=True, nogil=True)
 def em_update(driver_ptr, slot, value, delay, lam, log_lam, n_free, n_full,
               partial, partial_driver, total_time, baseline, alpha, mean, std,
-              mass, lower, upper, std_floor):
+              log_mass, lower, upper, std_floor):
     """Log-likelihood of the current parameters and the next ones, from the kernel
     terms (:func:`covered_intensity`) and the logs of the covered intensities.
 
@@ -237,7 +339,9 @@ def em_update(driver_ptr, slot, value, delay, lam, log_lam, n_free, n_full,
     events whose whole support lies before the end of their realisation;
     ``partial`` holds the time left after the others, so that ``sum_j K_p(T -
     t_j^p)`` (the driver part of the compensator) is ``n_full[p] + sum
-    K_p(partial)``.
+    K_p(partial)``. Also returns the responsibilities' sum of the baseline
+    (``resp_base``), the inverse intensities (in ``lam``) and ``n_eff``, which
+    the inhibitory M-step of ``alpha_pos=False`` reuses.
     """
     n_drivers = alpha.size
     sum_log_lam, inv_sum, resp, resp_delay, resp_sq = _covered_sums(
@@ -247,19 +351,17 @@ def em_update(driver_ptr, slot, value, delay, lam, log_lam, n_free, n_full,
         sum_log_lam += n_free * math.log(baseline)
         inv_sum += n_free / baseline
     resp_base = baseline * inv_sum
-    # expected number of events triggered per unit alpha: sum_j K_p(T - t_j^p)
-    n_eff = n_full.astype(np.float64)
-    for k in range(partial.size):
-        p = partial_driver[k]
-        x = min(max(partial[k], lower), upper)
-        low = _ndtr((lower - mean[p]) / std[p])
-        n_eff[p] += (_ndtr((x - mean[p]) / std[p]) - low) / mass[p]
+    n_eff = expected_children(n_full, partial, partial_driver, mean, std, log_mass,
+                              lower, upper)
     loglik = sum_log_lam - baseline * total_time
     for p in range(n_drivers):
         loglik -= alpha[p] * n_eff[p]
 
     # M-step: closed forms for mu and alpha, fixed-point updates of m and sigma
-    # with the truncation terms C, dC/dm, dC/dsigma
+    # with the truncation terms C, dC/dm, dC/dsigma of the paper, written with
+    # phi(a) / Z and phi(b) / Z: C_m / C = (phi(a) - phi(b)) / (sigma Z) and
+    # sigma C_sigma / C = 1 + (a phi(a) - b phi(b)) / Z
+    ra, rb = truncation_terms(mean, std, log_mass, lower, upper)
     new_alpha = np.zeros(n_drivers)
     new_mean = mean.copy()
     new_std = std.copy()
@@ -270,14 +372,11 @@ def em_update(driver_ptr, slot, value, delay, lam, log_lam, n_free, n_full,
             continue
         a = (lower - mean[p]) / std[p]
         b = (upper - mean[p]) / std[p]
-        c = std[p] * _SQRT_2PI * mass[p]
-        ea = math.exp(-0.5 * a * a)
-        eb = math.exp(-0.5 * b * b)
-        c_m = ea - eb
-        c_s = a * ea - b * eb + c / std[p]
-        if c > 0:
-            new_mean[p] = resp_delay[p] / resp[p] - std[p] ** 2 * c_m / c
-        if c_s > 0:
-            new_std[p] = max((c / c_s * resp_sq[p] / resp[p]) ** (1.0 / 3.0),
-                             std_floor)
-    return loglik, resp_base / total_time, new_alpha, new_mean, new_std
+        new_mean[p] = resp_delay[p] / resp[p] - std[p] * (ra[p] - rb[p])
+        ratio = 1.0 + a * ra[p] - b * rb[p]
+        if ratio > 0:
+            new_std[p] = max(
+                (std[p] * resp_sq[p] / (resp[p] * ratio)) ** (1.0 / 3.0), std_floor
+            )
+    return (loglik, resp_base / total_time, new_alpha, new_mean, new_std, resp_base,
+            n_eff)

@@ -18,6 +18,7 @@ from skdeep.point_process import DriPP, events_to_realisations
 from skdeep.point_process._kernels import (
     find_pairs,
     truncnorm_cdf,
+    truncnorm_log_mass,
     truncnorm_mass,
     truncnorm_pdf,
     union_measure,
@@ -460,3 +461,177 @@ def test_grid_search_over_realisations(data):
     # a support that cuts the kernels (true mass up to 0.8 s) fits worse
     assert search.best_params_ == {"upper": 0.8}
     assert search.best_estimator_.alpha_.shape == (2,)
+
+
+# -- off-centre, strongly truncated kernels (issue 15) ----------------------------
+
+
+def test_off_centre_truncated_kernels_recovered():
+    # means near lower (0.08) and near upper (0.75) on [0.03, 0.8], sigma=0.15:
+    # about 30 % of each kernel's Gaussian mass lies outside the support. Without
+    # the truncation term of the mean update the means come out ~0.1 s inwards
+    X, truth = make_driven_events(
+        end_time=10000.0, alpha=[1.0, 1.0], kernel_mean=[0.08, 0.75],
+        kernel_std=0.15, random_state=0,
+    )
+    model = DriPP(**SUPPORT).fit(X, end_time=10000.0)
+    assert model.baseline_ == pytest.approx(truth["baseline"], rel=0.03)
+    np.testing.assert_allclose(model.alpha_, truth["alpha"], rtol=0.05)
+    np.testing.assert_allclose(model.kernel_mean_, truth["kernel_mean"], atol=0.03)
+    np.testing.assert_allclose(model.kernel_std_, truth["kernel_std"], rtol=0.08)
+    assert intensity_error(truth, model) < 0.05
+
+
+def test_kernel_far_outside_support_is_finite():
+    # the Gaussian mass of [0.03, 0.8] underflows for these kernels (ndtr
+    # differences give 0); the log-space normaliser keeps a proper density
+    x = np.linspace(0.03, 0.8, 200001)
+    for mean, std in ((-5.0, 0.05), (40.0, 0.5), (0.03, 1e-5)):
+        pdf = truncnorm_pdf(x, mean, std, 0.03, 0.8)
+        assert np.all(np.isfinite(pdf))
+        assert integrate.trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-3)
+        cdf = truncnorm_cdf(x, mean, std, 0.03, 0.8)
+        assert np.all(np.diff(cdf) >= 0) and cdf[-1] == pytest.approx(1.0)
+    assert truncnorm_mass(-5.0, 0.05, 0.03, 0.8) == 0.0  # underflows in float64
+    assert np.isfinite(truncnorm_log_mass(-5.0, 0.05, 0.03, 0.8))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("bound", ["lower", "upper"])
+def test_latencies_exactly_at_a_bound(bound):
+    # every response exactly at the bound: the maximum likelihood kernel piles up
+    # there (sigma -> its floor). This raised ZeroDivisionError from the numba
+    # kernels once the Gaussian mass of the support underflowed
+    lower, upper = 0.03, 0.5
+    driver = np.arange(1.0, 200.0, 1.3)
+    latency = lower if bound == "lower" else upper
+    for target in (driver + latency,
+                   np.sort(np.concatenate([driver + latency, driver[::3] + 0.3]))):
+        X = [[target, driver]]
+        model = DriPP(lower=lower, upper=upper).fit(X, end_time=300.0)
+        assert np.all(np.isfinite(model.loss_curve_))
+        curve = model.loss_curve_
+        assert np.all(np.diff(curve) <= 1e-7 * np.abs(curve[1:]))
+        assert np.all(np.isfinite(model.score_samples(X, end_time=300.0)))
+        assert np.all(np.isfinite(model.predict(X, end_time=300.0)))
+    # the pure case: each stimulus answered once, exactly at the bound
+    model = DriPP(lower=lower, upper=upper).fit([[driver + latency, driver]],
+                                                end_time=300.0)
+    assert model.alpha_[0] == pytest.approx(1.0, rel=0.01)
+    assert model.kernel_mean_[0] == pytest.approx(latency, abs=1e-3)
+    idx, delay = find_pairs(driver + latency, driver, lower, upper)
+    assert idx.size == driver.size and np.all((delay >= lower) & (delay <= upper))
+
+
+# -- inhibitory drivers (alpha_pos=False) ------------------------------------------
+
+INHIBITION = dict(n_drivers=2, baseline=1.0, alpha=[0.8, -0.3],
+                  kernel_mean=[0.4, 0.3], kernel_std=[0.1, 0.15])
+
+
+# the excitatory-only comparison fit drifts on the inhibited driver
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("seed", [0, 2])
+def test_inhibitory_driver_recovered(seed):
+    X, truth = make_driven_events(end_time=5000.0, random_state=seed, **INHIBITION)
+    model = DriPP(**SUPPORT, alpha_pos=False).fit(X, end_time=5000.0)
+    assert model.baseline_ == pytest.approx(1.0, rel=0.05)
+    np.testing.assert_allclose(model.alpha_, truth["alpha"], atol=0.05)
+    assert model.alpha_[1] < -0.2
+    np.testing.assert_allclose(model.kernel_mean_, truth["kernel_mean"], atol=0.05)
+    np.testing.assert_allclose(model.kernel_std_, truth["kernel_std"], rtol=0.2)
+    curve = model.loss_curve_
+    assert np.all(np.diff(curve) <= 1e-9 * np.abs(curve[1:]))
+    # the intensity stays non-negative everywhere, and the fit beats the
+    # excitatory-only model, which can only set the inhibition to 0
+    drivers = X[0][1:]
+    grid = np.linspace(0, 5000.0, 500001)
+    assert model.intensity(grid, drivers).min() >= 0
+    excitatory = DriPP(**SUPPORT).fit(X, end_time=5000.0)
+    assert excitatory.alpha_[1] == pytest.approx(0.0, abs=0.03)
+    assert model.score(X, end_time=5000.0) > excitatory.score(X, end_time=5000.0) + 0.02
+
+
+def test_alpha_pos_false_matches_em_on_excitatory_data():
+    X, truth = make_driven_events(end_time=5000.0, random_state=1)
+    free = DriPP(**SUPPORT, alpha_pos=False).fit(X, end_time=5000.0)
+    paper = DriPP(**SUPPORT).fit(X, end_time=5000.0)
+    assert intensity_error(paper, free) < 0.01
+    assert np.all(free.alpha_ > 0)
+
+
+def test_simulator_inhibition():
+    X, truth = make_driven_events(n_realisations=20, end_time=500.0, random_state=0,
+                                  **INHIBITION)
+    n_drivers = np.array([[d.size for d in r[1:]] for r in X])
+    expected = truth["baseline"] * 500.0 + n_drivers @ truth["alpha"]
+    observed = np.array([r[0].size for r in X])
+    assert observed.sum() == pytest.approx(expected.sum(), rel=0.02)
+    with pytest.raises(ValueError, match="negative after a stimulus"):
+        make_driven_events(baseline=0.5, alpha=[0.5, -1.0], kernel_std=0.05)
+
+
+# -- end_time through metadata routing ---------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_scores_each_fold_on_its_own_end_time(data):
+    import sklearn
+
+    X, _, _ = data
+    # each realisation observed on its own window, longer than its last event
+    end_time = 300.0 + np.linspace(5.0, 60.0, len(X))
+    cv = KFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            DriPP(lower=0.03), {"upper": [0.5, 0.8]}, cv=cv
+        ).fit(X, end_time=end_time)
+    for k, (train, test) in enumerate(cv.split(X)):
+        for c, params in enumerate(search.cv_results_["params"]):
+            model = DriPP(lower=0.03, **params).fit(
+                [X[i] for i in train], end_time=end_time[train]
+            )
+            X_test = [X[i] for i in test]
+            own = model.score(X_test, end_time=end_time[test])
+            guessed = model.score(X_test)
+            assert search.cv_results_[f"split{k}_test_score"][c] == pytest.approx(own)
+            assert abs(own - guessed) > 1e-3
+    assert DriPP().get_metadata_routing().score.requests == {"end_time": True}
+
+
+# -- more bad inputs (issue 15) ----------------------------------------------------
+
+
+def test_clear_errors_for_malformed_times():
+    with pytest.raises(TypeError, match="complex"):
+        DriPP().fit([[GOOD[0] + 0j, GOOD[1]]])
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        DriPP().fit([[0.5, 1.2, 2.0], [0.1, 1.0]])
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        DriPP().fit([list(GOOD[0]), list(GOOD[1])])
+    model = DriPP().fit([GOOD])
+    with pytest.raises(ValueError, match="fitted with 1"):
+        model.predict([[GOOD[0], GOOD[1], GOOD[1]]])
+    with pytest.raises(TypeError, match="complex"):
+        model.score([[GOOD[0], GOOD[1] * 1j]])
+
+
+def test_user_initial_parameters():
+    X, truth = make_driven_events(end_time=3000.0, random_state=5)
+    smart = DriPP(**SUPPORT).fit(X, end_time=3000.0)
+    user = DriPP(**SUPPORT, init=truth).fit(X, end_time=3000.0)
+    assert intensity_error(smart, user) < 0.02
+    # started at the truth, the first EM value is better than the smart start's
+    assert user.loss_curve_[0] < smart.loss_curve_[0]
+    init = dict(baseline=0.5, alpha=0.5, kernel_mean=0.3, kernel_std=0.1)
+    model = DriPP(**SUPPORT, init=init, max_iter=1, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, end_time=3000.0)
+    with pytest.raises(ValueError, match="missing"):
+        DriPP(init={"baseline": 1.0}).fit([GOOD])
+    with pytest.raises(ValueError, match="one per driver"):
+        DriPP(init=dict(init, alpha=[1.0, 2.0, 3.0])).fit(X)
+    with pytest.raises(ValueError, match="non-negative with alpha_pos"):
+        DriPP(init=dict(init, alpha=-0.5)).fit(X)
+    with pytest.raises(ValueError, match="kernel_std"):
+        DriPP(init=dict(init, kernel_std=0.0)).fit(X)
