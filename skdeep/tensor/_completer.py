@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from scipy import linalg
 from sklearn.base import (
     BaseEstimator,
     OneToOneFeatureMixin,
@@ -11,20 +12,31 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import FLOAT_DTYPES
-from ._model import reconstruct, resolve_ranks
+from ..utils._validation import FLOAT_DTYPES, validate_data
+from ._model import layer_widths, resolve_ranks
 from ._numpy_backend import (
     NumpyModel,
+    ObservedEntries,
+    _sampled_products,
     chain,
+    design_matrix,
     effective_ranks,
-    sample_design,
     train_numpy,
 )
 
-# Singular values of the fold-in design below this fraction of the largest are cut.
-_FOLD_IN_RCOND = 1e-10
+# Early stopping checks the held-out error every this many iterations.
+_CHECK_EVERY = 10
+# early_stopping="auto" holds entries out when at least this many are observed.
+_AUTO_EARLY_STOPPING_MIN_OBSERVED = 1000
+_DEFAULT_VALIDATION_FRACTION = 0.1
+# Early stopping needs the monitored error this far (relative) above its best.
+_RISE = 1e-2
+# A mean squared error above this on unit-RMS data is a divergence.
+_DIVERGED = 1e10
+# Floor of the fold-in noise variance (on unit-RMS data).
+_MIN_NOISE_VARIANCE = 1e-12
 
 
 class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -52,10 +64,13 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     depth : int, default=2
         Number of matrices in the product of each factor (1 is the usual,
         shallow factorization).
-    ranks : "full", int or tuple of int, default="full"
+    ranks : "auto", "full", int or tuple of int, default="auto"
         Tucker ranks (one per mode), the CP rank, or the ``order - 1`` inner TT
         ranks. ``"full"`` imposes no rank: the tensor sizes for Tucker, the
-        largest size for CP and the largest useful TT ranks.
+        largest size for CP and the largest useful TT ranks (a cost quadratic
+        in the sizes). ``"auto"`` caps every rank of ``"full"`` at 32:
+        over-parametrised for low-rank data, with a cost linear in every size.
+        The inner width of the deep factors is ``min(n_i, max(c_i, 32))``.
     init_scale : float, default=1e-2
         Standard deviation of the Gaussian entries of every layer (and of the
         Tucker core) at initialisation, on data scaled to unit root mean square.
@@ -73,10 +88,25 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     tol : float, default=1e-4
         Stop when the relative error on the training entries,
         ``||P(T - X)|| / ||P(X)||``, falls below ``tol`` (checked at each
-        iteration on the loss evaluated before its update).
+        iteration on the loss evaluated before its update). Also the relative
+        improvement of the monitored error that counts as progress.
+    early_stopping : bool or "auto", default="auto"
+        Hold out ``validation_fraction`` of the observed entries, monitor their
+        relative error every 10 iterations, stop once it has not improved for
+        ``n_iter_no_change`` iterations and stands 1 % above its best (a
+        plateau of the incremental learning does not stop the fit), and
+        restore the best parameters (as :class:`~sklearn.neural_network.MLPRegressor`).
+        Without it the training error is monitored the same way (the best
+        training-error parameters are kept). ``"auto"``: on for matrices (2-D
+        ``X``, where noisy data are the rule) with at least 1000 observed
+        entries.
     validation_fraction : float in (0, 1) or None, default=None
-        Fraction of the observed entries held out of training to track a
-        validation error in ``history_``. ``None`` trains on all of them.
+        Fraction of the observed entries held out of training (0.1 when
+        ``None`` and early stopping is on). Given without early stopping, the
+        held-out error is only tracked in ``history_``.
+    n_iter_no_change : int, default=200
+        Iterations without an improvement of the monitored error (relative
+        ``tol``) before stopping.
     track_every : int, default=100
         Record errors and effective ranks in ``history_`` every ``track_every``
         iterations (``0``: only at the start and the end).
@@ -96,10 +126,28 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     reconstruction_ : ndarray of the shape of ``X``
-        The fitted low-rank tensor (every entry, observed or not).
+        The fitted low-rank tensor (every entry, observed or not):
+        `sample_factor_` times the design of the other factors, computed when
+        accessed (training never forms it).
     factors_ : list of ndarray
         The factor matrix of every mode, ``U_i`` of shape ``(n_i, c_i)`` (the
         product of its layers), in the scale of ``X``'s normalisation.
+    sample_factor_ : ndarray of shape (n_samples, c_0)
+        The training samples' mode-0 rows re-estimated by the fold-in of
+        :meth:`transform` from all their observed entries, so that
+        ``fit_transform(X)`` and ``fit(X).transform(X)`` agree.
+    prior_mean_ : ndarray of shape (c_0,)
+        Mean of the fitted mode-0 rows: the row of a sample with nothing
+        observed.
+    prior_covariance_ : ndarray of shape (c_0, c_0)
+        Covariance of the fitted mode-0 rows: the Gaussian prior of the
+        fold-in.
+    noise_variance_ : float
+        Mean squared error of the fit on the held-out entries (on the training
+        entries without a split), on the scale of ``X / scale_``: the noise
+        variance of the fold-in.
+    best_iteration_ : int
+        The iteration whose parameters were kept (the best monitored error).
     layers_ : list of list of ndarray
         The ``depth`` matrices of every mode's factor.
     core_ : ndarray or None
@@ -107,7 +155,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     tt_ranks_ : tuple of int or None
         The TT ranks ``(1, r_1, ..., r_{d-1}, 1)``; ``None`` for Tucker and CP.
     scale_ : float
-        Root mean square of the observed entries; the model is fitted to
+        Root mean square of the observed entries (computed without overflow or
+        underflow at any finite magnitude); the model is fitted to
         ``X / scale_``.
     n_iter_ : int
         Number of iterations run.
@@ -116,11 +165,12 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         at each iteration before its update.
     history_ : dict of ndarray
         The model after ``"iteration"`` updates, sampled at the start, every
-        ``track_every`` iterations and at the end: ``"iteration"``, ``"loss"``,
+        ``track_every`` iterations and at the end (the returned model, at
+        `best_iteration_`): ``"iteration"``, ``"loss"``,
         ``"train_error"`` and ``"validation_error"`` (relative errors, NaN
         without validation split) and ``"effective_rank"``, of shape
         ``(n_records, order)``: the effective rank of each mode unfolding of the
-        reconstruction.
+        model (computed from the factors' Gram matrices).
     tensor_shape_ : tuple of int
         Shape of a sample (a slice of ``X`` along axis 0).
     n_features_in_ : int
@@ -159,15 +209,15 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     >>> missing = np.isnan(X)
     >>> error = (np.linalg.norm(X_filled[missing] - X_true[missing])
     ...          / np.linalg.norm(X_true[missing]))
-    >>> print(f"relative error on the missing entries: {error:.0e}")
-    relative error on the missing entries: 2e-03
+    >>> bool(error < 1e-2)
+    True
     """
 
     _parameter_constraints = {
         "model": [StrOptions({"tucker", "tt", "cp"})],
         "depth": [Interval(numbers.Integral, 1, None, closed="left")],
         "ranks": [
-            StrOptions({"full"}),
+            StrOptions({"auto", "full"}),
             Interval(numbers.Integral, 1, None, closed="left"),
             "array-like",
         ],
@@ -177,10 +227,12 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "learning_rate_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [
             Interval(numbers.Real, 0, 1, closed="neither"),
             None,
         ],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "track_every": [Interval(numbers.Integral, 0, None, closed="left")],
         "backend": [StrOptions({"numpy", "torch"})],
         "device": [str, object],
@@ -192,14 +244,16 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self,
         model="tucker",
         depth=2,
-        ranks="full",
+        ranks="auto",
         init_scale=1e-2,
         optimizer="adam",
         learning_rate=1e-2,
         learning_rate_decay=1e-3,
         max_iter=10000,
         tol=1e-4,
+        early_stopping="auto",
         validation_fraction=None,
+        n_iter_no_change=200,
         track_every=100,
         backend="numpy",
         device="auto",
@@ -215,7 +269,9 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.learning_rate_decay = learning_rate_decay
         self.max_iter = max_iter
         self.tol = tol
+        self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.track_every = track_every
         self.backend = backend
         self.device = device
@@ -277,53 +333,47 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         shape = X.shape
         _, widths, tt_ranks = resolve_ranks(self.ranks, shape, self.model)
+        inner = layer_widths(shape, widths)
         rng = check_random_state(self.random_state)
 
-        data = np.where(observed, X, 0.0).astype(np.float64)
-        scale = float(np.sqrt(np.mean(data[observed] ** 2)))
-        self.scale_ = scale if scale > 0 else 1.0
-        data /= self.scale_
+        flat = np.flatnonzero(observed)
+        self.scale_ = _robust_scale(X.ravel()[flat])
+        values = X.ravel()[flat].astype(np.float64) / self.scale_
 
-        train = observed
-        validation = None
-        if self.validation_fraction is not None:
-            flat = np.flatnonzero(observed)
-            n_val = int(round(self.validation_fraction * flat.size))
-            if n_val < 1 or n_val >= flat.size:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves no "
-                    f"validation or no training entry among {flat.size} observed."
-                )
-            validation = np.zeros(X.size, dtype=bool)
-            validation[rng.choice(flat, n_val, replace=False)] = True
-            validation = validation.reshape(shape)
-            train = observed & ~validation
-
-        # Small Gaussian initialisation of every layer (the papers' setting): the
-        # first layer is n_i x n_i (full width), the last maps to the width c_i.
-        layers = [
-            [
-                self.init_scale
-                * rng.standard_normal((n, n if k < self.depth - 1 else c))
-                for k in range(self.depth)
-            ]
-            for n, c in zip(shape, widths)
-        ]
+        # Small Gaussian initialisation of every layer (the papers' setting):
+        # (n_i x w_i)(w_i x w_i)...(w_i x c_i), full width w_i = n_i on small
+        # modes, bounded on large ones (see ``layer_widths``).
+        layers = []
+        for n, w, c in zip(shape, inner, widths):
+            sizes = [n] + [w] * (self.depth - 1) + [c]
+            layers.append(
+                [
+                    self.init_scale * rng.standard_normal((sizes[k], sizes[k + 1]))
+                    for k in range(self.depth)
+                ]
+            )
         core = (
             self.init_scale * rng.standard_normal(tuple(widths))
             if self.model == "tucker"
             else None
         )
 
+        early_stopping, n_val = self._resolve_early_stopping(flat.size)
+        held_out = np.zeros(flat.size, dtype=bool)
+        if n_val:
+            held_out[rng.choice(flat.size, n_val, replace=False)] = True
+        train = ObservedEntries(flat[~held_out], values[~held_out], shape)
+        validation = (
+            ObservedEntries(flat[held_out], values[held_out], shape) if n_val else None
+        )
+
         # relative errors; all-zero observed data fall back to absolute ones
-        train_norm = np.sqrt(np.sum(data[train] ** 2)) or 1.0
+        train_norm = np.sqrt(train.values @ train.values) or 1.0
         val_norm = (
             None
             if validation is None
-            else np.sqrt(np.sum(data[validation] ** 2)) or 1.0
+            else np.sqrt(validation.values @ validation.values) or 1.0
         )
-        n_train = int(train.sum())
-        track_every = self.track_every
         records = {
             "iteration": [],
             "loss": [],
@@ -331,31 +381,71 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             "validation_error": [],
             "effective_rank": [],
         }
+        model, tol, track_every = self.model, self.tol, self.track_every
 
-        def track(it, tensor):
-            diff = np.where(train, tensor - data, 0.0)
-            loss = float(np.sum(diff**2)) / n_train
-            val_error = np.nan
-            if validation is not None:
-                val_error = (
-                    np.linalg.norm(tensor[validation] - data[validation]) / val_norm
-                )
+        def validation_error(view):
+            return (
+                np.linalg.norm(view.predict(validation) - validation.values) / val_norm
+            )
+
+        def track(it, view):
+            residual = view.predict(train) - train.values
+            loss = float(residual @ residual) / train.size
+            val_error = np.nan if validation is None else validation_error(view)
+            snap_layers, snap_core = view.snapshot()
+            ranks = effective_ranks(
+                model, [chain(m) for m in snap_layers], snap_core, tt_ranks
+            )
             records["iteration"].append(it)
             records["loss"].append(loss)
-            records["train_error"].append(np.sqrt(loss * n_train) / train_norm)
+            records["train_error"].append(np.sqrt(loss * train.size) / train_norm)
             records["validation_error"].append(val_error)
-            records["effective_rank"].append(effective_ranks(tensor))
+            records["effective_rank"].append(ranks)
 
-        def callback(it, loss, get_tensor):
+        best = {"error": np.inf, "iteration": 0, "params": None, "stale": 0}
+
+        def callback(it, loss, view):
             # ``loss`` was evaluated before the update of iteration ``it``
-            converged = np.sqrt(loss * n_train) / train_norm < self.tol
-            if converged or it == self.max_iter or (
-                track_every and it % track_every == 0
-            ):
-                track(it, get_tensor())
-            return converged
+            if not np.isfinite(loss) or loss > _DIVERGED:
+                raise ValueError(self._divergence_message(it, loss))
+            stop = np.sqrt(loss * train.size) / train_norm < tol
+            if it % _CHECK_EVERY == 0 or stop:
+                # the monitored error: held-out with early stopping, else training
+                error = (
+                    validation_error(view)
+                    if early_stopping
+                    else np.linalg.norm(view.predict(train) - train.values)
+                    / train_norm
+                )
+                if not np.isfinite(error):
+                    raise ValueError(self._divergence_message(it, error))
+                if error > best["error"] * (1.0 - tol):
+                    best["stale"] += _CHECK_EVERY
+                else:
+                    best["stale"] = 0
+                if error < best["error"]:
+                    best.update(error=error, iteration=it, params=view.snapshot())
+                # a plateau of the incremental learning is not a reason to stop:
+                # only an error that has gone up again (noise being fitted,
+                # an unstable step) after n_iter_no_change stale iterations
+                stop = stop or (
+                    best["stale"] >= self.n_iter_no_change
+                    and error > best["error"] * (1.0 + _RISE)
+                )
+            if stop or it == self.max_iter or (track_every and it % track_every == 0):
+                track(it, view)
+            return stop
 
-        track(0, reconstruct(self.model, [chain(m) for m in layers], core, tt_ranks))
+        net = NumpyModel(self.model, layers, core, tt_ranks)
+        with np.errstate(over="ignore", invalid="ignore"):
+            start_loss = float(np.mean((net.predict(train) - train.values) ** 2))
+        if not np.isfinite(start_loss) or start_loss > _DIVERGED:
+            raise ValueError(
+                f"init_scale={self.init_scale} gives a starting model of mean "
+                f"squared error {start_loss:.3g} on data scaled to unit root mean "
+                "square: lower init_scale."
+            )
+        track(0, net)
         config = dict(
             estimator=self,
             optimizer=self.optimizer,
@@ -365,35 +455,158 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             callback=callback,
             print_every=track_every or self.max_iter,
             convergence_hint=(
-                "increase max_iter or learning_rate, or raise tol for noisy data"
+                "increase max_iter or learning_rate, or use early_stopping for "
+                "noisy data"
             ),
         )
-        if self.backend == "torch":
-            from ..utils._torch import resolve_device
-            from ._torch_backend import train_torch
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.backend == "torch":
+                from ..utils._torch import resolve_device
+                from ._torch_backend import train_torch
 
-            device = resolve_device(self.device)
-            result, layers, core = train_torch(
-                device, self.model, layers, core, tt_ranks, data, train, **config
-            )
-            self.n_iter_, self.loss_curve_ = result.n_iter, result.loss_curve
-        else:
-            net = NumpyModel(self.model, layers, core, tt_ranks)
-            monitor = train_numpy(net, data, train, **config)
-            layers, core = net.layers, net.core
-            self.n_iter_, self.loss_curve_ = monitor.n_iter, monitor.loss_curve()
+                device = resolve_device(self.device)
+                result, layers, core = train_torch(
+                    device, self.model, layers, core, tt_ranks, train, **config
+                )
+                self.n_iter_, self.loss_curve_ = result.n_iter, result.loss_curve
+            else:
+                monitor = train_numpy(net, train, **config)
+                layers, core = net.layers, net.core
+                self.n_iter_ = monitor.n_iter
+                self.loss_curve_ = monitor.loss_curve()
+        if best["params"] is not None and best["iteration"] != self.n_iter_:
+            # restore the best checked model; the history ends with it
+            layers, core = best["params"]
+            n_keep = sum(it < best["iteration"] for it in records["iteration"])
+            for key in records:
+                records[key] = records[key][:n_keep]
+            track(best["iteration"], NumpyModel(self.model, layers, core, tt_ranks))
+        self.best_iteration_ = best["iteration"] or self.n_iter_
 
         self.history_ = {key: np.asarray(value) for key, value in records.items()}
         self.layers_ = layers
         self.core_ = core
         self.tt_ranks_ = tt_ranks
         self.factors_ = [chain(mode) for mode in layers]
-        tensor = reconstruct(self.model, self.factors_, core, tt_ranks)
-        self.reconstruction_ = (tensor * self.scale_).astype(X.dtype, copy=False)
+        if not all(np.all(np.isfinite(U)) for U in self.factors_):
+            raise ValueError(self._divergence_message(self.n_iter_, np.nan))
+        self._set_prior(train, validation)
+        self._dtype = X.dtype
+        self.sample_factor_ = self._fold_in_rows(X)
         return self
+
+    def _resolve_early_stopping(self, n_observed):
+        """Whether to stop early, and how many observed entries to hold out."""
+        early = self.early_stopping
+        fraction = self.validation_fraction
+        if early == "auto":
+            # matrices (the imputer): noise is the rule; on higher-order tensors
+            # the held-out entries slow down the escape from the plateaus
+            early = (
+                len(self.tensor_shape_) == 1
+                and n_observed >= _AUTO_EARLY_STOPPING_MIN_OBSERVED
+            )
+        if fraction is None:
+            fraction = _DEFAULT_VALIDATION_FRACTION if early else None
+        if fraction is None:
+            return False, 0
+        n_val = int(round(fraction * n_observed))
+        if n_val < 1 or n_val >= n_observed:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves no validation or no "
+                f"training entry among {n_observed} observed."
+            )
+        return bool(early), n_val
+
+    def _divergence_message(self, iteration, loss):
+        return (
+            f"{type(self).__name__} diverged at iteration {iteration} (mean squared "
+            f"error {loss:.3g} on data scaled to unit root mean square): lower "
+            f"learning_rate (now {self.learning_rate}) or init_scale (now "
+            f"{self.init_scale})."
+        )
+
+    def _design(self):
+        return design_matrix(self.model, self.factors_, self.core_, self.tt_ranks_)
+
+    def _set_prior(self, train, validation):
+        """Gaussian prior of a sample's mode-0 row, and the noise variance.
+
+        The mean and covariance of the fitted rows of ``U_0``; the noise variance
+        is the mean squared error on the held-out entries (on the training
+        entries without a split).
+        """
+        rows = self.factors_[0]
+        self.prior_mean_ = rows.mean(axis=0)
+        centred = rows - self.prior_mean_
+        self.prior_covariance_ = centred.T @ centred / rows.shape[0]
+        design = self._design()
+        entries = train if validation is None else validation
+        residual = (
+            _sampled_products(
+                rows, np.ascontiguousarray(design.T), entries.rows, entries.cols
+            )
+            - entries.values
+        )
+        noise = float(residual @ residual) / entries.size
+        self.noise_variance_ = max(noise, _MIN_NOISE_VARIANCE)
+
+    def _fold_in_rows(self, X):
+        """Posterior-mean mode-0 rows of samples ``X`` (the other factors fixed).
+
+        With the other factors fixed the model is linear in a sample's row
+        ``u`` of ``U_0``: ``x = u B + noise``. Under the Gaussian prior of
+        :meth:`_set_prior` (the fitted rows' mean and covariance) the posterior
+        mean is a ridge solution in the prior's whitened coordinates,
+        ``u = m + L (C C^T + s^2 I)^{-1} C (x_o - m B_o)`` with
+        ``Sigma = L L^T``, ``C = L^T B_o`` and ``B_o`` the columns of the
+        observed entries; it keeps the fit's low-rank bias (directions the
+        fitted rows do not use get no weight) and gives a sample with nothing
+        observed the typical row ``m``.
+        """
+        n_samples = X.shape[0]
+        design = self._design()
+        flat = X.reshape(n_samples, -1).astype(np.float64) / self.scale_
+        observed = ~np.isnan(flat)
+        values, vectors = np.linalg.eigh(self.prior_covariance_)
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))
+        noise = self.noise_variance_
+        mean = self.prior_mean_
+        rows = np.tile(mean, (n_samples, 1))
+        patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(patterns) + 1))
+        identity = noise * np.eye(root.shape[1])
+        for k, pattern in enumerate(patterns):
+            if not pattern.any():
+                continue  # nothing observed: the typical row
+            members = order[bounds[k] : bounds[k + 1]]
+            design_o = design[:, pattern]
+            whitened = root.T @ design_o
+            target = flat[np.ix_(members, pattern)] - mean @ design_o
+            gram = whitened @ whitened.T + identity
+            z = linalg.solve(gram, whitened @ target.T, assume_a="pos")
+            rows[members] += (root @ z).T
+        return rows
+
+    @property
+    def reconstruction_(self):
+        """The fitted tensor (every entry, observed or not), in ``X``'s dtype.
+
+        The training samples' rows of :attr:`sample_factor_` times the design
+        of the other factors, computed when asked (it is the only dense
+        object of the model).
+        """
+        check_is_fitted(self)
+        tensor = (self.sample_factor_ @ self._design()) * self.scale_
+        return tensor.reshape(-1, *self.tensor_shape_).astype(self._dtype, copy=False)
 
     def fit_transform(self, X, y=None):
         """Fit the model and return ``X`` with its missing entries filled in.
+
+        The same imputations as ``fit(X).transform(X)``: the training samples'
+        rows are the fold-in of their observed entries.
 
         Parameters
         ----------
@@ -413,39 +626,19 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.where(np.isnan(X), self.reconstruction_, X)
 
     def _fold_in(self, X):
-        """Reconstruction of new samples: their mode-0 factor rows, others fixed.
-
-        With the other factors fixed, the model is linear in a sample's row of
-        the top layer of the mode-0 factor, so the rows are least-squares
-        solutions on the observed entries (the minimum-norm one, the limit of
-        gradient descent from zero), grouped by missingness pattern.
-        """
-        n_samples = X.shape[0]
-        flat = X.reshape(n_samples, -1).astype(np.float64) / self.scale_
-        observed = ~np.isnan(flat)
-        design = sample_design(self.model, self.factors_, self.core_, self.tt_ranks_)
-        if len(self.layers_[0]) > 1:
-            design = chain(self.layers_[0][1:]) @ design
-        rows = np.zeros((n_samples, design.shape[0]))
-        patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-        for k, pattern in enumerate(patterns):
-            members = np.flatnonzero(inverse.ravel() == k)
-            if not pattern.any():
-                continue  # nothing observed: the zero row, as from a zero start
-            solution = np.linalg.lstsq(
-                design[:, pattern].T,
-                flat[np.ix_(members, pattern)].T,
-                rcond=_FOLD_IN_RCOND,
-            )[0]
-            rows[members] = solution.T
-        return ((rows @ design) * self.scale_).reshape(X.shape)
+        """Reconstruction of samples ``X`` by the fold-in of their rows."""
+        rows = self._fold_in_rows(X)
+        return ((rows @ self._design()) * self.scale_).reshape(X.shape)
 
     def transform(self, X):
         """Fill in the missing entries of new samples (slices along axis 0).
 
-        Each sample's row of the mode-0 factor is fitted to its observed entries
-        with the other factors fixed; its missing entries are read off the
-        model. Observed entries are returned unchanged.
+        Each sample's row of the mode-0 factor is estimated from its observed
+        entries with the other factors fixed (the posterior mean under the
+        Gaussian prior of the fitted rows, with the noise variance of the fit);
+        its missing entries are read off the model. A sample with nothing
+        observed gets the typical (mean) row. Observed entries are returned
+        unchanged.
 
         Parameters
         ----------
@@ -490,3 +683,13 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError("X has no observed entry: every value is NaN.")
         model = self._fold_in(X)
         return -float(np.sqrt(np.mean((model[observed] - X[observed]) ** 2)))
+
+
+def _robust_scale(values):
+    """Root mean square of ``values``, safe for any finite magnitude (1 if zero)."""
+    values = np.asarray(values, dtype=np.float64)
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    if peak == 0.0:
+        return 1.0
+    rms = float(np.sqrt(np.mean((values / peak) ** 2)))
+    return peak * rms if rms > 0 else peak

@@ -17,6 +17,10 @@ import numpy as np
 
 MODELS = ("tucker", "tt", "cp")
 
+# ``ranks="auto"``: no factor is wider than this (over-parametrised for the
+# low-rank data the method targets, and a cost linear in every size).
+AUTO_RANK = 32
+
 
 def _is_torch(array):
     return type(array).__module__.split(".")[0] == "torch"
@@ -132,15 +136,37 @@ def _full_ranks(shape, model):
     )
 
 
+def _auto_ranks(shape, model):
+    full = _full_ranks(shape, model)
+    if model != "tucker":
+        return tuple(min(r, AUTO_RANK) for r in full)
+    ranks = [min(n, AUTO_RANK) for n in shape]
+    # a Tucker rank above the product of the others cannot be reached
+    for i in range(len(ranks)):
+        ranks[i] = min(ranks[i], int(np.prod(ranks[:i] + ranks[i + 1 :])))
+    return tuple(ranks)
+
+
+def layer_widths(shape, widths):
+    """Inner width ``w_i`` of the deep factors ``(n_i x w_i)(w_i x w_i)...(w_i x c_i)``.
+
+    ``w_i = min(n_i, max(c_i, AUTO_RANK))``: full width (``n_i``) on small modes,
+    as in the papers, and bounded on large ones, so that no layer is
+    ``n_i x n_i`` and the cost stays linear in ``n_i``.
+    """
+    return [min(n, max(c, AUTO_RANK)) for n, c in zip(shape, widths)]
+
+
 def resolve_ranks(ranks, shape, model):
     """Check ``ranks`` for ``model`` on a tensor of ``shape`` and expand them.
 
     Parameters
     ----------
-    ranks : "full", int or sequence of int
+    ranks : "auto", "full", int or sequence of int
         Tucker ranks (one per mode), the CP rank, or the ``order - 1`` inner TT
         ranks; an int is used for every mode; ``"full"`` imposes no rank (the
-        sizes for Tucker, the largest size for CP, the largest useful TT ranks).
+        sizes for Tucker, the largest size for CP, the largest useful TT ranks);
+        ``"auto"`` is ``"full"`` with every rank capped at ``AUTO_RANK`` (32).
     shape : tuple of int
         Shape of the tensor.
     model : {"tucker", "tt", "cp"}
@@ -166,9 +192,13 @@ def resolve_ranks(ranks, shape, model):
     order = len(shape)
     expected = {"tucker": order, "cp": 1, "tt": order - 1}[model]
     if isinstance(ranks, str):
-        if ranks != "full":
-            raise ValueError(f"ranks must be 'full', an int or a tuple, got {ranks!r}.")
-        resolved = _full_ranks(shape, model)
+        if ranks not in ("full", "auto"):
+            raise ValueError(
+                f"ranks must be 'auto', 'full', an int or a tuple, got {ranks!r}."
+            )
+        resolved = (
+            _full_ranks(shape, model) if ranks == "full" else _auto_ranks(shape, model)
+        )
     elif isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
         resolved = (int(ranks),) * expected
     else:
@@ -176,7 +206,8 @@ def resolve_ranks(ranks, shape, model):
             resolved = tuple(ranks)
         except TypeError as exc:
             raise TypeError(
-                f"ranks must be 'full', an int or a sequence of ints, got {ranks!r}."
+                f"ranks must be 'auto', 'full', an int or a sequence of ints, "
+                f"got {ranks!r}."
             ) from exc
         if not all(
             isinstance(r, numbers.Integral) and not isinstance(r, bool)

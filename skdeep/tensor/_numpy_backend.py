@@ -1,15 +1,25 @@
 """Deep Tucker, tensor-train and CP models in numpy, with hand-derived gradients.
 
 Each factor matrix of :mod:`._model` is a product of ``depth`` matrices
-``U_i = A_i1 @ A_i2 @ ... @ A_iL`` (the deep, over-parametrised factor). The
-gradient of a loss with respect to the reconstruction, ``R = dL/dT``, is pulled
-back to the factors (and the Tucker core) by the formulas below, then to the
-layers of each product by :func:`chain_gradients`.
+``U_i = A_i1 @ A_i2 @ ... @ A_iL`` (the deep, over-parametrised factor).
+
+Training touches the observed entries only. The mode-0 unfolding of every model
+is ``U_0 @ B``, where the *design* ``B`` (``c_0`` x the product of the other
+sizes) is the model with ``U_0`` replaced by the identity. The loss is evaluated
+at the observed entries ``(i, j)`` as ``U_0[i] . B[:, j]`` (a numba kernel); the
+residuals ``R`` form a sparse matrix, ``dL/dU_0 = R @ B.T`` and
+``dL/dB = U_0.T @ R``, and ``dL/dB`` is pulled back to the other factors (and the
+Tucker core) by the dense formulas of :func:`factor_gradients` on a tensor whose
+first size is ``c_0`` instead of ``n_0``, then to the layers of each product by
+:func:`chain_gradients`. Cost and memory: O(observed entries x ``c_0`` +
+``c_0`` x the other sizes + parameters); the dense tensor is never formed.
 """
 
 from functools import reduce
 
 import numpy as np
+from numba import njit
+from scipy import sparse
 
 from ..metrics import effective_rank
 from ..utils._adam import NumpyAdam
@@ -70,6 +80,8 @@ def _tt_right(cores):
 def factor_gradients(model, factors, core, residual, tt_ranks=None):
     """Pull ``residual = dL/dT`` back to the factor matrices and the core.
 
+    A factor given as ``None`` is the identity (the design ``B`` is the model
+    with ``U_0`` the identity); its gradient is returned as ``None``.
     Returns ``(grads_of_factors, grad_of_core)``; the core gradient is ``None``
     for CP and TT.
     """
@@ -79,29 +91,47 @@ def factor_gradients(model, factors, core, residual, tt_ranks=None):
         for i in range(order):
             projected = residual
             for j, U in enumerate(factors):
-                if j != i:
+                if j != i and U is not None:
                     projected = mode_dot(projected, U.T, j)
             # dT/dU_i: T_(i) = U_i G_(i) (kron of the others)^T
-            grads.append(unfold(projected, i) @ unfold(core, i).T)
+            grads.append(
+                None
+                if factors[i] is None
+                else unfold(projected, i) @ unfold(core, i).T
+            )
         # the last projection lacks only mode ``order - 1``
         grad_core = mode_dot(projected, factors[-1].T, order - 1)
         return grads, grad_core
     if model == "cp":
-        grads = [
-            np.einsum(
-                residual,
-                list(range(order)),
-                *cp_operands(factors, skip=i),
-                [i, order],
-                optimize=True,
+        # an identity U_0 ties the residual's first index to the rank index
+        subscripts = list(range(order))
+        if factors[0] is None:
+            subscripts[0] = order
+        grads = []
+        for i in range(order):
+            if factors[i] is None:
+                grads.append(None)
+                continue
+            operands = []
+            for j, U in enumerate(factors):
+                if j != i and U is not None:
+                    operands += [U, [j, order]]
+            grads.append(
+                np.einsum(residual, subscripts, *operands, [i, order], optimize=True)
             )
-            for i in range(order)
-        ]
         return grads, None
+    identity = [f is None for f in factors]
+    factors = [
+        np.eye(tt_ranks[k] * tt_ranks[k + 1]) if f is None else f
+        for k, f in enumerate(factors)
+    ]
     cores = tt_cores(factors, tt_ranks)
     left, right = _tt_left(cores), _tt_right(cores)
     grads = []
     for k, core_k in enumerate(cores):
+        if identity[k]:
+            grads.append(None)
+            continue
         r0, n, r1 = core_k.shape
         n_left = left[k].shape[0]
         # dC_k[a, i, b] = sum_{l, r} R[l, i, r] left[l, a] right[b, r]
@@ -134,9 +164,108 @@ def sample_design(model, factors, core=None, tt_ranks=None):
     return _tt_right(cores)[0]
 
 
-def effective_ranks(tensor):
-    """Effective rank of every mode unfolding of ``tensor``."""
-    return np.array([effective_rank(unfold(tensor, i)) for i in range(tensor.ndim)])
+def _gram_root(gram):
+    """A square matrix ``W`` with ``W.T @ W == gram`` (``gram`` symmetric PSD)."""
+    values, vectors = np.linalg.eigh((gram + gram.T) / 2)
+    return np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
+
+
+def effective_ranks(model, factors, core=None, tt_ranks=None):
+    """Effective rank of every mode unfolding of the model, from its factors.
+
+    The singular values of an unfolding are those of a small matrix built from
+    square roots of the factors' Gram matrices (``W.T W = U.T U`` leaves
+    ``U Z`` and ``W Z`` the same singular values), so the dense tensor is never
+    formed.
+    """
+    order = len(factors)
+    if model == "tucker":
+        small = core
+        for i, U in enumerate(factors):
+            small = mode_dot(small, _gram_root(U.T @ U), i)
+        return np.array([effective_rank(unfold(small, i)) for i in range(order)])
+    if model == "cp":
+        grams = [U.T @ U for U in factors]
+        ranks = []
+        for i, U in enumerate(factors):
+            others = reduce(np.multiply, [g for j, g in enumerate(grams) if j != i])
+            ranks.append(effective_rank(U @ _gram_root(others).T))
+        return np.array(ranks)
+    cores = tt_cores(factors, tt_ranks)
+    left_grams = [np.ones((1, 1))]
+    for C in cores[:-1]:
+        left_grams.append(np.einsum("anb,ac,cnd->bd", C, left_grams[-1], C))
+    right_grams = [np.ones((1, 1))]
+    for C in cores[:0:-1]:
+        right_grams.insert(0, np.einsum("anb,bd,cnd->ac", C, right_grams[0], C))
+    ranks = []
+    for C, gl, gr in zip(cores, left_grams, right_grams):
+        M = np.einsum("anb,xa,yb->nxy", C, _gram_root(gl), _gram_root(gr))
+        ranks.append(effective_rank(M.reshape(M.shape[0], -1)))
+    return np.array(ranks)
+
+
+@njit(cache=True, nogil=True)
+def _sampled_products(A, Bt, rows, cols):  # pragma: no cover (numba)
+    """``out[k] = A[rows[k]] . Bt[cols[k]]``: the model at the listed entries."""
+    out = np.empty(rows.shape[0])
+    width = A.shape[1]
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        j = cols[k]
+        total = 0.0
+        for c in range(width):
+            total += A[i, c] * Bt[j, c]
+        out[k] = total
+    return out
+
+
+class ObservedEntries:
+    """Entries of the mode-0 unfolding ``(n_0, prod of the other sizes)``.
+
+    Parameters
+    ----------
+    flat_index : ndarray of int
+        Indices of the entries in the flattened tensor (C order), increasing.
+    values : ndarray of float
+        Their values.
+    shape : tuple of int
+        Shape of the tensor.
+    """
+
+    def __init__(self, flat_index, values, shape):
+        n_cols = int(np.prod(shape[1:]))
+        flat_index = np.asarray(flat_index, dtype=np.int64)
+        self.shape = tuple(shape)
+        self.unfolded_shape = (int(shape[0]), n_cols)
+        self.rows = flat_index // n_cols
+        self.cols = flat_index % n_cols
+        self.values = np.asarray(values, dtype=np.float64)
+        self.indptr = np.searchsorted(self.rows, np.arange(shape[0] + 1))
+        self.size = int(flat_index.size)
+
+    @classmethod
+    def from_mask(cls, data, mask):
+        """The entries of dense ``data`` where ``mask`` is True."""
+        flat = np.flatnonzero(mask)
+        return cls(flat, np.asarray(data).ravel()[flat], np.shape(data))
+
+    def sparse(self, values):
+        """CSR matrix of the unfolded shape with ``values`` at the entries."""
+        return sparse.csr_matrix(
+            (values, self.cols, self.indptr), shape=self.unfolded_shape, copy=False
+        )
+
+
+def design_matrix(model, factors, core=None, tt_ranks=None):
+    """The design ``B`` (``c_0 x prod n_{>0}``): the model with ``U_0 = I``.
+
+    The mode-0 unfolding of the model is ``factors[0] @ B``; the same
+    :func:`~._model.reconstruct` call as the torch backend.
+    """
+    width = factors[0].shape[1]
+    eye = np.eye(width, dtype=factors[0].dtype)
+    return reconstruct(model, [eye, *factors[1:]], core, tt_ranks).reshape(width, -1)
 
 
 class NumpyModel:
@@ -148,8 +277,8 @@ class NumpyModel:
 
     def __init__(self, model, layers, core, tt_ranks):
         self.model = model
-        self.layers = [[np.array(A) for A in mode] for mode in layers]
-        self.core = None if core is None else np.array(core)
+        self.layers = [[np.array(A, dtype=np.float64) for A in mode] for mode in layers]
+        self.core = None if core is None else np.array(core, dtype=np.float64)
         self.tt_ranks = tt_ranks
 
     def parameters(self):
@@ -161,19 +290,46 @@ class NumpyModel:
     def factors(self):
         return [chain(mode) for mode in self.layers]
 
+    def snapshot(self):
+        """Copies of the layers and the core."""
+        layers = [[A.copy() for A in mode] for mode in self.layers]
+        return layers, None if self.core is None else self.core.copy()
+
     def reconstruct(self):
         return reconstruct(self.model, self.factors(), self.core, self.tt_ranks)
 
-    def loss_and_gradients(self, data, mask, n_observed):
-        """Mean squared error on the observed entries and its gradients."""
+    def _forward(self, entries):
         factors = self.factors()
-        tensor = reconstruct(self.model, factors, self.core, self.tt_ranks)
-        diff = np.where(mask, tensor - data, 0.0)
-        loss = float(np.sum(diff**2)) / n_observed
-        residual = (2.0 / n_observed) * diff
-        grads_U, grad_core = factor_gradients(
-            self.model, factors, self.core, residual, self.tt_ranks
+        design = design_matrix(self.model, factors, self.core, self.tt_ranks)
+        predictions = _sampled_products(
+            factors[0], np.ascontiguousarray(design.T), entries.rows, entries.cols
         )
+        return factors, design, predictions
+
+    def predict(self, entries):
+        """The model at the given :class:`ObservedEntries`."""
+        return self._forward(entries)[2]
+
+    def loss_and_gradients(self, entries, mask=None, n_observed=None):
+        """Mean squared error on the observed entries and its gradients.
+
+        ``entries`` is an :class:`ObservedEntries`, or a dense tensor with the
+        boolean ``mask`` of its observed entries (``n_observed`` is then
+        ignored: it is ``mask.sum()``).
+        """
+        if mask is not None:
+            entries = ObservedEntries.from_mask(entries, mask)
+        factors, design, predictions = self._forward(entries)
+        diff = predictions - entries.values
+        loss = float(diff @ diff) / entries.size
+        residual = entries.sparse((2.0 / entries.size) * diff)
+        grad_first = np.asarray(residual @ design.T)
+        grad_design = np.asarray(residual.T @ factors[0]).T
+        grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
+        grads_U, grad_core = factor_gradients(
+            self.model, [None, *factors[1:]], self.core, grad_design, self.tt_ranks
+        )
+        grads_U[0] = grad_first
         grads = []
         for mode, g in zip(self.layers, grads_U):
             grads += chain_gradients(mode, g)
@@ -184,8 +340,7 @@ class NumpyModel:
 
 def train_numpy(
     model,
-    data,
-    train_mask,
+    entries,
     *,
     estimator,
     optimizer,
@@ -199,19 +354,20 @@ def train_numpy(
     """Full-batch gradient descent or Adam on the observed entries.
 
     The numpy twin of :func:`skdeep.utils._training.train` with one full-batch
-    step: iteration ``it`` evaluates the loss and its gradients, updates the
-    parameters with the step ``learning_rate / (1 + decay * (it - 1))``, then
-    calls ``callback(it, loss, get_tensor)`` (``get_tensor()`` returns the
-    reconstruction after the update), which returns True to stop. Returns the
-    :class:`~skdeep.utils._iteration.IterationMonitor` holding the loss curve.
+    step: iteration ``it`` evaluates the loss and its gradients on ``entries``
+    (an :class:`ObservedEntries`), updates the parameters with the step
+    ``learning_rate / (1 + decay * (it - 1))``, then calls
+    ``callback(it, loss, model)`` (the model after the update: its
+    ``predict(entries)`` and ``snapshot()``), which returns True to stop.
+    Returns the :class:`~skdeep.utils._iteration.IterationMonitor` holding the
+    loss curve.
     """
     params = model.parameters()
-    n_observed = int(train_mask.sum())
     adam = NumpyAdam(params, learning_rate) if optimizer == "adam" else None
     monitor = IterationMonitor(estimator, max_iter=max_iter, print_every=print_every)
     converged = False
     for it in range(1, max_iter + 1):
-        loss, grads = model.loss_and_gradients(data, train_mask, n_observed)
+        loss, grads = model.loss_and_gradients(entries)
         lr = learning_rate / (1.0 + decay * (it - 1))
         if adam is not None:
             adam.step(grads, learning_rate=lr)
@@ -219,7 +375,7 @@ def train_numpy(
             for p, g in zip(params, grads):
                 p -= lr * g
         monitor.record(loss)
-        if callback(it, loss, model.reconstruct):
+        if callback(it, loss, model):
             converged = True
             break
     monitor.finish(converged, hint=convergence_hint)

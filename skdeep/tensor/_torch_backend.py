@@ -1,8 +1,11 @@
 """The deep factorizations of :mod:`._numpy_backend` in torch, trained by autograd.
 
-Training goes through the package's one loop, :func:`skdeep.utils._training.train`,
-with one full-batch step. torch is imported inside the function, so importing
-this module never imports torch.
+The same observed-entry computation as the numpy backend: the design ``B`` (the
+model with ``U_0`` the identity, by the shared :func:`~._model.reconstruct`) and
+the model at the observed entries ``(i, j)`` as ``U_0[i] . B[:, j]``; autograd
+does the rest. Training goes through the package's one loop,
+:func:`skdeep.utils._training.train`, with one full-batch step. torch is imported
+inside the function, so importing this module never imports torch.
 """
 
 from functools import reduce
@@ -12,14 +15,43 @@ from ..utils._training import TrainingStep, train
 from ._model import reconstruct
 
 
+class _TorchView:
+    """What the training callback sees of the torch model after an update."""
+
+    def __init__(self, torch, predict, layers, core, device):
+        self._torch = torch
+        self._predict = predict
+        self._layers = layers
+        self._core = core
+        self._device = device
+        self._indices = {}
+
+    def predict(self, entries):
+        """The model at the given :class:`~._numpy_backend.ObservedEntries`."""
+        key = id(entries)
+        if key not in self._indices:
+            self._indices[key] = (
+                entries,  # keeps the id valid
+                self._torch.as_tensor(entries.rows, device=self._device),
+                self._torch.as_tensor(entries.cols, device=self._device),
+            )
+        _, rows, cols = self._indices[key]
+        with self._torch.no_grad():
+            return to_numpy(self._predict(rows, cols)).astype("float64")
+
+    def snapshot(self):
+        """Copies of the layers and the core as numpy arrays."""
+        layers = [[to_numpy(A).copy() for A in mode] for mode in self._layers]
+        return layers, None if self._core is None else to_numpy(self._core).copy()
+
+
 def train_torch(
     device,
     model,
     layers,
     core,
     tt_ranks,
-    data,
-    train_mask,
+    entries,
     *,
     estimator,
     optimizer,
@@ -32,15 +64,16 @@ def train_torch(
 ):
     """Train the same model as :func:`._numpy_backend.train_numpy` with autograd.
 
-    ``layers``/``core`` are numpy arrays (the shared initialisation); the
-    callback receives the iteration, the loss and a function returning the
-    reconstruction after the update as a numpy array (called only when the
-    callback needs it). Returns ``(result, layers, core)``: the
+    ``layers``/``core`` are numpy arrays (the shared initialisation) and
+    ``entries`` the :class:`~._numpy_backend.ObservedEntries` trained on; the
+    callback receives the iteration, the loss (before the update) and a view of
+    the model after the update (``predict(entries)``, ``snapshot()``). Returns
+    ``(result, layers, core)``: the
     :class:`~skdeep.utils._training.TrainingResult` and the trained parameters
     as numpy arrays.
     """
     torch = import_torch()
-    dtype = torch.float64 if data.dtype.itemsize == 8 else torch.float32
+    dtype = torch.float64
     params_layers = [
         [torch.tensor(A, dtype=dtype, device=device, requires_grad=True) for A in mode]
         for mode in layers
@@ -53,19 +86,21 @@ def train_torch(
     params = [A for mode in params_layers for A in mode]
     if params_core is not None:
         params.append(params_core)
-    mask = torch.tensor(train_mask, device=device)
-    target = torch.tensor(data, dtype=dtype, device=device)
-    target = torch.where(mask, target, torch.zeros((), dtype=dtype, device=device))
-    n_observed = int(train_mask.sum())
+    rows = torch.as_tensor(entries.rows, device=device)
+    cols = torch.as_tensor(entries.cols, device=device)
+    values = torch.as_tensor(entries.values, dtype=dtype, device=device)
+    width = params_layers[0][-1].shape[1]
+    eye = torch.eye(width, dtype=dtype, device=device)
 
-    def forward():
+    def predict(rows, cols):
         factors = [reduce(torch.matmul, mode) for mode in params_layers]
-        return reconstruct(model, factors, params_core, tt_ranks)
+        design = reconstruct(model, [eye, *factors[1:]], params_core, tt_ranks)
+        design = design.reshape(width, -1)
+        return (factors[0][rows] * design[:, cols].T).sum(dim=1)
 
     def loss(batch):
-        target, mask = batch[0][0], batch[1][0]  # the single sample
-        diff = torch.where(mask, forward() - target, torch.zeros_like(target))
-        return torch.sum(diff**2) / n_observed
+        diff = predict(rows, cols) - batch[0][0]
+        return torch.sum(diff**2) / entries.size
 
     if optimizer == "adam":
         opt = torch.optim.Adam(params, lr=learning_rate)
@@ -78,23 +113,25 @@ def train_torch(
             o, lambda epoch: 1.0 / (1.0 + decay * epoch)
         ),
     )
-
-    def get_tensor():
-        with torch.no_grad():
-            return to_numpy(forward())
-
-    result = train(
-        [step],
-        # the tensor is one sample: a leading axis of size one, full batch
-        (target[None], mask[None]),
-        estimator=estimator,
-        max_iter=max_iter,
-        n_iter_no_change=None,
-        device=device,
-        callback=lambda it, res: callback(it, float(res.loss_curve[-1]), get_tensor),
-        convergence_hint=convergence_hint,
-        print_every=print_every,
-    )
+    view = _TorchView(torch, predict, params_layers, params_core, device)
+    try:
+        result = train(
+            [step],
+            # the observed values are one sample: a leading axis of size one
+            (values[None],),
+            estimator=estimator,
+            max_iter=max_iter,
+            n_iter_no_change=None,
+            device=device,
+            callback=lambda it, res: callback(it, float(res.loss_curve[-1]), view),
+            convergence_hint=convergence_hint,
+            print_every=print_every,
+        )
+    except FloatingPointError as exc:
+        raise ValueError(
+            f"{type(estimator).__name__} diverged ({exc}): lower learning_rate "
+            "or init_scale."
+        ) from exc
     trained_layers = [[to_numpy(A) for A in mode] for mode in params_layers]
     trained_core = None if params_core is None else to_numpy(params_core)
     return result, trained_layers, trained_core

@@ -123,7 +123,7 @@ def test_fold_in_new_samples(shape):
     observed = ~np.isnan(X_new)
     np.testing.assert_array_equal(filled[observed], X_new[observed])
     assert _missing_error(filled, X_new, X_new_true) < 1e-2
-    # a completely missing new sample gets the zero row, not NaN
+    # a completely missing new sample gets the typical row, not NaN
     X_empty = np.full((1, *shape[1:]), np.nan)
     assert np.all(np.isfinite(completer.transform(X_empty)))
     # the score is minus the error on the observed entries: near zero here
