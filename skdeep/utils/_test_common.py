@@ -77,3 +77,13 @@ EXPECTED_FAILED_CHECKS = {
 def expected_failed_checks(estimator):
     """Checks an estimator is known to fail, with the reason (sklearn's xfail)."""
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+def _driven_event_data(rng):
+    from ..datasets import make_driven_events
+
+    X, _ = make_driven_events(end_time=300.0, random_state=rng)
+    return X, None
+
+
+TEST_DATA["DriPP"] = _driven_event_data

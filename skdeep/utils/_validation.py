@@ -8,11 +8,39 @@ several skdeep estimators need beyond that.
 import numbers
 
 import numpy as np
+from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
 # float64 by default; float32 is kept where the algorithm allows it.
 FLOAT_DTYPES = (np.float64, np.float32)
 
 UNLABELED = -1
+
+
+def validate_data(estimator, X="no_validation", y="no_validation", **kwargs):
+    """:func:`sklearn.utils.validation.validate_data` with errors naming ``X``.
+
+    scikit-learn's messages for strings and complex numbers ("could not convert
+    string to float") do not say which argument is wrong; this wrapper keeps
+    them and says it. Every estimator of skdeep validates its arrays through it.
+    """
+    try:
+        return _sklearn_validate_data(estimator, X, y, **kwargs)
+    except ValueError as exc:
+        message = str(exc)
+        name = type(estimator).__name__
+        if any(
+            text in message
+            for text in ("could not convert", "invalid literal", "bytes/strings")
+        ):
+            raise ValueError(
+                f"X must hold numbers, but {name} got a value that is not one: "
+                f"{message}"
+            ) from exc
+        if message.startswith("Complex data not supported"):
+            raise ValueError(
+                f"Complex data not supported: X must be real-valued for {name}."
+            ) from exc
+        raise
 
 
 def unlabeled_mask(y):
