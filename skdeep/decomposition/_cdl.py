@@ -11,10 +11,13 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
+from ..utils import _validation
 from ..utils._iteration import IterationMonitor
 from ._dstep import (
     compute_ztX,
@@ -27,10 +30,26 @@ from ._dstep import (
 )
 from ._lgcd import _lgcd_batch, compute_DtD, compute_DtX, reconstruct
 
+# the shared wrapper whose errors name X (scikit-learn's own where it is absent)
+validate_data = getattr(_validation, "validate_data", _sklearn_validate_data)
+
 # LGCD stops when no coordinate moves by more than this fraction of std(X_n), as
 # in alphacsc; the cap on passes over the segments is never reached in practice.
 _TOL_Z = 1e-3
 _MAX_PASSES_Z = 100_000
+# std(X_n) is floored at this fraction of the unit of the fit (the RMS of the
+# training signals), so that a flat trial does not ask for an exact solution.
+_STD_FLOOR = 1e-3
+# the stopping test averages the relative decrease over this many iterations, so
+# that a slow start does not stop the fit before the atoms take shape
+_TOL_WINDOW = 5
+_POOLING_STATS = {
+    "max": ("max",),
+    "mean": ("mean",),
+    "sum": ("sum",),
+    "count": ("count",),
+    "stats": ("max", "mean", "count"),
+}
 
 
 def _rank1_from_chunk(chunk):
@@ -41,6 +60,30 @@ def _rank1_from_chunk(chunk):
     if v[np.argmax(np.abs(v))] < 0:
         u, v = -u, -v
     return u, v
+
+
+def _center(X):
+    """``X`` minus the median of each channel in each trial (its baseline).
+
+    The median, not the mean: the mean of sparse non-negative events on a flat
+    baseline is not the baseline, and the negative offset it would leave between
+    the events cannot be represented by the atoms either.
+    """
+    return X - np.median(X, axis=2, keepdims=True)
+
+
+def _signal_scale(X):
+    """The unit of the signals: RMS of ``X`` about each (trial, channel) mean.
+
+    Computed on ``X / max|X|`` so that neither tiny nor huge values under- or
+    overflow; 1 for an all-zero ``X``, ``max|X|`` when every channel is flat.
+    """
+    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    if peak == 0.0 or not np.isfinite(peak):
+        return 1.0
+    Xn = X / peak
+    rms = float(np.sqrt(np.mean(np.var(Xn, axis=2))))
+    return peak * rms if rms > 0.0 else peak
 
 
 def _z_step(DtX, DtD, norm_D, reg, z, tol, n_jobs):
@@ -66,6 +109,165 @@ def _z_step(DtX, DtD, norm_D, reg, z, tol, n_jobs):
     return z, converged
 
 
+def _full_atoms(u, v):
+    return u[:, :, None] * v[:, None, :]
+
+
+def _correlate(X, atoms):
+    """``DtX`` for the atoms ``(u, v, D)`` (rank-1 when ``u`` is not None)."""
+    u, v, D = atoms
+    if u is not None:
+        return compute_DtX(X, D, u, v)
+    return compute_DtX(X, D)
+
+
+def _lambda_max(X, atoms):
+    """Per atom, the smallest l1 weight for which its activations are all zero."""
+    DtX = _correlate(X, atoms)
+    return np.maximum(DtX.max(axis=(0, 2)), 0.0)
+
+
+def _encode(X, atoms, lam, n_jobs, z0=None):
+    """Z-step with the atoms fixed; returns the activations and the LGCD flags."""
+    D = atoms[2]
+    DtX = _correlate(X, atoms)
+    DtD = compute_DtD(D)
+    norm_D = np.ascontiguousarray(np.diagonal(DtD[:, :, D.shape[2] - 1]))
+    z = np.zeros_like(DtX) if z0 is None else z0
+    std = X.reshape(X.shape[0], -1).std(axis=1)
+    tol = _TOL_Z * np.maximum(std, _STD_FLOOR)
+    lam = np.ascontiguousarray(np.broadcast_to(lam, (D.shape[0],)), dtype=np.float64)
+    return _z_step(DtX, DtD, norm_D, lam, z, tol, n_jobs)
+
+
+def _project_chunks(chunks, rank1):
+    """Project chunks of signal (K, C, L) on the constraint set as ``(u, v, D)``."""
+    K, C, L = chunks.shape
+    if rank1:
+        u, v = np.zeros((K, C)), np.zeros((K, L))
+        for k, chunk in enumerate(chunks):
+            if np.any(chunk):
+                u[k], v[k] = _rank1_from_chunk(chunk)
+        return u, v, _full_atoms(u, v)
+    norms = np.sqrt(np.sum(chunks * chunks, axis=(1, 2), keepdims=True))
+    D = np.divide(chunks, norms, out=np.zeros_like(chunks), where=norms > 0)
+    return None, None, D
+
+
+def _replace_atom(atoms, k, new, rank1):
+    u, v, D = atoms
+    if rank1:
+        u, v = u.copy(), v.copy()
+        u[k], v[k] = new[0][0], new[1][0]
+        return u, v, _full_atoms(u, v)
+    D = D.copy()
+    D[k] = new[2][0]
+    return None, None, D
+
+
+def _window_energy(X, L):
+    """Energy of every window of length ``L``: (n, T - L + 1)."""
+    energy = np.sum(X * X, axis=1)
+    csum = np.concatenate(
+        [np.zeros((X.shape[0], 1)), np.cumsum(energy, axis=1)], axis=1
+    )
+    return csum[:, L:] - csum[:, :-L]
+
+
+def _worst_window(X, z, atoms, L):
+    """The window of length ``L`` with the largest residual energy, (C, L)."""
+    residual = X - reconstruct(z, atoms[2])
+    local = _window_energy(residual, L)
+    n, t = np.unravel_index(np.argmax(local), local.shape)
+    return residual[n, :, t : t + L]
+
+
+def _sort_by_variance(atoms, z, rank1):
+    """Order of the atoms by decreasing energy of their part of the signals."""
+    D = atoms[2]
+    L = D.shape[2]
+    ztz = compute_ztz(z, L)
+    DtD = compute_DtD(D)
+    energy = np.array([np.dot(ztz[k, k], DtD[k, k]) for k in range(D.shape[0])])
+    return np.argsort(-energy, kind="stable")
+
+
+def _learn(X, atoms, *, lam0, reg, lmbd_max, rank1, max_iter, tol, n_jobs, monitor,
+           callback, scale):
+    """Batch CDL from the atoms ``(u, v, D)`` on signals in internal units.
+
+    A pure function: returns the atoms, the activations, the objective after
+    each half-step, the l1 weights used last and whether the stopping test was
+    met. ``lam0`` is the l1 weight of ``lmbd_max`` in {"fixed", "scaled"}.
+    """
+    n_trials, n_channels, n_times = X.shape
+    n_atoms, _, L = atoms[2].shape
+    half_sq_norm_X = 0.5 * float(np.sum(X * X))
+    z = np.zeros((n_trials, n_atoms, n_times - L + 1))
+    pobj = [half_sq_norm_X]
+    converged = False
+    last_restart = -1
+    lam = lam0
+    while monitor.n_iter < max_iter:
+        if lmbd_max in ("per_atom", "shared"):
+            lam = reg * _lambda_max(X, atoms)
+            if lmbd_max == "shared":
+                lam = np.full(n_atoms, lam.max())
+        z, _ = _encode(X, atoms, lam, n_jobs, z0=z)
+        ztz = compute_ztz(z, L)
+        Q = toeplitz_ztz(ztz)
+        B = flatten_atoms(compute_ztX(z, X, L))
+        l1 = float(np.sum(lam * z.sum(axis=(0, 2))))
+        pobj.append(data_fit(flatten_atoms(atoms[2]), Q, B, half_sq_norm_X) + l1)
+
+        if not np.any(z):
+            warnings.warn(
+                f"reg={reg} is so large that all activations are zero; no atom was "
+                "learned. Use a smaller reg.",
+                UserWarning,
+            )
+            pobj.append(pobj[-1])
+            monitor.record(pobj[-1])
+            converged = True
+            break
+
+        u, v, D = atoms
+        if rank1:
+            u, v = update_uv(u, v, Q, B)
+            atoms = (u, v, _full_atoms(u, v))
+        else:
+            atoms = (None, None, update_D(D, Q, B))
+        pobj.append(data_fit(flatten_atoms(atoms[2]), Q, B, half_sq_norm_X) + l1)
+        monitor.record(pobj[-1])
+        if callback is not None and callback(
+            monitor.n_iter, atoms[2].copy(), z * scale, pobj[-1]
+        ):
+            converged = True
+            break
+
+        # an unused atom (and, with the greedy start, an atom not added yet) is
+        # restarted on the window of the signals worst reconstructed
+        nnz = np.count_nonzero(z, axis=(0, 2))
+        unused = np.flatnonzero(nnz < 2)
+        if unused.size and monitor.n_iter < max_iter:
+            k0 = unused[0]
+            new = _project_chunks(_worst_window(X, z, atoms, L)[None], rank1)
+            atoms = _replace_atom(atoms, k0, new, rank1)
+            z[:, k0] = 0.0
+            last_restart = monitor.n_iter
+            continue
+
+        # average relative decrease over the last iterations since a restart
+        window = min(_TOL_WINDOW, monitor.n_iter - last_restart - 1)
+        if window >= 1 and monitor.n_iter >= min(_TOL_WINDOW, max_iter) + 1:
+            curve = pobj[2::2]
+            ref = max(abs(curve[-1]), np.finfo(float).tiny)
+            if (curve[-1 - window] - curve[-1]) / ref < tol * window:
+                converged = True
+                break
+    return atoms, z, np.asarray(pobj), lam, converged
+
+
 class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Convolutional dictionary learning with rank-1 multivariate atoms.
 
@@ -76,7 +278,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     .. math::
 
         \\min_{D, z \\geq 0} \\sum_n \\frac12 \\|X_n - \\sum_k z_{nk} * D_k\\|_2^2
-        + \\lambda \\sum_{n, k} \\|z_{nk}\\|_1,
+        + \\sum_k \\lambda_k \\sum_n \\|z_{nk}\\|_1,
         \\quad D_k = u_k v_k^\\top,\\ \\|u_k\\|_2 \\le 1,\\ \\|v_k\\|_2 \\le 1,
 
     where ``u_k`` is a spatial map over the channels and ``v_k`` a temporal atom
@@ -92,13 +294,19 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
       on ``v`` (or on ``D``), computed from the sufficient statistics ``z^T z`` and
       ``z^T X`` so its cost does not grow with the length of the signals.
 
-    As in alphacsc's default ``lmbd_max="scaled"``, ``lambda = reg * lambda_max``,
-    with ``lambda_max`` the smallest value for which the activations of the initial
+    The signals are divided internally by their RMS (about each channel's mean,
+    ``scale_``), so the results do not depend on the units: for ``c * X`` the atoms
+    and the objective are those for ``X``, and the activations and ``lambda_`` are
+    multiplied by ``c``. The objective (``loss_curve_``, ``pobj_``) is reported
+    for the signals in these internal units, ``X / scale_``.
+
+    As in alphacsc's ``lmbd_max="scaled"``, ``lambda = reg * lambda_max``, with
+    ``lambda_max`` the smallest value for which the activations of the initial
     dictionary are all zero; ``lambda`` then stays fixed, so the objective decreases
-    at every step. Atoms start from random chunks of the signals (their best rank-1
-    approximation), and an atom left with fewer than two activations is replaced by
-    the window of the signals worst reconstructed (the only step that may raise the
-    objective).
+    at every step. An atom left with fewer than two activations is replaced by the
+    window of the signals worst reconstructed (the only step that may raise the
+    objective). The fit is run from ``n_init`` starting dictionaries (all with
+    the ``lambda`` of the first) and the one reaching the lowest objective is kept.
 
     Parameters
     ----------
@@ -107,23 +315,67 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     n_times_atom : int, default=64
         Length of the atoms in samples; at most the length of the signals.
     reg : float, default=0.1
-        Sparsity, as a fraction in ``(0, 1]`` of ``lambda_max``.
+        Sparsity: a fraction in ``(0, 1]`` of ``lambda_max``, or with
+        ``lmbd_max="fixed"`` the l1 weight itself, in units of ``X``.
     rank1 : bool, default=True
         Learn rank-1 atoms ``u_k v_k^T``; ``False`` learns full-rank atoms. The two
         coincide for univariate signals.
-    max_iter : int, default=60
+    center : bool, default=True
+        Subtract the baseline (the median) of each channel in each trial before
+        coding (in :meth:`fit`, :meth:`partial_fit` and :meth:`transform`). Atoms
+        cannot represent a constant: without it, an offset is tiled by many
+        overlapping activations, which is slow and biases the atoms.
+        :meth:`inverse_transform` then rebuilds the centred signals.
+    n_init : int, default=3
+        Number of starting dictionaries; the fit with the lowest final objective is
+        kept. Ignored (one run) when ``D_init`` is an array or ``"greedy"``, which
+        do not depend on the seed.
+    D_init : {"greedy", "chunk", "random"} or array-like, default="greedy"
+        Starting dictionary. ``"chunk"``: windows of the signals at random times
+        (their best rank-1 approximation); ``"random"``: Gaussian atoms;
+        ``"greedy"``: the window of largest energy, then one atom per iteration on
+        the window worst reconstructed (alphacsc's greedy algorithm); or an array
+        of shape (n_atoms, n_channels, n_times_atom), or for ``rank1=True``
+        (n_atoms, n_channels + n_times_atom) as alphacsc's ``uv``.
+    lmbd_max : {"scaled", "fixed", "per_atom", "shared"}, default="scaled"
+        How ``reg`` sets the l1 weight (alphacsc's options): ``"scaled"``,
+        ``reg * lambda_max`` of the first starting dictionary, then fixed;
+        ``"fixed"``, ``reg`` itself; ``"per_atom"``, ``reg`` times each atom's own
+        ``lambda_max``, recomputed at each iteration; ``"shared"``, ``reg`` times
+        the largest of them, recomputed at each iteration. With the last two the
+        objective changes from one iteration to the next and need not decrease.
+    max_iter : int, default=100
         Maximum number of iterations, each a z-step followed by a d-step.
     tol : float, default=1e-3
-        Stop when the relative decrease of the objective over one z-step and over one
-        d-step both fall below ``tol``.
-    pooling : {"max", "mean", "sum"} or None, default="max"
-        How :meth:`transform` summarises the activations of each atom over time;
-        ``None`` returns the flattened activations.
+        Stop when the relative decrease of the objective, averaged over the last
+        five iterations, falls below ``tol``.
+    pooling : {"stats", "max", "mean", "sum", "count"} or None, default="stats"
+        How :meth:`transform` summarises the activations of each atom in each of
+        ``n_windows`` time windows: ``"stats"`` gives the max, the mean and the
+        rate of activations (fraction of nonzero samples); ``"count"`` the rate
+        alone. ``None`` returns the flattened activations.
+    n_windows : int, default=4
+        Number of equal time windows the activations are pooled over by
+        :meth:`transform` (1 pools over the whole signal). Signals shorter than
+        ``n_windows`` valid samples use as many windows as samples.
+    callback : callable, default=None
+        Called after each iteration as ``callback(n_iter, D, z, loss)`` with the
+        current atoms (n_atoms, n_channels, n_times_atom), activations (in the
+        units of ``X``) and objective; returning True stops the fit.
+    sort_atoms : bool, default=False
+        Order the learned atoms by decreasing energy of their contribution to the
+        signals (alphacsc's ``sort_atoms``).
+    unbiased_z_hat : bool, default=False
+        In :meth:`transform_activations`, refit the amplitudes of the nonzero
+        activations by least squares on their support (no l1 shrinkage).
+    forget_factor : float, default=0.8
+        Weight of the statistics of previous mini-batches in :meth:`partial_fit`
+        (alphacsc's online ``alpha``); 1 weighs all batches equally.
     n_jobs : int, default=None
         Number of parallel jobs of the z-step (over trials). ``None`` means 1 unless
         in a :obj:`joblib.parallel_backend` context; ``-1`` uses all processors.
     random_state : int, RandomState instance or None, default=None
-        Seed of the choice of the initial chunks.
+        Seed of the starting dictionaries.
     verbose : int, default=0
         Print the objective after each iteration when positive.
 
@@ -135,19 +387,28 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Temporal atoms (likewise).
     D_hat_ : ndarray of shape (n_atoms, n_channels, n_times_atom)
         Full atoms; ``u_hat_[k, :, None] * v_hat_[k]`` when ``rank1=True``.
-    lambda_ : float
-        Absolute sparsity weight used by the fit and by :meth:`transform`.
+    lambda_ : ndarray of shape (n_atoms,)
+        l1 weight of each atom used last by the fit and by :meth:`transform`, in
+        the units of ``X`` (all equal unless ``lmbd_max="per_atom"``).
+    scale_ : float
+        Internal unit of the signals (RMS of the training signals about each
+        channel's mean).
     n_channels_ : int
         Number of channels of the signals seen in fit (1 for 2-D input).
     n_times_ : int
         Length of the signals seen in fit.
     n_iter_ : int
-        Number of iterations run.
+        Number of iterations run by the kept fit.
     loss_curve_ : ndarray of shape (`n_iter_`,)
-        Objective after each iteration (after its d-step).
+        Objective after each iteration (after its d-step), for ``X / scale_``;
+        with :meth:`partial_fit`, the objective of each mini-batch.
     pobj_ : ndarray of shape (2 * `n_iter_` + 1,)
         Objective at the start, then after each z-step and each d-step
         (``pobj_[2::2]`` is ``loss_curve_``).
+    init_losses_ : ndarray of shape (n_runs,)
+        Final objective of each of the runs started (``n_init`` or 1).
+    n_batches_ : int
+        Number of mini-batches seen by :meth:`partial_fit`.
     n_features_in_ : int
         ``n_times`` for 2-D input, ``n_channels`` for 3-D input.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -156,6 +417,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     See Also
     --------
     sklearn.decomposition.DictionaryLearning : Dictionary learning without shifts.
+    activations_to_events : Activations as MNE-style event arrays.
 
     References
     ----------
@@ -176,8 +438,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ...                               n_atoms=2, n_times_atom=32, noise_level=0.05,
     ...                               random_state=0)
     >>> cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.2, random_state=0)
-    >>> cdl.fit(X).transform(X).shape
-    (4, 2)
+    >>> cdl.fit(X).transform(X).shape  # 2 atoms x 4 windows x (max, mean, rate)
+    (4, 24)
     >>> D_true = u[:, :, None] * v[:, None, :]
     >>> dictionary_recovery_score(D_true, cdl.D_hat_) > 0.95
     True
@@ -188,11 +450,20 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     _parameter_constraints = {
         "n_atoms": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_times_atom": [Interval(numbers.Integral, 1, None, closed="left")],
-        "reg": [Interval(numbers.Real, 0, 1, closed="right")],
+        "reg": [Interval(numbers.Real, 0, None, closed="neither")],
         "rank1": ["boolean"],
+        "center": ["boolean"],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
+        "D_init": [StrOptions({"chunk", "random", "greedy"}), "array-like"],
+        "lmbd_max": [StrOptions({"scaled", "fixed", "per_atom", "shared"})],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "pooling": [StrOptions({"max", "mean", "sum"}), None],
+        "pooling": [StrOptions(set(_POOLING_STATS)), None],
+        "n_windows": [Interval(numbers.Integral, 1, None, closed="left")],
+        "callback": [callable, None],
+        "sort_atoms": ["boolean"],
+        "unbiased_z_hat": ["boolean"],
+        "forget_factor": [Interval(numbers.Real, 0, 1, closed="both")],
         "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -204,9 +475,18 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_times_atom=64,
         reg=0.1,
         rank1=True,
-        max_iter=60,
+        center=True,
+        n_init=3,
+        D_init="greedy",
+        lmbd_max="scaled",
+        max_iter=100,
         tol=1e-3,
-        pooling="max",
+        pooling="stats",
+        n_windows=4,
+        callback=None,
+        sort_atoms=False,
+        unbiased_z_hat=False,
+        forget_factor=0.8,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -215,9 +495,18 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_times_atom = n_times_atom
         self.reg = reg
         self.rank1 = rank1
+        self.center = center
+        self.n_init = n_init
+        self.D_init = D_init
+        self.lmbd_max = lmbd_max
         self.max_iter = max_iter
         self.tol = tol
         self.pooling = pooling
+        self.n_windows = n_windows
+        self.callback = callback
+        self.sort_atoms = sort_atoms
+        self.unbiased_z_hat = unbiased_z_hat
+        self.forget_factor = forget_factor
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -233,6 +522,13 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 "X must be 2-D (n_trials, n_times) or 3-D (n_trials, n_channels, "
                 f"n_times), got a {ndim}-D array."
             )
+        if ndim == 3:
+            shape = np.shape(X)
+            if 0 in shape:
+                raise ValueError(
+                    "X must have at least one trial, one channel and one sample; "
+                    f"got shape (n_trials, n_channels, n_times) = {shape}."
+                )
         if not reset:
             # a 2-D input stands for univariate signals, a 3-D one for multichannel
             if self._fit_ndim == 2 and ndim == 3:
@@ -278,66 +574,81 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return X
 
+    def _check_reg(self):
+        if self.lmbd_max != "fixed" and self.reg > 1:
+            raise ValueError(
+                f"The 'reg' parameter of CDLTransformer must be in (0, 1] with "
+                f"lmbd_max={self.lmbd_max!r} (a fraction of lambda_max); got "
+                f"{self.reg!r}. Use lmbd_max='fixed' for an absolute weight."
+            )
+
     # --------------------------------------------------------------- helpers
-    def _set_atoms(self, u=None, v=None, D=None):
+    def _set_atoms(self, atoms):
+        u, v, D = atoms
+        self.D_hat_ = D
         if self.rank1:
             self.u_hat_, self.v_hat_ = u, v
-            self.D_hat_ = u[:, :, None] * v[:, None, :]
         else:
-            self.D_hat_ = D
             uv = [_rank1_from_chunk(Dk) if np.any(Dk) else None for Dk in D]
             C, L = D.shape[1:]
             self.u_hat_ = np.array([x[0] if x else np.zeros(C) for x in uv])
             self.v_hat_ = np.array([x[1] if x else np.zeros(L) for x in uv])
 
-    def _encode(self, X, z0=None, lam=None):
-        """Z-step with the current atoms; returns activations and DtX."""
-        D = self.D_hat_
+    def _atoms(self):
         if self.rank1:
-            DtX = compute_DtX(X, D, self.u_hat_, self.v_hat_)
+            return self.u_hat_, self.v_hat_, self.D_hat_
+        return None, None, self.D_hat_
+
+    def _user_atoms(self, n_channels):
+        """``D_init`` given as an array, projected on the constraint set."""
+        K, L = self.n_atoms, self.n_times_atom
+        D0 = np.asarray(self.D_init, dtype=np.float64)
+        if self.rank1 and D0.shape == (K, n_channels + L):
+            chunks = _full_atoms(D0[:, :n_channels], D0[:, n_channels:])
+        elif D0.shape == (K, n_channels, L):
+            chunks = D0
         else:
-            DtX = compute_DtX(X, D)
-        DtD = compute_DtD(D)
-        norm_D = np.ascontiguousarray(np.diagonal(DtD[:, :, D.shape[2] - 1]))
-        if lam is None:
-            lam = self.lambda_
-        z = np.zeros_like(DtX) if z0 is None else z0
-        tol = _TOL_Z * X.reshape(X.shape[0], -1).std(axis=1)
-        z, converged = _z_step(DtX, DtD, norm_D, float(lam), z, tol, self.n_jobs)
-        return z, DtX
+            shapes = f"({K}, {n_channels}, {L})"
+            if self.rank1:
+                shapes += f" or ({K}, {n_channels + L})"
+            raise ValueError(f"D_init must have shape {shapes}; got {D0.shape}.")
+        if not np.all(np.isfinite(chunks)):
+            raise ValueError("D_init contains NaN or infinity.")
+        if not np.all(np.any(chunks != 0, axis=(1, 2))):
+            raise ValueError("D_init has an all-zero atom.")
+        if self.rank1 and D0.ndim == 2:
+            u = D0[:, :n_channels] / np.maximum(
+                np.linalg.norm(D0[:, :n_channels], axis=1, keepdims=True), 1.0)
+            v = D0[:, n_channels:] / np.maximum(
+                np.linalg.norm(D0[:, n_channels:], axis=1, keepdims=True), 1.0)
+            return u, v, _full_atoms(u, v)
+        return _project_chunks(chunks, self.rank1)
 
-    def _init_atoms(self, X, rng):
+    def _initial_atoms(self, X, rng):
+        """The starting dictionary ``(u, v, D)`` of one run, on scaled signals."""
         n_trials, n_channels, n_times = X.shape
-        L = self.n_times_atom
-        D = np.empty((self.n_atoms, n_channels, L))
-        for k in range(self.n_atoms):
-            n = rng.randint(n_trials)
-            t = rng.randint(n_times - L + 1)
-            D[k] = X[n, :, t : t + L]
-        return self._atoms_from_chunks(D)
-
-    def _atoms_from_chunks(self, D):
-        """Project chunks of signal on the constraint set (rank-1 if asked)."""
-        D = D.copy()
-        if self.rank1:
-            u = np.zeros((D.shape[0], D.shape[1]))
-            v = np.zeros((D.shape[0], D.shape[2]))
-            for k, chunk in enumerate(D):
-                if np.any(chunk):
-                    u[k], v[k] = _rank1_from_chunk(chunk)
-            return u, v, None
-        norms = np.sqrt(np.sum(D * D, axis=(1, 2), keepdims=True))
-        D = np.divide(D, norms, out=np.zeros_like(D), where=norms > 0)
-        return None, None, D
-
-    def _worst_window(self, X, z):
-        """The window of length ``n_times_atom`` with the largest residual energy."""
-        residual = X - reconstruct(z, self.D_hat_)
-        energy = np.sum(residual**2, axis=1)  # (n, T)
-        window = np.ones(self.n_times_atom)
-        local = np.stack([np.convolve(e, window, mode="valid") for e in energy])
-        n, t = np.unravel_index(np.argmax(local), local.shape)
-        return residual[n, :, t : t + self.n_times_atom]
+        K, L = self.n_atoms, self.n_times_atom
+        if not isinstance(self.D_init, str):
+            return self._user_atoms(n_channels)
+        if self.D_init == "random":
+            if self.rank1:
+                u = rng.standard_normal((K, n_channels))
+                v = rng.standard_normal((K, L))
+                u /= np.linalg.norm(u, axis=1, keepdims=True)
+                v /= np.linalg.norm(v, axis=1, keepdims=True)
+                return u, v, _full_atoms(u, v)
+            return _project_chunks(rng.standard_normal((K, n_channels, L)), False)
+        chunks = np.zeros((K, n_channels, L))
+        if self.D_init == "greedy":
+            energy = _window_energy(X, L)
+            n, t = np.unravel_index(np.argmax(energy), energy.shape)
+            chunks[0] = X[n, :, t : t + L]
+        else:
+            for k in range(K):
+                n = rng.randint(n_trials)
+                t = rng.randint(n_times - L + 1)
+                chunks[k] = X[n, :, t : t + L]
+        return _project_chunks(chunks, self.rank1)
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -356,80 +667,133 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : CDLTransformer
             The fitted transformer.
         """
+        self._check_reg()
         X = self._validate_signals(X, reset=True)
         n_trials, n_channels, n_times = X.shape
         self.n_channels_, self.n_times_ = n_channels, n_times
+        if self.center:
+            X = _center(X)
+        self.scale_ = _signal_scale(X)
+        Xs = X / self.scale_
         rng = check_random_state(self.random_state)
-        L = self.n_times_atom
-        u, v, D = self._init_atoms(X, rng)
-        self._set_atoms(u, v, D)
+        seeded = isinstance(self.D_init, str) and self.D_init != "greedy"
+        n_runs = self.n_init if seeded else 1
+        seeds = rng.randint(np.iinfo(np.int32).max, size=n_runs)
 
-        half_sq_norm_X = 0.5 * float(np.sum(X * X))
-        z = np.zeros((n_trials, self.n_atoms, n_times - L + 1))
-        # lambda_max for the initial atoms: the smallest lambda with z = 0
-        DtX = (
-            compute_DtX(X, self.D_hat_, u, v) if self.rank1
-            else compute_DtX(X, self.D_hat_)
-        )
-        self.lambda_ = float(self.reg * max(DtX.max(), 0.0))
-        pobj = [half_sq_norm_X]
-        monitor = IterationMonitor(self)
-        converged = False
-        while monitor.n_iter < self.max_iter:
-            z, _ = self._encode(X, z0=z)
-            ztz = compute_ztz(z, L)
-            ztX = compute_ztX(z, X, L)
-            Q = toeplitz_ztz(ztz)
-            B = flatten_atoms(ztX)
-            l1 = self.lambda_ * float(z.sum())
-            pobj.append(data_fit(flatten_atoms(self.D_hat_), Q, B, half_sq_norm_X) + l1)
-
-            if not np.any(z):
-                warnings.warn(
-                    f"reg={self.reg} is so large that all activations are zero; no "
-                    "atom was learned. Use a smaller reg.",
-                    UserWarning,
-                )
-                pobj.append(pobj[-1])
-                monitor.record(pobj[-1])
-                converged = True
-                break
-
-            if self.rank1:
-                u, v = update_uv(self.u_hat_, self.v_hat_, Q, B)
-                self._set_atoms(u, v)
-            else:
-                self._set_atoms(D=update_D(self.D_hat_, Q, B))
-            pobj.append(data_fit(flatten_atoms(self.D_hat_), Q, B, half_sq_norm_X) + l1)
-            monitor.record(pobj[-1])
-
-            # an unused atom is restarted on the worst reconstructed window
-            nnz = np.count_nonzero(z, axis=(0, 2))
-            unused = np.flatnonzero(nnz < 2)
-            if unused.size and monitor.n_iter < self.max_iter:
-                k0 = unused[0]
-                u0, v0, D0 = self._atoms_from_chunks(self._worst_window(X, z)[None])
-                if self.rank1:
-                    u, v = self.u_hat_.copy(), self.v_hat_.copy()
-                    u[k0], v[k0] = u0[0], v0[0]
-                    self._set_atoms(u, v)
+        best, losses, lam0 = None, [], None
+        for seed in seeds:
+            atoms = self._initial_atoms(Xs, np.random.RandomState(seed))
+            if lam0 is None:
+                if self.lmbd_max == "fixed":
+                    lam0 = np.full(self.n_atoms, self.reg / self.scale_)
                 else:
-                    D = self.D_hat_.copy()
-                    D[k0] = D0[0]
-                    self._set_atoms(D=D)
-                z[:, k0] = 0.0
-                continue
-
-            scale = max(abs(pobj[-1]), np.finfo(float).tiny)
-            dz = (pobj[-3] - pobj[-2]) / scale
-            dd = (pobj[-2] - pobj[-1]) / scale
-            if dz < self.tol and dd < self.tol:
-                converged = True
-                break
+                    lam0 = np.full(self.n_atoms,
+                                   self.reg * _lambda_max(Xs, atoms).max())
+            monitor = IterationMonitor(self)
+            result = _learn(
+                Xs, atoms, lam0=lam0, reg=self.reg, lmbd_max=self.lmbd_max,
+                rank1=self.rank1, max_iter=self.max_iter, tol=self.tol,
+                n_jobs=self.n_jobs, monitor=monitor, callback=self.callback,
+                scale=self.scale_,
+            )
+            losses.append(result[2][-1])
+            if best is None or losses[-1] < best[0][2][-1]:
+                best = (result, monitor)
+        (atoms, z, pobj, lam, converged), monitor = best
+        if self.sort_atoms:
+            order = _sort_by_variance(atoms, z, self.rank1)
+            atoms = tuple(None if a is None else a[order] for a in atoms)
+            lam = np.asarray(lam)[order]
         monitor.finish(converged)
+        self._set_atoms(atoms)
+        self.lambda_ = np.asarray(lam, dtype=np.float64) * self.scale_
         self.n_iter_ = monitor.n_iter
         self.loss_curve_ = monitor.loss_curve()
-        self.pobj_ = np.asarray(pobj)
+        self.pobj_ = pobj
+        self.init_losses_ = np.asarray(losses)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the atoms with one mini-batch of signals (online CDL).
+
+        The first call starts the dictionary from ``X`` (as :meth:`fit` does with
+        one run) and fixes the internal unit and the l1 weight. Each call codes
+        ``X`` with the current atoms, adds its sufficient statistics ``z^T z`` and
+        ``z^T X`` to those of the previous batches weighted by ``forget_factor``,
+        and takes one d-step on the sum (the online algorithm of alphacsc, after
+        Mairal et al. 2010).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times) or (n_trials, n_times)
+            A mini-batch of signals, e.g. a chunk of a long recording.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CDLTransformer
+            The updated transformer.
+        """
+        first = not hasattr(self, "n_batches_")
+        if first:
+            self._check_reg()
+        X = self._validate_signals(X, reset=first)
+        if self.center:
+            X = _center(X)
+        L = self.n_times_atom
+        if first:
+            self.n_channels_, self.n_times_ = X.shape[1], X.shape[2]
+            self.scale_ = _signal_scale(X)
+            Xs = X / self.scale_
+            rng = check_random_state(self.random_state)
+            seed = rng.randint(np.iinfo(np.int32).max)
+            atoms = self._initial_atoms(Xs, np.random.RandomState(seed))
+            if self.lmbd_max == "fixed":
+                lam = np.full(self.n_atoms, self.reg / self.scale_)
+            else:
+                lam = np.full(self.n_atoms, self.reg * _lambda_max(Xs, atoms).max())
+            self._ztz = np.zeros((self.n_atoms, self.n_atoms, 2 * L - 1))
+            self._ztX = np.zeros((self.n_atoms, X.shape[1], L))
+            self.n_batches_ = 0
+            losses = []
+        else:
+            Xs = X / self.scale_
+            atoms = self._atoms()
+            lam = self.lambda_ / self.scale_
+            losses = list(self.loss_curve_)
+        if self.lmbd_max in ("per_atom", "shared"):
+            lam = self.reg * _lambda_max(Xs, atoms)
+            if self.lmbd_max == "shared":
+                lam = np.full(self.n_atoms, lam.max())
+        z, _ = _encode(Xs, atoms, lam, self.n_jobs)
+        a = self.forget_factor
+        self._ztz = a * self._ztz + compute_ztz(z, L)
+        self._ztX = a * self._ztX + compute_ztX(z, Xs, L)
+        Q, B = toeplitz_ztz(self._ztz), flatten_atoms(self._ztX)
+        u, v, D = atoms
+        if np.any(z):
+            if self.rank1:
+                u, v = update_uv(u, v, Q, B)
+                atoms = (u, v, _full_atoms(u, v))
+            else:
+                atoms = (None, None, update_D(D, Q, B))
+            unused = np.flatnonzero(np.diagonal(self._ztz[:, :, L - 1]) == 0.0)
+            if unused.size:
+                new = _project_chunks(_worst_window(Xs, z, atoms, L)[None], self.rank1)
+                atoms = _replace_atom(atoms, unused[0], new, self.rank1)
+        # objective of this batch with the updated atoms
+        ztz_b, ztX_b = compute_ztz(z, L), compute_ztX(z, Xs, L)
+        loss = data_fit(flatten_atoms(atoms[2]), toeplitz_ztz(ztz_b),
+                        flatten_atoms(ztX_b), 0.5 * float(np.sum(Xs * Xs)))
+        loss += float(np.sum(lam * z.sum(axis=(0, 2))))
+        self._set_atoms(atoms)
+        self.lambda_ = np.asarray(lam, dtype=np.float64) * self.scale_
+        self.n_batches_ += 1
+        self.n_iter_ = self.n_batches_
+        self.loss_curve_ = np.asarray(losses + [loss])
+        self.pobj_ = self.loss_curve_.copy()
         return self
 
     # ------------------------------------------------------------- transform
@@ -446,15 +810,29 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         z : ndarray of shape (n_trials, n_atoms, n_times - n_times_atom + 1)
             Non-negative activations, solved with the dictionary fixed and the
-            sparsity weight ``lambda_`` of the fit.
+            sparsity weight ``lambda_`` of the fit (refitted without shrinkage on
+            their support when ``unbiased_z_hat=True``).
         """
         check_is_fitted(self)
         X = self._validate_signals(X, reset=False)
-        z, _ = self._encode(X)
-        return z
+        if self.center:
+            X = _center(X)
+        Xs = X / self.scale_
+        atoms = self._atoms()
+        z, converged = _encode(Xs, atoms, self.lambda_ / self.scale_, self.n_jobs)
+        if not np.all(converged):
+            warnings.warn(
+                f"The sparse coding (LGCD) of {np.count_nonzero(~converged)} "
+                f"trial(s) stopped after {_MAX_PASSES_Z} passes before reaching its "
+                "tolerance; the activations are approximate.",
+                ConvergenceWarning,
+            )
+        if self.unbiased_z_hat:
+            z = _unbiased(Xs, atoms, z)
+        return z * self.scale_
 
     def transform(self, X):
-        """Per-atom pooled activations (or flattened activations).
+        """Pooled activations per atom and time window (or flattened activations).
 
         Parameters
         ----------
@@ -463,15 +841,16 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        features : ndarray of shape (n_trials, n_atoms) or \
-                (n_trials, n_atoms * (n_times - n_times_atom + 1))
-            Max, mean or sum over time of each atom's activations, or with
-            ``pooling=None`` the activations flattened atom by atom.
+        features : ndarray of shape (n_trials, n_features)
+            For each atom, each of the ``n_windows`` windows and each statistic
+            of ``pooling`` (in that order, the statistic varying fastest), the
+            statistic of the activations in the window; with ``pooling=None``
+            the activations flattened atom by atom.
         """
         z = self.transform_activations(X)
         if self.pooling is None:
             return z.reshape(z.shape[0], -1)
-        return {"max": np.max, "mean": np.mean, "sum": np.sum}[self.pooling](z, axis=2)
+        return pool_activations(z, self.pooling, self.n_windows)
 
     def inverse_transform(self, X):
         """Signals rebuilt from activations.
@@ -516,12 +895,96 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     @property
     def _n_features_out(self):
+        n_valid = self.n_times_ - self.n_times_atom + 1
         if self.pooling is not None:
-            return self.n_atoms
-        return self.n_atoms * (self.n_times_ - self.n_times_atom + 1)
+            n_windows = min(self.n_windows, n_valid)
+            return self.n_atoms * n_windows * len(_POOLING_STATS[self.pooling])
+        return self.n_atoms * n_valid
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _unbiased(X, atoms, z):
+    """Least-squares amplitudes of the activations on their support, kept >= 0.
+
+    Solved by the z-step itself with no l1 weight and every coordinate outside
+    the support given an infinite weight.
+    """
+    D = atoms[2]
+    K = D.shape[0]
+    out = z.copy()
+    DtD = compute_DtD(D)
+    norm_D = np.ascontiguousarray(np.diagonal(DtD[:, :, D.shape[2] - 1]))
+    DtX = _correlate(X, atoms)
+    # outside the support the correlation is pushed far below zero, so the
+    # coordinate stays at zero; inside, the l1 weight is 0
+    big = 1e3 * (np.abs(DtX).max() + 1.0) * (np.abs(DtD).sum() + 1.0)
+    DtX = np.where(z > 0, DtX, DtX - big)
+    std = X.reshape(X.shape[0], -1).std(axis=1)
+    tol = _TOL_Z * 1e-3 * np.maximum(std, _STD_FLOOR)
+    _lgcd_batch(DtX, DtD, norm_D, np.zeros(K), out, tol, _MAX_PASSES_Z)
+    return out
+
+
+def pool_activations(activations, pooling="stats", n_windows=4):
+    """Summaries of activations per atom and time window: classifier features.
+
+    Parameters
+    ----------
+    activations : array-like of shape (n_trials, n_atoms, n_times_valid)
+        Non-negative activations, e.g. from
+        :meth:`CDLTransformer.transform_activations`.
+    pooling : {"stats", "max", "mean", "sum", "count"}, default="stats"
+        Statistics per window: ``"stats"`` is the max, the mean and the rate of
+        activations (fraction of nonzero samples); ``"count"`` the rate alone.
+    n_windows : int, default=4
+        Number of equal (up to one sample) consecutive time windows; at most
+        ``n_times_valid`` are used.
+
+    Returns
+    -------
+    features : ndarray of shape (n_trials, n_atoms * n_windows * n_stats)
+        Ordered by atom, then window, then statistic.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.decomposition import pool_activations
+    >>> z = np.zeros((1, 1, 8))
+    >>> z[0, 0, [1, 6]] = [2.0, 1.0]
+    >>> pool_activations(z, "stats", n_windows=2)
+    array([[2.  , 0.5 , 0.25, 1.  , 0.25, 0.25]])
+    """
+    z = np.asarray(activations, dtype=np.float64)
+    if z.ndim != 3 or z.shape[2] == 0:
+        raise ValueError(
+            "activations must have shape (n_trials, n_atoms, n_times_valid) with "
+            f"n_times_valid >= 1; got shape {z.shape}."
+        )
+    if pooling not in _POOLING_STATS:
+        raise ValueError(
+            f"pooling must be one of {sorted(_POOLING_STATS)}; got {pooling!r}."
+        )
+    if not isinstance(n_windows, numbers.Integral) or n_windows < 1:
+        raise ValueError(f"n_windows must be a positive integer; got {n_windows!r}.")
+    n_trials, n_atoms, n_valid = z.shape
+    bounds = np.linspace(0, n_valid, min(n_windows, n_valid) + 1).round().astype(int)
+    funcs = {
+        "max": lambda w: w.max(axis=2),
+        "mean": lambda w: w.mean(axis=2),
+        "sum": lambda w: w.sum(axis=2),
+        "count": lambda w: np.count_nonzero(w, axis=2) / w.shape[2],
+    }
+    stats = _POOLING_STATS[pooling]
+    feats = np.stack(
+        [
+            np.stack([funcs[s](z[:, :, a:b]) for s in stats], axis=-1)
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ],
+        axis=2,
+    )  # (n_trials, n_atoms, n_windows, n_stats)
+    return feats.reshape(n_trials, -1)

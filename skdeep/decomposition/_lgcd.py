@@ -21,6 +21,8 @@ from scipy.signal import fftconvolve
 def _lgcd_one(DtX, DtD, norm_D, reg, z, tol, max_iter):
     """LGCD on one trial; ``z`` (n_atoms, n_times_valid) is the warm start, updated.
 
+    ``reg`` holds one l1 weight per atom.
+
     ``DtX[k, t] = sum_{p, tau} D[k, p, tau] X[p, t + tau]`` and
     ``DtD[k, j, d + L - 1] = sum_{p, tau} D[k, p, tau] D[j, p, tau + d]``.
     Returns the number of coordinate updates and whether the descent converged.
@@ -66,11 +68,12 @@ def _lgcd_one(DtX, DtD, norm_D, reg, z, tol, max_iter):
             m = 0.0
             for k in range(n_atoms):
                 ik = inv_norm[k]
+                rk = reg[k]
                 zk = z[k]
                 bk = beta[k]
                 buf = dz_buf[k]
                 for t in range(t_start, t_end):
-                    dz = max(bk[t] - reg, 0.0) * ik - zk[t]
+                    dz = max(bk[t] - rk, 0.0) * ik - zk[t]
                     buf[t - t_start] = dz
                     m = max(m, abs(dz))
             best = 0.0
@@ -114,7 +117,10 @@ def _lgcd_one(DtX, DtD, norm_D, reg, z, tol, max_iter):
 
 @njit(cache=True, nogil=True)
 def _lgcd_batch(DtX, DtD, norm_D, reg, z, tol, max_iter):
-    """Run :func:`_lgcd_one` on each trial of ``DtX`` (n, K, T_valid); ``z`` updated."""
+    """Run :func:`_lgcd_one` on each trial of ``DtX`` (n, K, T_valid); ``z`` updated.
+
+    ``reg`` (K,) holds one l1 weight per atom and ``tol`` (n,) one tolerance per trial.
+    """
     n_trials = DtX.shape[0]
     n_updates = np.zeros(n_trials, dtype=np.int64)
     converged = np.zeros(n_trials, dtype=np.bool_)

@@ -1,0 +1,291 @@
+"""CDL quality, invariances, alphacsc's options, features and the DriPP bridge."""
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import skdeep.decomposition._cdl as cdl_module
+from skdeep.datasets import make_cdl_signals
+from skdeep.decomposition import (
+    CDLTransformer,
+    activations_to_events,
+    pool_activations,
+)
+from skdeep.decomposition._dstep import (
+    compute_ztX,
+    compute_ztz,
+    flatten_atoms,
+    toeplitz_ztz,
+    update_uv,
+)
+from skdeep.metrics import dictionary_recovery_score
+from skdeep.point_process import events_to_realisations
+
+SIM = dict(n_trials=6, n_channels=3, n_times=1000, n_atoms=3, n_times_atom=32,
+           noise_level=0.05)
+
+
+@pytest.fixture(scope="module")
+def signals():
+    return make_cdl_signals(random_state=0, **SIM)
+
+
+def _truth(u, v):
+    return u[:, :, None] * v[:, None, :]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recovery_above_099_for_every_seed(seed):
+    # three atoms whose shifted, half-covering local optima scored 0.91-0.94
+    X, u, v, _ = make_cdl_signals(random_state=seed, **SIM)
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, reg=0.1,
+                         random_state=seed).fit(X)
+    assert dictionary_recovery_score(_truth(u, v), cdl.D_hat_) >= 0.99
+
+
+def test_chunk_restarts_keep_the_lowest_objective(signals):
+    X, u, v, _ = signals
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, D_init="chunk", n_init=3,
+                         random_state=0).fit(X)
+    assert cdl.init_losses_.shape == (3,)
+    assert cdl.loss_curve_[-1] == cdl.init_losses_.min()
+    assert dictionary_recovery_score(_truth(u, v), cdl.D_hat_) >= 0.99
+    # a single run is one of the runs of the restarts (same lambda, same start)
+    one = CDLTransformer(n_atoms=3, n_times_atom=32, D_init="chunk", n_init=1,
+                         random_state=0).fit(X)
+    assert one.loss_curve_[-1] == cdl.init_losses_[0]
+
+
+def test_dstep_recovers_atoms_from_true_activations():
+    """The u- and v-steps alone, with the true activations, find the true atoms."""
+    X, u, v, z = make_cdl_signals(n_trials=4, n_channels=4, n_times=600, n_atoms=2,
+                                  n_times_atom=24, noise_level=0.0, random_state=3)
+    L = v.shape[1]
+    Q = toeplitz_ztz(compute_ztz(z, L))
+    B = flatten_atoms(compute_ztX(z, X, L))
+    rng = np.random.RandomState(0)
+    u0 = u + 0.5 * rng.standard_normal(u.shape)
+    v0 = v + 0.5 * rng.standard_normal(v.shape)
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    v0 /= np.linalg.norm(v0, axis=1, keepdims=True)
+    u_hat, v_hat = u0, v0
+    for _ in range(30):
+        u_hat, v_hat = update_uv(u_hat, v_hat, Q, B)
+    np.testing.assert_allclose(np.abs(np.sum(u_hat * u, axis=1)), 1.0, atol=1e-4)
+    np.testing.assert_allclose(np.abs(np.sum(v_hat * v, axis=1)), 1.0, atol=1e-4)
+
+
+def test_fit_learns_from_a_random_start(signals):
+    # far from any window of the data: only the d-step can make the atoms
+    X, u, v, _ = signals
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, D_init="random", n_init=2,
+                         random_state=0).fit(X)
+    assert dictionary_recovery_score(_truth(u, v), cdl.D_hat_) >= 0.98
+
+
+def test_d_init_array_formats_and_errors(signals):
+    X, u, v, _ = signals
+    D = _truth(u, v)
+    full = CDLTransformer(n_atoms=3, n_times_atom=32, D_init=D, max_iter=3, tol=0.0)
+    uv = CDLTransformer(n_atoms=3, n_times_atom=32, D_init=np.hstack([u, v]),
+                        max_iter=3, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        full.fit(X)
+    with pytest.warns(ConvergenceWarning):
+        uv.fit(X)
+    np.testing.assert_allclose(full.D_hat_, uv.D_hat_, atol=1e-10)
+    assert dictionary_recovery_score(D, full.D_hat_) >= 0.99
+    assert full.init_losses_.shape == (1,)  # n_init is moot for a given start
+    with pytest.raises(ValueError, match=r"D_init must have shape \(3, 3, 32\)"):
+        CDLTransformer(n_atoms=3, n_times_atom=32, D_init=D[:2]).fit(X)
+    with pytest.raises(ValueError, match="all-zero atom"):
+        CDLTransformer(n_atoms=3, n_times_atom=32, D_init=0 * D).fit(X)
+
+
+@pytest.mark.parametrize("factor", [1e-100, 1e154])
+def test_results_do_not_depend_on_units(signals, factor):
+    X = signals[0]
+    params = dict(n_atoms=3, n_times_atom=32, random_state=0)
+    ref = CDLTransformer(**params).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow, no misleading warning
+        est = CDLTransformer(**params).fit(X * factor)
+        z = est.transform_activations(X * factor)
+    assert est.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(est.D_hat_, ref.D_hat_, atol=1e-4)
+    np.testing.assert_allclose(est.lambda_ / factor, ref.lambda_, rtol=1e-6)
+    np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-5)
+    z_ref = ref.transform_activations(X)
+    np.testing.assert_allclose(z / factor, z_ref, atol=1e-3 * z_ref.max())
+
+
+def test_offsets_and_flat_signals_are_fast_and_quiet(signals):
+    X, u, v, _ = signals
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    start = time.perf_counter()
+    z_plain = cdl.transform_activations(X)
+    plain_time = time.perf_counter() - start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        start = time.perf_counter()
+        z_offset = cdl.transform_activations(X + 10.0)
+        offset_time = time.perf_counter() - start
+        for flat in [np.zeros((1, 3, 100_000)), np.full((1, 3, 100_000), 3.0)]:
+            start = time.perf_counter()
+            assert not np.any(cdl.transform_activations(flat))
+            assert time.perf_counter() - start < 2.0
+        shifted = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(
+            X + 10.0)
+    np.testing.assert_allclose(z_offset, z_plain, atol=1e-8)
+    assert offset_time < 5 * plain_time + 0.5
+    np.testing.assert_allclose(shifted.D_hat_, cdl.D_hat_, atol=1e-8)
+
+
+def test_empty_shapes_raise_clear_errors():
+    for bad in [np.zeros((4, 0, 100)), np.zeros((0, 3, 100)), np.zeros((4, 3, 0))]:
+        with pytest.raises(ValueError, match="at least one trial, one channel"):
+            CDLTransformer(n_times_atom=8).fit(bad)
+    with pytest.raises(ValueError, match="feature"):
+        CDLTransformer(n_times_atom=8).fit(np.zeros((4, 0)))
+
+
+def test_z_step_convergence_flag_is_reported(signals, monkeypatch):
+    X = signals[0]
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    monkeypatch.setattr(cdl_module, "_MAX_PASSES_Z", 1)
+    with pytest.warns(ConvergenceWarning, match="sparse coding"):
+        cdl.transform_activations(X)
+
+
+def test_lmbd_max_modes(signals):
+    X, u, v, _ = signals
+    scaled = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    assert np.all(scaled.lambda_ == scaled.lambda_[0])
+    fixed = CDLTransformer(n_atoms=3, n_times_atom=32, lmbd_max="fixed",
+                           reg=float(scaled.lambda_[0]), random_state=0).fit(X)
+    np.testing.assert_allclose(fixed.lambda_, scaled.lambda_)
+    np.testing.assert_allclose(fixed.D_hat_, scaled.D_hat_, atol=1e-8)
+    per_atom = CDLTransformer(n_atoms=3, n_times_atom=32, lmbd_max="per_atom",
+                              random_state=0).fit(X)
+    assert per_atom.lambda_.shape == (3,) and np.ptp(per_atom.lambda_) > 0
+    shared = CDLTransformer(n_atoms=3, n_times_atom=32, lmbd_max="shared",
+                            random_state=0).fit(X)
+    assert np.ptp(shared.lambda_) == 0
+    for est in (per_atom, shared):
+        assert dictionary_recovery_score(_truth(u, v), est.D_hat_) >= 0.97
+    with pytest.raises(ValueError, match="'reg' parameter.*lmbd_max='fixed'"):
+        CDLTransformer(reg=2.0, n_times_atom=32).fit(X)
+    with pytest.raises(ValueError, match="'lmbd_max' parameter"):
+        CDLTransformer(lmbd_max="max", n_times_atom=32).fit(X)
+
+
+def test_callback_sort_atoms_and_unbiased(signals):
+    X, u, v, z_true = signals
+    seen = []
+
+    def stop_at_three(n_iter, D, z, loss):
+        seen.append((n_iter, D.shape, z.shape, loss))
+        return n_iter == 3
+
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, callback=stop_at_three,
+                         random_state=0).fit(X)
+    assert cdl.n_iter_ == 3 and [s[0] for s in seen] == [1, 2, 3]
+    assert seen[0][1] == (3, 3, 32) and seen[0][2] == (6, 3, 969)
+
+    sorted_ = CDLTransformer(n_atoms=3, n_times_atom=32, sort_atoms=True,
+                             random_state=0).fit(X)
+    z = sorted_.transform_activations(X)
+    X_parts = [np.linalg.norm(sorted_.inverse_transform(
+        np.where(np.arange(3)[None, :, None] == k, z, 0.0))) for k in range(3)]
+    assert X_parts == sorted(X_parts, reverse=True)
+
+    plain = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    unbiased = CDLTransformer(n_atoms=3, n_times_atom=32, unbiased_z_hat=True,
+                              random_state=0).fit(X)
+    z_b, z_u = plain.transform_activations(X), unbiased.transform_activations(X)
+    np.testing.assert_array_equal(z_u > 0, (z_b > 0) & (z_u > 0))
+    err_b = np.linalg.norm(plain.inverse_transform(z_b) - X)
+    err_u = np.linalg.norm(unbiased.inverse_transform(z_u) - X)
+    assert err_u < 0.8 * err_b  # no l1 shrinkage left on the amplitudes
+
+
+def test_partial_fit_matches_batch_fit():
+    X, u, v, _ = make_cdl_signals(n_trials=12, n_channels=3, n_times=800, n_atoms=2,
+                                  n_times_atom=32, noise_level=0.05, random_state=4)
+    D = _truth(u, v)
+    batch = CDLTransformer(n_atoms=2, n_times_atom=32, random_state=0).fit(X)
+    online = CDLTransformer(n_atoms=2, n_times_atom=32, random_state=0)
+    for _ in range(4):
+        for chunk in np.array_split(X, 4):
+            online.partial_fit(chunk)
+    assert online.n_batches_ == 16 and online.loss_curve_.shape == (16,)
+    assert dictionary_recovery_score(batch.D_hat_, online.D_hat_) >= 0.98
+    assert dictionary_recovery_score(D, online.D_hat_) >= 0.98
+    assert online.transform(X).shape == batch.transform(X).shape
+
+
+def test_pool_activations():
+    z = np.zeros((2, 1, 10))
+    z[0, 0, [1, 8]] = [2.0, 4.0]
+    feats = pool_activations(z, "stats", n_windows=2)
+    np.testing.assert_allclose(feats[0], [2.0, 0.4, 0.2, 4.0, 0.8, 0.2])
+    np.testing.assert_allclose(feats[1], 0.0)
+    np.testing.assert_allclose(pool_activations(z, "max", 1), [[4.0], [0.0]])
+    np.testing.assert_allclose(pool_activations(z, "count", 1), [[0.2], [0.0]])
+    assert pool_activations(z, "sum", n_windows=50).shape == (2, 10)
+    with pytest.raises(ValueError, match="pooling must be"):
+        pool_activations(z, "median")
+    with pytest.raises(ValueError, match="n_windows"):
+        pool_activations(z, "max", 0)
+
+
+def test_transform_default_features(signals):
+    X = signals[0]
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    feats = cdl.transform(X)
+    assert feats.shape == (6, 3 * 4 * 3)
+    assert len(cdl.get_feature_names_out()) == feats.shape[1]
+    np.testing.assert_allclose(
+        feats, pool_activations(cdl.transform_activations(X), "stats", 4))
+
+
+def test_activations_to_events_feed_dripp(signals):
+    X = signals[0]
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    z = cdl.transform_activations(X)
+    thr = 0.3 * z.max(axis=(0, 2))
+    events = activations_to_events(z, threshold=thr, event_ids=[11, 12, 13],
+                                   offset=5, first_samp=100)
+    assert len(events) == 6
+    for n, ev in enumerate(events):
+        assert ev.dtype == np.int64 and ev.shape[1] == 3
+        assert np.all(np.diff(ev[:, 0]) >= 0) and np.all(ev[:, 1] == 0)
+        k, t = np.nonzero(z[n] > thr[:, None])
+        assert len(ev) == len(k)
+        np.testing.assert_array_equal(np.sort(ev[:, 0]), np.sort(t + 105))
+        np.testing.assert_array_equal(np.sort(ev[:, 2]), np.sort(k + 11))
+    # stimulus events stacked on, then DriPP's input
+    stim = [np.array([[150, 0, 1], [400, 0, 1]])] * 6
+    both = [np.vstack([s, e]) for s, e in zip(stim, events)]
+    real = events_to_realisations(both, sfreq=100.0, target_id=12, driver_ids=[1],
+                                  first_samp=100)
+    assert len(real) == 6
+    np.testing.assert_allclose(real[0][1], [0.5, 3.0])
+    np.testing.assert_allclose(
+        real[0][0], (events[0][events[0][:, 2] == 12, 0] - 100) / 100.0)
+    # a single trial as 2-D, default ids, and errors
+    single = activations_to_events(z[0], threshold=float(thr.max()))[0]
+    assert set(single[:, 2]) <= {1, 2, 3}
+    with pytest.raises(ValueError, match="one entry per atom"):
+        activations_to_events(z, threshold=[0.1, 0.2])
+    with pytest.raises(ValueError, match="distinct"):
+        activations_to_events(z, event_ids=[1, 1, 2])
+    with pytest.raises(ValueError, match="shape"):
+        activations_to_events(np.zeros(5))
+    with pytest.raises(ValueError, match="NaN"):
+        activations_to_events(np.full((1, 2, 3), np.nan))
+    with pytest.raises(ValueError, match="integers"):
+        activations_to_events(z, offset=0.5)
