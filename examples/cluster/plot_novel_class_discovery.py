@@ -81,8 +81,9 @@ plt.tight_layout()
 # accuracy matches clusters to classes first, the direct accuracy compares names.
 hkm = NovelClassKMeans(tree, random_state=0).fit(X, y)
 hgmm = HierarchicalGMM(tree, random_state=0).fit(X, y)
-km = KMeans(n_clusters=8, random_state=0).fit(X)
-gm = GaussianMixture(n_components=8, covariance_type="diag", random_state=0).fit(X)
+km = KMeans(n_clusters=8, n_init=10, random_state=0).fit(X)
+gm = GaussianMixture(n_components=8, covariance_type="diag", n_init=3,
+                     random_state=0).fit(X)
 predictions = {
     "KMeans": km.labels_,
     "GaussianMixture": gm.predict(X),

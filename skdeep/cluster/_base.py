@@ -5,9 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y
+from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
 from ._hierarchy import as_label_array, resolve_classes
 from ._hkmeans import hkmeans
 
@@ -27,6 +27,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         "lambda_hierarchy": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"alternating", "adam"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -40,10 +41,11 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         n_novel_classes=None,
         *,
         lambda_unlabeled=1.0,
-        lambda_hierarchy=0.01,
+        lambda_hierarchy=0.05,
         solver="alternating",
         n_neighbors=3,
-        learning_rate=0.1,
+        n_init=10,
+        learning_rate=0.01,
         max_iter=100,
         tol=1e-4,
         random_state=None,
@@ -55,6 +57,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         self.lambda_hierarchy = lambda_hierarchy
         self.solver = solver
         self.n_neighbors = n_neighbors
+        self.n_init = n_init
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
@@ -98,6 +101,28 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         self.hierarchy_ = dict(tree.edges)
         return X, y_index, tree, known
 
+    def _standardize(self, X):
+        """``(X - shift) / scale`` with ``scale`` a power of two; sets ``_shift``
+        and ``_scale``.
+
+        Every squared distance is computed on the centred, rescaled data, so data
+        of any finite scale (``1e154`` or ``1e-300``) neither overflow nor
+        underflow; a power of two rescales without rounding.
+        """
+        shift = np.mean(X, axis=0, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            spread = float(np.max(np.abs(X - shift.astype(X.dtype)), initial=0.0))
+        if not np.isfinite(spread):  # X - shift overflowed: scale first
+            spread = float(np.max(np.abs(X)))
+        scale = 2.0 ** np.round(np.log2(spread)) if spread > 0 else 1.0
+        self._shift, self._scale = shift, float(scale)
+        return self._scaled(X)
+
+    def _scaled(self, X):
+        """``X`` in the units of the fit (see :meth:`_standardize`), dtype kept."""
+        shift = (self._shift / self._scale).astype(X.dtype)
+        return X / X.dtype.type(self._scale) - shift
+
     def _hkmeans(self, X, y_index, tree, known, monitor):
         """The h-k-means solution with this estimator's parameters."""
         return hkmeans(
@@ -106,6 +131,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
             lambda_hierarchy=self.lambda_hierarchy,
             solver=self.solver,
             n_neighbors=self.n_neighbors,
+            n_init=self.n_init,
             learning_rate=self.learning_rate,
             random_state=self.random_state,
             monitor=monitor,

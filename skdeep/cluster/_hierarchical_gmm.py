@@ -10,11 +10,16 @@ from sklearn.utils._param_validation import Interval
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
+from ._hkmeans import novel_priors
 from ._ncd_kernels import cluster_sums, squared_distances
 
 # The h-k-means start runs with NovelClassKMeans' defaults (max_iter and tol are
 # EM's here); it is silent, and a start stopped early is fine: EM goes on from it.
 _START_MAX_ITER, _START_TOL = 100, 1e-4
+# The hierarchy prior of EM's novel means is worth this many times
+# lambda_hierarchy * n_samples / n_leaves samples (chosen by experiment, see
+# HierarchicalGMM's Notes).
+_EM_PRIOR_FACTOR = 2.0
 
 
 class EMSolution(NamedTuple):
@@ -39,8 +44,23 @@ def _log_joint(X, means, var, weights):
     return (np.log(weights)[None, :] + log_norm).astype(X.dtype, copy=False) - 0.5 * d2
 
 
-def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
-    """EM over the novel components of the h-GMM, known means fixed.
+def _check_variances(var, reg_covar):
+    """Raise a clear error for a zero variance (a constant feature, reg_covar=0)."""
+    # The data are standardised (|x| <= 1 about), so a variance below eps**2 is
+    # rounding noise on a constant feature.
+    bad = np.flatnonzero(~(var > np.finfo(np.float64).eps ** 2))
+    if bad.size:
+        raise ValueError(
+            f"HierarchicalGMM: feature(s) {bad[:10].tolist()} have zero variance "
+            f"within the components (a constant feature, e.g. a gene never "
+            f"expressed) and reg_covar={reg_covar} adds nothing; drop these "
+            "features or set reg_covar > 0."
+        )
+
+
+def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
+       kappa=0.0, monitor):
+    """MAP-EM over the novel components of the h-GMM, known means fixed.
 
     Parameters
     ----------
@@ -53,9 +73,16 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
         The h-k-means start: prototypes and the leaf of each sample.
     reg_covar : float
         Added to the variances.
+    priors : ndarray of shape (n_novel, n_features) or None
+        Where the tree places each novel leaf (:func:`novel_priors`).
+    kappa : float
+        Strength of the hierarchy prior on the novel means: the prior of novel
+        mean ``mu_l`` is ``N(priors[l], diag(var) / kappa)``, worth ``kappa``
+        samples at the prior. ``0`` is plain maximum-likelihood EM.
     monitor : IterationMonitor
-        Records the negative mean log-likelihood of each iteration; stops when it
-        decreases by less than ``tol`` or at ``max_iter`` iterations.
+        Records the negative mean log-posterior (log-likelihood plus the log
+        prior of the novel means, over ``n_samples``) of each iteration; stops
+        when it decreases by less than ``tol`` or at ``max_iter`` iterations.
 
     Returns
     -------
@@ -70,8 +97,12 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
     # Known means: the class means of the labeled samples, fixed from now on.
     means[known] = lab_sums[known] / lab_counts[known, None]
     novel = ~known
+    novel_idx = np.flatnonzero(novel)
+    if priors is None or not novel_idx.size:
+        priors, kappa = np.zeros((novel_idx.size, X.shape[1])), 0.0
     resid = X - means[assignments].astype(X.dtype, copy=False)
     var = np.mean(resid**2, axis=0, dtype=np.float64) + reg_covar
+    _check_variances(var, reg_covar)
     if X_unl.shape[0]:
         counts = np.bincount(assignments[~labeled], minlength=n_classes) + 1.0
     else:
@@ -96,6 +127,10 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
             norm = logsumexp(lj, axis=1)
             ll += norm.sum(dtype=np.float64)
             resp[~labeled] = np.exp(lj - norm[:, None])
+        if kappa:
+            dev = np.sum((means[novel_idx] - priors) ** 2 / var, axis=1)
+            ll += np.sum(-0.5 * kappa * dev - 0.5 * np.sum(
+                np.log(2 * np.pi * var / kappa)))
         monitor.record(-ll / n)
         # Stop when the mean log-likelihood improves by less than tol.
         if monitor.n_iter > 1 and monitor.losses[-2] - monitor.losses[-1] < monitor.tol:
@@ -104,8 +139,11 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
         # M-step: novel means, weights, shared diagonal covariance.
         nk = resp.sum(axis=0, dtype=np.float64)
         sums = (resp.T @ X).astype(np.float64, copy=False)
-        update = novel & (nk > 10 * np.finfo(float).eps)
-        means[update] = sums[update] / nk[update, None]
+        update = novel & (nk + kappa > 10 * np.finfo(float).eps)
+        prior_sums = np.zeros_like(sums)
+        prior_sums[novel_idx] = kappa * priors
+        means[update] = (sums[update] + prior_sums[update]) / (
+            nk[update, None] + kappa)
         if X_unl.shape[0]:
             wk = resp[~labeled].sum(axis=0, dtype=np.float64)
         else:
@@ -113,7 +151,12 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, monitor):
         weights = wk + 10 * np.finfo(float).eps
         weights /= weights.sum()
         sq = x_sq - 2.0 * np.sum(means * sums, axis=0) + nk @ means**2
-        var = np.maximum(sq / n, 0.0) + reg_covar
+        n_prior = 0
+        if kappa:
+            sq += kappa * np.sum((means[novel_idx] - priors) ** 2, axis=0)
+            n_prior = novel_idx.size
+        var = np.maximum(sq / (n + n_prior), 0.0) + reg_covar
+        _check_variances(var, reg_covar)
     labels = y_index.copy()
     if X_unl.shape[0]:
         labels[~labeled] = np.argmax(_log_joint(X_unl, means, var, weights), axis=1)
@@ -128,8 +171,12 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
     covariance. The means of the known classes are the means of their labeled
     samples and stay fixed; EM estimates the means of the novel components, the
     mixing weights and the covariance, starting from :class:`NovelClassKMeans`
-    (which places the novel components where the tree says). Labeled samples keep
-    their class: their responsibilities are clamped to it.
+    (its ``n_init`` starts and its naming). Labeled samples keep their class:
+    their responsibilities are clamped to it. The hierarchy acts in EM too: each
+    novel mean has a Gaussian prior ``N(prior_l, diag(var) / kappa)`` centred
+    where the tree places its leaf (see ``n_neighbors`` in
+    :class:`NovelClassKMeans`), worth ``kappa = 2 * lambda_hierarchy * n_samples
+    / n_leaves`` samples, so EM (a MAP-EM) keeps the naming of its start.
 
     Parameters
     ----------
@@ -137,11 +184,17 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
         The label tree; see :class:`NovelClassKMeans`.
     n_novel_classes : int or None, default=None
         See :class:`NovelClassKMeans`.
-    lambda_unlabeled, lambda_hierarchy, solver, n_neighbors, learning_rate :
+    lambda_unlabeled, lambda_hierarchy, solver, n_neighbors, n_init, \
+learning_rate :
         Parameters of the :class:`NovelClassKMeans` initialisation (same defaults:
-        1.0, 0.01, "alternating", 3, 0.1).
+        1.0, 0.05, "alternating", 3, 10, 0.01); ``lambda_hierarchy`` also sets
+        the strength of the prior on the novel means.
     reg_covar : float, default=1e-6
-        Added to the variances, as in :class:`sklearn.mixture.GaussianMixture`.
+        Added to the variances, as in :class:`sklearn.mixture.GaussianMixture`,
+        but unit-free: it is added to the variances of ``X`` centred and
+        divided by a power of two near its largest absolute deviation. With
+        ``reg_covar=0`` a constant feature (e.g. a gene never expressed) raises
+        a ``ValueError`` instead of returning a NaN model.
     max_iter : int, default=100
         Maximum number of EM iterations (the initialisation runs with its own
         default of 100); a fit that reaches it warns with a
@@ -178,7 +231,8 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
         only). EM does not decrease it.
     loss_curve_ : ndarray of shape (n_iter_,)
         The objective EM minimises (float64): ``-lower_bound_`` after each
-        iteration, the negative mean log-likelihood. It never increases.
+        iteration, the negative mean log-posterior (log-likelihood plus the
+        log prior of the novel means, per sample). It never increases.
     converged_ : bool
     n_iter_ : int
     n_features_in_ : int
@@ -192,6 +246,12 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
 
     Notes
     -----
+    Sibling novel leaves cannot be told apart by the tree (same prior): their
+    names are a coin flip, only their parent is identified. The fit works on
+    rescaled data (see :class:`NovelClassKMeans`); when the variances of ``X``
+    themselves leave the float64 range (``X`` around ``1e-300`` or ``1e154``)
+    it raises a ``ValueError`` rather than return a NaN model.
+
     float32 data stay float32 in the passes over the samples (log-densities,
     responsibilities); the per-component statistics are float64 and the fitted
     arrays are returned in the dtype of ``X``.
@@ -200,7 +260,9 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
     ----------
     .. [1] M. Senoussi, T. Artières, P. Villoutreix, "Hierarchical novel class
        discovery for single-cell transcriptomic profiles", 2024 (h-GMM: EM over
-       the novel components, known means fixed, initialised by h-k-means).
+       the novel components, known means fixed, initialised by h-k-means). The
+       shared diagonal covariance and the MAP prior on the novel means are
+       choices of this implementation.
 
     Examples
     --------
@@ -229,10 +291,11 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
         n_novel_classes=None,
         *,
         lambda_unlabeled=1.0,
-        lambda_hierarchy=0.01,
+        lambda_hierarchy=0.05,
         solver="alternating",
         n_neighbors=3,
-        learning_rate=0.1,
+        n_init=10,
+        learning_rate=0.01,
         reg_covar=1e-6,
         max_iter=100,
         tol=1e-4,
@@ -246,6 +309,7 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
             lambda_hierarchy=lambda_hierarchy,
             solver=solver,
             n_neighbors=n_neighbors,
+            n_init=n_init,
             learning_rate=learning_rate,
             max_iter=max_iter,
             tol=tol,
@@ -271,25 +335,46 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
             Fitted estimator.
         """
         X, y_index, tree, known = self._check_fit_data(X, y)
-        start = self._hkmeans(X, y_index, tree, known, IterationMonitor(
+        Xs = self._standardize(X)
+        start = self._hkmeans(Xs, y_index, tree, known, IterationMonitor(
             self, max_iter=_START_MAX_ITER, tol=_START_TOL, verbose=0))
+        novel = ~known
+        priors = novel_priors(start.centers, tree, known, self.n_neighbors) if (
+            novel.any()) else None
+        kappa = _EM_PRIOR_FACTOR * self.lambda_hierarchy * Xs.shape[0] / len(known)
         monitor = IterationMonitor(self)
-        solution = em(X, y_index, known, start.centers, start.assignments,
-                      reg_covar=self.reg_covar, monitor=monitor)
+        solution = em(Xs, y_index, known, start.centers, start.assignments,
+                      reg_covar=self.reg_covar, priors=priors, kappa=kappa,
+                      monitor=monitor)
         monitor.finish(solution.converged)
-        self.means_ = solution.means.astype(X.dtype, copy=False)
-        self.covariances_ = solution.variances.astype(X.dtype, copy=False)
+        with np.errstate(over="ignore", under="ignore"):
+            covariances = solution.variances * np.float64(self._scale) ** 2
+        if not np.all(np.isfinite(covariances) & (covariances > 0)):
+            raise ValueError(
+                "HierarchicalGMM: the variances of X (about "
+                f"{self._scale:.3g}**2) cannot be represented in float64; "
+                "rescale X (e.g. with StandardScaler)."
+            )
+        self._means_scaled, self._var_scaled = solution.means, solution.variances
+        means = solution.means * self._scale + self._shift
+        self.means_ = means.astype(X.dtype, copy=False)
+        self.covariances_ = covariances.astype(X.dtype, copy=False)
         self.weights_ = solution.weights.astype(X.dtype, copy=False)
-        self.loss_curve_ = solution.loss_curve
-        self.lower_bound_ = -float(solution.loss_curve[-1])
+        # Log-densities of X are those of X / scale minus d log(scale).
+        log_jacobian = X.shape[1] * np.log(self._scale)
+        self.loss_curve_ = solution.loss_curve + log_jacobian
+        self.lower_bound_ = -float(self.loss_curve_[-1])
         self.n_iter_ = solution.n_iter
         self.converged_ = solution.converged
         self.labels_ = self.classes_[solution.assignments]
         return self
 
     def _log_joint_X(self, X):
-        X = self._check_X(X)
-        return _log_joint(X, self.means_, self.covariances_, self.weights_)
+        """Log-joint in the units of the fit (a constant shift for every
+        component; see :meth:`score_samples`)."""
+        X = self._scaled(self._check_X(X))
+        return _log_joint(X, self._means_scaled, self._var_scaled,
+                          self.weights_.astype(np.float64))
 
     def predict(self, X):
         """Most probable leaf, known or novel.
@@ -331,7 +416,8 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
         -------
         log_density : ndarray of shape (n_samples,)
         """
-        return logsumexp(self._log_joint_X(X), axis=1)
+        log_jacobian = float(self.n_features_in_ * np.log(self._scale))
+        return logsumexp(self._log_joint_X(X), axis=1) - log_jacobian
 
     def score(self, X, y=None):
         """Mean log density of the mixture.

@@ -10,6 +10,7 @@ the dtype of ``X`` (float32 or float64); the kernels accumulate in float64, and 
 small per-node arrays (offsets, centres, the normal equations) are float64.
 """
 
+import copy
 from typing import NamedTuple
 
 import numpy as np
@@ -17,28 +18,81 @@ from scipy import linalg
 from sklearn.utils import check_random_state
 
 from ..utils._adam import NumpyAdam
+from ..utils._matching import hungarian_match
 from ._ncd_kernels import cluster_sums, squared_distances, unit_residual_sums
-
-# Labeled spread of a known class: an unlabeled sample farther from every known
-# prototype than this quantile of the class's labeled squared distances is
-# "unexplained" and seeds the novel prototypes.
-_UNEXPLAINED_QUANTILE = 0.95
 
 
 class HKMeansSolution(NamedTuple):
-    """What an h-k-means solve computes."""
+    """What an h-k-means solve computes (the best of ``n_init`` starts)."""
 
     offsets: np.ndarray  # (n_nodes, n_features) node offsets E, float64
     centers: np.ndarray  # (n_leaves, n_features) prototypes A @ E, float64
     assignments: np.ndarray  # leaf index per sample: given label or nearest prototype
-    loss_curve: np.ndarray  # float64, one value per iteration
+    loss_curve: np.ndarray  # float64, one value per iteration of the best start
     n_iter: int
     converged: bool
+    objective: float  # final loss of the best start
+
+
+def node_penalties(A, lambda_unlabeled, lambda_hierarchy):
+    """Per-node weights of the hierarchy penalty ``sum_j p_j ||eps_j||^2``.
+
+    ``p_j = lambda_hierarchy * (1 + lambda_unlabeled) * (leaves under j) / n_leaves``
+    and ``p_root = 0``. The fit terms are means whose weights sum to
+    ``1 + lambda_unlabeled``, so a leaf holding its share of the samples has its
+    offset shrunk toward its parent by about ``1 / (1 + lambda_hierarchy)``,
+    whatever the units of ``X``, the number of samples or of leaves.
+    """
+    mass = A.sum(axis=0) / A.shape[0]
+    penalty = lambda_hierarchy * (1.0 + lambda_unlabeled) * mass
+    penalty[0] = 0.0  # the root offset is the global location: free
+    return penalty
+
+
+def novel_priors(centers, tree, known, n_neighbors):
+    """Where the tree places each novel leaf before seeing its samples.
+
+    The mean of the known prototypes of its ``n_neighbors`` nearest known leaves
+    in the tree (path length; every leaf tied with the last one is included).
+    """
+    known_idx = np.flatnonzero(known)
+    dist = tree.leaf_distances()[np.ix_(np.flatnonzero(~known), known_idx)]
+    priors = np.empty((dist.shape[0], centers.shape[1]))
+    for j, row in enumerate(dist):
+        cut = np.sort(row, kind="stable")[min(n_neighbors, row.size) - 1]
+        priors[j] = centers[known_idx[row <= cut]].mean(axis=0)
+    return priors
+
+
+def name_novel_clusters(novel_centers, priors, penalty):
+    """The naming of novel clusters to novel leaves that the hierarchy prefers.
+
+    A matching (Hungarian) of the clusters to the novel leaves that minimises
+    ``sum_l penalty_l ||c_{pi(l)} - prior_l||^2``: the hierarchy penalty a
+    novel leaf pays for sitting away from where the tree places it. Returns the
+    permutation ``perm`` such that leaf ``l`` takes cluster ``perm[l]``. With a
+    zero penalty every naming costs the same and the clusters keep their order.
+    """
+    d2 = np.sum((novel_centers[None, :, :] - priors[:, None, :]) ** 2, axis=2)
+    cost = penalty[:, None] * d2
+    if not np.any(cost):
+        return np.arange(len(priors))
+    cost = cost / cost.max()
+    _, perm = hungarian_match(cost, maximize=False)
+    return perm
 
 
 def hkmeans(X, y_index, tree, known, *, lambda_unlabeled, lambda_hierarchy, solver,
-            n_neighbors, learning_rate, random_state, monitor):
-    """Initialise the prototypes along the tree and solve h-k-means.
+            n_neighbors, n_init, learning_rate, random_state, monitor):
+    """Solve h-k-means from ``n_init`` starts and keep the lowest objective.
+
+    Each start puts the known prototypes at their labeled class means and seeds
+    the novel ones by k-means++ on the unlabeled samples, with the known
+    prototypes as already chosen centres (:func:`_seed_novel`): a novel cluster
+    need not lie beyond the spread of the known classes. The seeds are named
+    to the novel leaves by :func:`name_novel_clusters`, the offsets solved, and
+    the naming checked once more on the solved prototypes (the renamed solution
+    is kept when its objective is lower).
 
     Parameters
     ----------
@@ -48,12 +102,12 @@ def hkmeans(X, y_index, tree, known, *, lambda_unlabeled, lambda_hierarchy, solv
     tree : LabelTree
     known : ndarray of bool of shape (n_leaves,)
         Leaves that carry labeled samples.
-    lambda_unlabeled, lambda_hierarchy, solver, n_neighbors, learning_rate, \
-random_state :
+    lambda_unlabeled, lambda_hierarchy, solver, n_neighbors, n_init, \
+learning_rate, random_state :
         As in :class:`NovelClassKMeans`.
     monitor : IterationMonitor
-        Records the loss of each iteration; its ``max_iter`` and ``tol`` stop the
-        solve.
+        Its ``max_iter``, ``tol`` and ``verbose`` apply to each start; the
+        returned loss curve is the best start's.
 
     Returns
     -------
@@ -61,14 +115,41 @@ random_state :
     """
     A = tree.ancestor_matrix()
     rng = check_random_state(random_state)
-    centers = _initial_centers(X, y_index, tree, known, n_neighbors, rng)
-    E = _offsets_from_centers(centers, A, tree)
-    if solver == "alternating":
-        return _alternating(X, y_index, A, E, lambda_unlabeled=lambda_unlabeled,
-                            lambda_hierarchy=lambda_hierarchy, monitor=monitor)
-    return _adam(X, y_index, A, E, lambda_unlabeled=lambda_unlabeled,
-                 lambda_hierarchy=lambda_hierarchy, learning_rate=learning_rate,
-                 monitor=monitor)
+    penalty = node_penalties(A, lambda_unlabeled, lambda_hierarchy)
+    known_centers = _known_means(X, y_index, known)
+    novel_idx = np.flatnonzero(~known)
+    has_novel = novel_idx.size > 0 and bool((y_index < 0).any())
+    priors = novel_priors(known_centers, tree, known, n_neighbors) if (
+        novel_idx.size) else None
+    leaf_penalty = penalty[tree.leaves]  # leaves are nodes: their own offsets
+    solve = _alternating if solver == "alternating" else _adam
+    kwargs = dict(lambda_unlabeled=lambda_unlabeled, penalty=penalty)
+    if solver == "adam":
+        kwargs["learning_rate"] = learning_rate
+    best = None
+    for _ in range(n_init if has_novel else 1):
+        centers = known_centers.copy()
+        if novel_idx.size:
+            seeds = (_seed_novel(X, y_index, known_centers[known], novel_idx.size,
+                                 rng) if has_novel else priors)
+            perm = name_novel_clusters(seeds, priors, leaf_penalty[novel_idx])
+            centers[novel_idx] = seeds[perm]
+        E = _offsets_from_centers(centers, A, tree)
+        sol = solve(X, y_index, A, E, monitor=_fresh(monitor), **kwargs)
+        if has_novel:
+            perm = name_novel_clusters(sol.centers[novel_idx], priors,
+                                       leaf_penalty[novel_idx])
+            if not np.array_equal(perm, np.arange(perm.size)):
+                centers = sol.centers.copy()
+                centers[novel_idx] = sol.centers[novel_idx][perm]
+                E = _offsets_from_centers(centers, A, tree)
+                renamed = solve(X, y_index, A, E, monitor=_fresh(monitor), **kwargs)
+                if renamed.objective < sol.objective:
+                    sol = renamed
+        if best is None or sol.objective < best.objective:
+            best = sol
+    monitor.losses = list(best.loss_curve)  # the summary reports the best start
+    return best
 
 
 def nearest_center(X, centers, x_sq=None):
@@ -77,98 +158,45 @@ def nearest_center(X, centers, x_sq=None):
     return np.argmin(squared_distances(X, centers, x_sq), axis=1)
 
 
-def _initial_centers(X, y_index, tree, known, n_neighbors, rng,
-                     quantile=_UNEXPLAINED_QUANTILE):
-    """Initial prototypes, one per leaf.
-
-    Known prototypes sit at their class means. Each novel one gets a tree prior,
-    the mean of its ``n_neighbors`` nearest known leaves in the tree, plus a small
-    random jitter that separates novel leaves in the same place (siblings, a flat
-    tree); it is then moved onto the unlabeled samples of its region of the tree
-    that the known prototypes do not explain (:func:`_place_novel_on_unexplained`).
-    """
-    n_leaves, d = len(tree.leaves), X.shape[1]
+def _known_means(X, y_index, known):
+    """Labeled class means of the known leaves (zeros for the novel ones)."""
     labeled = y_index >= 0
-    sums, counts = cluster_sums(X[labeled], y_index[labeled], n_leaves)
-    centers = np.zeros((n_leaves, d))
+    sums, counts = cluster_sums(X[labeled], y_index[labeled], len(known))
+    centers = np.zeros_like(sums)
     centers[known] = sums[known] / counts[known, None]
-    known_idx = np.flatnonzero(known)
-    novel_idx = np.flatnonzero(~known)
-    dist = tree.leaf_distances()
-    jitter = np.zeros((len(novel_idx), d))
-    for j, leaf in enumerate(novel_idx):
-        order = np.argsort(dist[leaf, known_idx], kind="stable")
-        neighbours = centers[known_idx[order[:n_neighbors]]]
-        prior = neighbours.mean(axis=0)
-        spread = np.sqrt(np.mean(np.sum((neighbours - prior) ** 2, axis=1)))
-        if spread == 0.0:  # a single neighbour: use the spread of the known classes
-            spread = np.sqrt(np.mean(np.sum(
-                (centers[known_idx] - centers[known_idx].mean(0)) ** 2, axis=1)))
-        jitter[j] = rng.normal(scale=0.25 * spread / np.sqrt(d), size=d)
-        centers[leaf] = prior + jitter[j]
-    if novel_idx.size and (~labeled).any():
-        # Region of a novel leaf: its nearest known leaves in the tree.
-        near = dist[np.ix_(novel_idx, known_idx)]
-        region = near == near.min(axis=1, keepdims=True)
-        _place_novel_on_unexplained(X, y_index, centers, known, region, jitter,
-                                    quantile)
     return centers
 
 
-def _place_novel_on_unexplained(X, y_index, centers, known, region, jitter,
-                                quantile, n_iter=20):
-    """Move the novel prototypes (in place) onto the unlabeled samples of their
-    tree region that no known prototype explains.
+def _seed_novel(X, y_index, known_centers, n_novel, rng):
+    """Greedy k-means++ seeds of the novel prototypes among the unlabeled samples.
 
-    An unlabeled sample is *unexplained* when its squared distance to its nearest
-    known prototype exceeds the ``quantile`` of the squared distances of that
-    class's labeled samples to their prototype: it lies outside the labeled
-    spread of every known class. It may go to a novel leaf only when its nearest
-    known leaf is one of that novel leaf's nearest known leaves in the tree
-    (``region``, shape (n_novel, n_known)), so the tails of distant known classes
-    do not attract a novel prototype. Each novel prototype starts at the mean of
-    the samples it may take (plus its ``jitter``, which splits novel siblings) and
-    a few Lloyd passes share the samples among novel leaves of the same region; a
-    novel prototype with no sample keeps its tree prior.
-
-    Without this step a tree prior is, in high dimension, farther from its novel
-    cluster than the closest known sibling, which captures the cluster while the
-    novel prototype stays empty.
+    The known prototypes count as centres already chosen: each seed is drawn
+    with probability proportional to the squared distance to the nearest centre
+    so far (the best of ``2 + log(k)`` candidates, as scikit-learn's k-means++),
+    so unlabeled samples that the known prototypes explain badly are favoured,
+    whether or not they lie beyond a known class's spread.
     """
-    labeled = y_index >= 0
-    known_idx = np.flatnonzero(known)
-    novel_idx = np.flatnonzero(~known)
-    X_lab, y_lab = X[labeled], y_index[labeled]
-    own = np.sum((X_lab - centers[y_lab].astype(X.dtype, copy=False)) ** 2, axis=1)
-    threshold = np.full(len(centers), np.inf)
-    for k in known_idx:
-        threshold[k] = np.quantile(own[y_lab == k], quantile)
-    X_unl = X[~labeled]
-    d2 = squared_distances(X_unl, centers[known_idx].astype(X.dtype, copy=False))
-    nearest = np.argmin(d2, axis=1)
-    unexplained = d2[np.arange(len(nearest)), nearest] > threshold[known_idx[nearest]]
-    allowed = region[:, nearest[unexplained]].T  # (n_unexplained, n_novel)
-    keep = allowed.any(axis=1)
-    X_new, allowed = X_unl[unexplained][keep], allowed[keep]
-    if not X_new.shape[0]:
-        return
-    counts = allowed.sum(axis=0)
-    starts = centers[novel_idx].copy()
-    filled = counts > 0
-    starts[filled] = (allowed.T @ X_new)[filled] / counts[filled, None]
-    starts[filled] += jitter[filled]
-    z = None
-    for _ in range(n_iter):
-        d2 = squared_distances(X_new, starts.astype(X.dtype, copy=False))
-        d2[~allowed] = np.inf
-        z_new = np.argmin(d2, axis=1)
-        if z is not None and np.array_equal(z, z_new):
-            break
-        z = z_new
-        sums, counts = cluster_sums(X_new, z, len(novel_idx))
-        filled = counts > 0
-        starts[filled] = sums[filled] / counts[filled, None]
-    centers[novel_idx] = starts
+    X_unl = X[y_index < 0]
+    x_sq = np.einsum("ij,ij->i", X_unl, X_unl)
+    closest = squared_distances(
+        X_unl, known_centers.astype(X.dtype, copy=False), x_sq).min(axis=1)
+    closest = closest.astype(np.float64)
+    n_candidates = 2 + int(np.log(len(known_centers) + n_novel))
+    seeds = np.empty((n_novel, X.shape[1]))
+    for j in range(n_novel):
+        total = closest.sum()
+        if total > 0:
+            cand = np.searchsorted(np.cumsum(closest), rng.uniform(size=n_candidates)
+                                   * total)
+            cand = np.minimum(cand, len(closest) - 1)
+        else:
+            cand = rng.randint(len(closest), size=n_candidates)
+        d2 = squared_distances(X_unl, X_unl[cand], x_sq).astype(np.float64)
+        pot = np.minimum(closest[:, None], d2)
+        pick = int(np.argmin(pot.sum(axis=0)))
+        seeds[j] = X_unl[cand[pick]]
+        closest = pot[:, pick]
+    return seeds
 
 
 def _offsets_from_centers(centers, A, tree):
@@ -180,11 +208,9 @@ def _offsets_from_centers(centers, A, tree):
     return E
 
 
-def _solve_offsets(A, weights, targets, lambda_h):
-    """Minimise ``sum_k w_k ||m_k - (A E)_k||^2 + lambda_h ||E[1:]||^2`` exactly;
-    ``targets[k] = w_k m_k``."""
-    penalty = np.full(A.shape[1], lambda_h)
-    penalty[0] = 0.0  # the root offset is free: it is the global location
+def _solve_offsets(A, weights, targets, penalty):
+    """Minimise ``sum_k w_k ||m_k - (A E)_k||^2 + sum_j p_j ||E_j||^2`` exactly;
+    ``targets[k] = w_k m_k``, ``penalty`` the per-node ``p`` (zero at the root)."""
     H = (A.T * weights) @ A + np.diag(penalty)
     rhs = A.T @ targets
     try:
@@ -203,6 +229,13 @@ def _sample_weights(X, y_index, lambda_unlabeled):
     return a, b
 
 
+def _fresh(monitor):
+    """A copy of ``monitor`` with no iteration recorded (one per start)."""
+    fresh = copy.copy(monitor)
+    fresh.losses, fresh.terms = [], {}
+    return fresh
+
+
 def _solution(X, y_index, A, E, unl_sq, monitor, converged):
     """Package the solve: centres, and the final assignment of every sample."""
     C = A @ E
@@ -210,11 +243,12 @@ def _solution(X, y_index, A, E, unl_sq, monitor, converged):
     unlabeled = y_index < 0
     if unlabeled.any():
         assign[unlabeled] = nearest_center(X[unlabeled], C, unl_sq)
-    return HKMeansSolution(E, C, assign, monitor.loss_curve(), monitor.n_iter,
-                           converged)
+    curve = monitor.loss_curve()
+    return HKMeansSolution(E, C, assign, curve, monitor.n_iter, converged,
+                           float(curve[-1]))
 
 
-def _alternating(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, monitor):
+def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor):
     """Squared-distance h-k-means by exact alternating minimisation.
 
     Each pass assigns the unlabeled samples to their nearest prototype, then solves
@@ -230,7 +264,6 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, monito
     lab_sq = float(np.einsum("ij,ij->", X_lab, X_lab, dtype=np.float64))
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
     unl_sq_total = float(unl_sq.sum(dtype=np.float64))
-    lam = lambda_hierarchy
     z = None
     converged = False
     for _ in range(monitor.max_iter):
@@ -245,12 +278,12 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, monito
             unl_sums, unl_counts = np.zeros_like(lab_sums), np.zeros(n_leaves)
         weights = a * lab_counts + b * unl_counts
         targets = a * lab_sums + b * unl_sums
-        E = _solve_offsets(A, weights, targets, lam)
+        E = _solve_offsets(A, weights, targets, penalty)
         C = A @ E
         # Loss from cluster statistics: sum ||x||^2 - 2 x.c + ||c||^2.
         fit = (a * lab_sq + b * unl_sq_total - 2.0 * np.sum(targets * C)
                + np.sum(weights * np.einsum("ij,ij->i", C, C)))
-        monitor.record(fit + lam * np.sum(E[1:] ** 2))
+        monitor.record(fit + penalty @ np.sum(E**2, axis=1))
         if not X_unl.shape[0]:
             converged = True  # one exact solve is the optimum
             break
@@ -260,8 +293,7 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, monito
     return _solution(X, y_index, A, E, unl_sq, monitor, converged)
 
 
-def _adam(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, learning_rate,
-          monitor):
+def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor):
     """Non-squared h-k-means by full-batch Adam on the offsets (the reference
     implementation's solver). Stops when the relative change of the loss falls to
     ``tol`` or at ``max_iter`` steps."""
@@ -270,9 +302,6 @@ def _adam(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, learning_rate
     y_lab = y_index[labeled]
     a, b = _sample_weights(X, y_index, lambda_unlabeled)
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
-    lam = lambda_hierarchy
-    penalty = np.ones((A.shape[1], 1))
-    penalty[0] = 0.0
     E = E.copy()  # Adam updates it in place
     adam = NumpyAdam([E], learning_rate)
     converged = False
@@ -286,9 +315,9 @@ def _adam(X, y_index, A, E, *, lambda_unlabeled, lambda_hierarchy, learning_rate
             unl_units, unl_total = unit_residual_sums(X_unl, C, z)
             grad_c -= b * unl_units
             loss += b * unl_total
-        monitor.record(loss + lam * np.sum(E[1:] ** 2))
+        monitor.record(loss + penalty @ np.sum(E**2, axis=1))
         if abs(monitor.relative_decrease()) <= monitor.tol:
             converged = True
             break
-        adam.step([A.T @ grad_c + 2.0 * lam * penalty * E])
+        adam.step([A.T @ grad_c + 2.0 * penalty[:, None] * E])
     return _solution(X, y_index, A, E, unl_sq, monitor, converged)

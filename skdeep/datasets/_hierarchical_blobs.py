@@ -35,6 +35,8 @@ def _random_tree(depth, branching):
         "scale": [Interval(Real, 0, None, closed="neither")],
         "shrink": [Interval(Real, 0, None, closed="neither")],
         "cluster_std": [Interval(Real, 0, None, closed="neither")],
+        "imbalance": [Interval(Real, 1, None, closed="left")],
+        "tail_df": [Interval(Real, 2, None, closed="neither"), None],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -51,6 +53,8 @@ def make_hierarchical_blobs(
     scale=4.0,
     shrink=0.5,
     cluster_std=1.0,
+    imbalance=1.0,
+    tail_df=None,
     random_state=None,
 ):
     """Gaussian blobs whose centres follow a lineage tree, some leaves novel.
@@ -58,7 +62,10 @@ def make_hierarchical_blobs(
     The root centre is the origin; each child centre is its parent's plus a
     Gaussian offset of standard deviation ``scale * shrink ** (depth - 1)`` per
     feature, so siblings deep in the tree are closer than distant cousins. Each
-    leaf is a class of (nearly) equal size with isotropic noise ``cluster_std``.
+    leaf is a class with isotropic noise of standard deviation ``cluster_std``
+    (Gaussian, or Student-t with ``tail_df`` degrees of freedom: heavy tails);
+    classes have (nearly) equal sizes, or sizes spread over a ratio
+    ``imbalance`` between the largest and the smallest.
     ``n_novel`` leaves are drawn as novel classes: their samples are all
     unlabeled. A fraction ``labeled_fraction`` of the samples of the other (known)
     leaves keep their label.
@@ -87,6 +94,15 @@ def make_hierarchical_blobs(
         Factor applied to the offset scale at each level down.
     cluster_std : float, default=1.0
         Standard deviation of the samples around their leaf centre.
+    imbalance : float >= 1, default=1.0
+        Ratio of the largest to the smallest class size. Leaf sizes are
+        proportional to ``imbalance ** (-k / (n_leaves - 1))`` for ``k = 0, ...,
+        n_leaves - 1`` in a random order of the leaves, so novel classes may be
+        small or large; ``1`` gives equal sizes.
+    tail_df : float > 2 or None, default=None
+        ``None``: Gaussian noise. A number: Student-t noise with ``tail_df``
+        degrees of freedom, rescaled to standard deviation ``cluster_std``
+        (e.g. 3 for heavy tails with the same spread).
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -130,11 +146,21 @@ def make_hierarchical_blobs(
         std = scale * shrink ** (tree.depth[node] - 1)
         centers[node] = centers[tree.parent[node]] + rng.normal(
             scale=std, size=n_features)
-    sizes = np.full(len(leaves), n_samples // len(leaves))
-    sizes[: n_samples % len(leaves)] += 1
+    if imbalance == 1.0:
+        sizes = np.full(len(leaves), n_samples // len(leaves))
+        sizes[: n_samples % len(leaves)] += 1
+    else:
+        ranks = rng.permutation(len(leaves)) / max(len(leaves) - 1, 1)
+        share = imbalance ** -ranks
+        sizes = np.floor(n_samples * share / share.sum()).astype(int)
+        sizes[np.argsort(-share)[: n_samples - sizes.sum()]] += 1
     which = np.repeat(np.arange(len(leaves)), sizes)
-    X = centers[tree.leaves][which] + rng.normal(
-        scale=cluster_std, size=(n_samples, n_features))
+    if tail_df is None:
+        noise = rng.normal(scale=cluster_std, size=(n_samples, n_features))
+    else:
+        noise = rng.standard_t(tail_df, size=(n_samples, n_features))
+        noise *= cluster_std / np.sqrt(tail_df / (tail_df - 2.0))
+    X = centers[tree.leaves][which] + noise
     novel_idx = np.sort(rng.choice(len(leaves), size=n_novel, replace=False))
     novel = [leaves[i] for i in novel_idx]
     y_true = np.empty(n_samples, dtype=object)

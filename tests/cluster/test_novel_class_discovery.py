@@ -6,8 +6,10 @@ from scipy.stats import multivariate_normal
 from sklearn.base import is_clusterer
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
+from skdeep.cluster._hkmeans import name_novel_clusters, node_penalties
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.metrics import cluster_accuracy, direct_label_accuracy
 from skdeep.utils import unlabeled_mask
@@ -34,26 +36,31 @@ def _small(seed=0):
 
 def test_recovery_beats_kmeans_and_names_novel_classes():
     # Over 5 simulated lineages (8 leaves, 2 novel, half of the known samples
-    # labeled), measured: KMeans 0.74, h-k-means 0.88, h-GMM 0.90 matched accuracy
-    # on the unlabeled samples; novel classes named right 0.78 (h-k-means) and
-    # 0.94 (h-GMM) of the time. The bounds leave some room for platform noise
-    # but still require a clear gain over KMeans (sklearn's default k-means++
-    # start) and novel names far above chance (a random leaf name is right 1/8 of
-    # the time, a random novel name 1/2).
-    km_acc, hkm_acc, hkm_novel, gmm_acc, gmm_novel = [], [], [], [], []
+    # labeled), measured with the strong baselines: KMeans(n_init=10) 0.86,
+    # GaussianMixture(n_init=3) 0.80; h-k-means 0.88, h-GMM 0.88 matched
+    # accuracy on the unlabeled samples; novel classes named right 0.88
+    # (h-k-means) and 0.96 (h-GMM) of the time. The weak KMeans(n_init=1) that
+    # this test used to beat by 0.08 was a wrong baseline (issue 14): the bound
+    # is now a gain over the strong one. A random leaf name is right 1/8 of the
+    # time, a random novel name 1/2.
+    km_acc, gm_acc, hkm_acc, hkm_novel, gmm_acc, gmm_novel = [], [], [], [], [], []
     for seed in range(5):
         X, y, y_true, tree, novel = _simulated(seed)
         unl = unlabeled_mask(y)
-        km = KMeans(8, random_state=0).fit(X)
+        km = KMeans(8, n_init=10, random_state=0).fit(X)
         km_acc.append(cluster_accuracy(y_true[unl], km.labels_[unl]))
+        gm = GaussianMixture(8, covariance_type="diag", n_init=3,
+                             random_state=0).fit(X)
+        gm_acc.append(cluster_accuracy(y_true[unl], gm.predict(X)[unl]))
         pred = NovelClassKMeans(tree, random_state=0).fit_predict(X, y)
         hkm_acc.append(cluster_accuracy(y_true[unl], pred[unl]))
         hkm_novel.append(direct_label_accuracy(y_true, pred, labels=novel))
         pred = HierarchicalGMM(tree, random_state=0).fit_predict(X, y)
         gmm_acc.append(cluster_accuracy(y_true[unl], pred[unl]))
         gmm_novel.append(direct_label_accuracy(y_true, pred, labels=novel))
-    assert np.mean(hkm_acc) >= np.mean(km_acc) + 0.08
-    assert np.mean(gmm_acc) >= np.mean(km_acc) + 0.08
+    best_baseline = max(np.mean(km_acc), np.mean(gm_acc))
+    assert np.mean(hkm_acc) >= best_baseline + 0.02
+    assert np.mean(gmm_acc) >= best_baseline + 0.02
     assert np.mean(hkm_acc) >= 0.83 and np.mean(gmm_acc) >= 0.83
     assert np.mean(hkm_novel) >= 0.6
     assert np.mean(gmm_novel) >= 0.8
@@ -69,7 +76,8 @@ def test_adam_solver_reaches_the_same_accuracy():
     pred_alt = NovelClassKMeans(tree, random_state=0).fit_predict(X, y)
     acc_adam = cluster_accuracy(y_true[unl], pred_adam[unl])
     acc_alt = cluster_accuracy(y_true[unl], pred_alt[unl])
-    # Measured: 0.91 (Adam, 200 steps) and 0.92 (alternating).
+    # Measured: 0.92 (Adam, 49 steps of the default unit-free size) and 0.92
+    # (alternating).
     assert acc_adam >= 0.85 and acc_alt >= 0.85
     # Adam decreases its (non-squared) loss.
     assert adam.loss_curve_[-1] < adam.loss_curve_[0]
@@ -78,6 +86,7 @@ def test_adam_solver_reaches_the_same_accuracy():
 def test_alternating_solver_is_stationary_and_monotone():
     X, y, _, tree, _ = _simulated(1, n_samples=300)
     model = NovelClassKMeans(tree, lambda_hierarchy=0.05, random_state=0).fit(X, y)
+    penalty = node_penalties(model.ancestors_, 1.0, 0.05)
     assert np.all(np.diff(model.loss_curve_) <= 1e-10)
     # At the fixed point the gradient of the squared loss in the offsets is zero.
     idx = {c: k for k, c in enumerate(model.classes_.tolist())}
@@ -88,7 +97,8 @@ def test_alternating_solver_is_stationary_and_monotone():
     grad_c = np.zeros_like(C)
     np.add.at(grad_c, z, -2.0 * w[:, None] * (X - C[z]))
     grad = A.T @ grad_c
-    grad[1:] += 2 * 0.05 * E[1:]
+    grad += 2 * penalty[:, None] * E
+    assert penalty[0] == 0 and np.all(penalty[1:] > 0)
     np.testing.assert_allclose(grad, 0.0, atol=1e-9)
     np.testing.assert_allclose(C, A @ E)
 
@@ -257,7 +267,8 @@ def test_max_iter_reached_warns(Estimator, solver):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_verbose_prints_one_line_per_iteration(Estimator, capsys):
     X, y, _, tree, _ = _simulated(0, n_samples=300)
-    model = Estimator(tree, verbose=1, random_state=0).fit(X, y)
+    # One start: each of n_init starts prints its own iterations.
+    model = Estimator(tree, verbose=1, n_init=1, random_state=0).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     name = Estimator.__name__
     assert sum(line.startswith(f"[{name}] iteration") for line in lines) == (
@@ -314,3 +325,107 @@ def test_float32_in_float32_out(Estimator):
     assert model.loss_curve_.dtype == np.float64
     np.testing.assert_array_equal(model.labels_, reference.labels_)
     np.testing.assert_array_equal(model.predict(X32), reference.predict(X))
+
+
+def _parent(labels, tree):
+    return np.array([tree.get(v, v) for v in labels], dtype=object)
+
+
+def test_hard_simulator_tree_names_novel_classes():
+    # Novel classes inside the spread of the known ones (sibling offsets 0.4x,
+    # noise 1.5), class sizes over a ratio of 10 and Student-t(3) noise.
+    # Measured over seeds 0-2: KMeans(n_init=10) 0.854; h-k-means 0.856, h-GMM
+    # 0.873; novel samples named right at the leaf 0.52 / 0.57 and at the parent
+    # 1.00 / 1.00. Zeroing the hierarchy penalty drops the parent naming to 0.49
+    # and the leaf naming to 0.23 (the names are then arbitrary); starting the
+    # novel prototypes without the k-means++ search of the unlabeled samples
+    # drops the leaf naming to 0.02 and ACC to 0.81.
+    km_acc, hkm_acc, gmm_acc, leaf, parent = [], [], [], [], []
+    for seed in range(3):
+        X, y, y_true, tree, novel = make_hierarchical_blobs(
+            1500, 20, depth=3, n_novel=2, shrink=0.4, cluster_std=1.5,
+            imbalance=10, tail_df=3, random_state=seed)
+        unl = unlabeled_mask(y)
+        is_novel = np.isin(y_true, novel)
+        km = KMeans(8, n_init=10, random_state=0).fit(X)
+        km_acc.append(cluster_accuracy(y_true[unl], km.labels_[unl]))
+        for Estimator, acc in ((NovelClassKMeans, hkm_acc), (HierarchicalGMM, gmm_acc)):
+            pred = Estimator(tree, random_state=0).fit_predict(X, y)
+            acc.append(cluster_accuracy(y_true[unl], pred[unl]))
+            leaf.append(np.mean(pred[is_novel] == y_true[is_novel]))
+            parent.append(np.mean(_parent(pred[is_novel], tree)
+                                  == _parent(y_true[is_novel], tree)))
+    assert np.mean(hkm_acc) >= np.mean(km_acc)
+    assert np.mean(gmm_acc) >= np.mean(km_acc)
+    assert np.mean(parent) >= 0.9
+    assert np.mean(leaf) >= 0.4
+
+
+def test_naming_is_the_matching_to_the_tree_priors():
+    priors = np.array([[0.0, 0.0], [10.0, 0.0]])
+    clusters = np.array([[9.0, 1.0], [1.0, -1.0]])
+    # Leaf 0 takes cluster 1 (next to its prior), leaf 1 cluster 0.
+    perm = name_novel_clusters(clusters, priors, np.array([0.1, 0.1]))
+    np.testing.assert_array_equal(perm, [1, 0])
+    # Without the hierarchy penalty the tree has no say: start order is kept.
+    perm = name_novel_clusters(clusters, priors, np.zeros(2))
+    np.testing.assert_array_equal(perm, [0, 1])
+
+
+def test_penalty_strength_is_unit_free():
+    X, y, _, tree, _ = _small()
+    ref = NovelClassKMeans(tree, random_state=0).fit(X, y)
+    for factor in (1e-3, 1e3):
+        model = NovelClassKMeans(tree, random_state=0).fit(X * factor, y)
+        np.testing.assert_array_equal(model.labels_, ref.labels_)
+        np.testing.assert_allclose(model.cluster_centers_,
+                                   ref.cluster_centers_ * factor, rtol=1e-8)
+
+
+@pytest.mark.parametrize("scale", [1e154, 1e-300, 1e300])
+def test_any_finite_scale(scale):
+    # Squared distances of raw data at 1e154 overflow float64 and at 1e-300
+    # underflow to zero; the fit works on centred data rescaled by a power of
+    # two, so the labels do not depend on the scale.
+    X, y, _, tree, _ = _small()
+    ref = NovelClassKMeans(tree, random_state=0).fit(X, y)
+    model = NovelClassKMeans(tree, random_state=0).fit(X * scale, y)
+    np.testing.assert_array_equal(model.labels_, ref.labels_)
+    np.testing.assert_array_equal(model.predict(X * scale), ref.predict(X))
+    D = model.transform(X * scale)
+    assert np.all(np.isfinite(D))
+    np.testing.assert_allclose(D / scale, ref.transform(X), rtol=1e-8)
+    ref = HierarchicalGMM(tree, random_state=0).fit(X, y)
+    try:
+        gmm = HierarchicalGMM(tree, random_state=0).fit(X * scale, y)
+    except ValueError as exc:
+        # Variances beyond float64 (1e-300 squared): a clear error, never NaN.
+        assert "cannot be represented" in str(exc)
+    else:
+        np.testing.assert_array_equal(gmm.labels_, ref.labels_)
+        np.testing.assert_array_equal(gmm.predict(X * scale), ref.predict(X))
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+def test_gmm_at_extreme_but_representable_scales(scale):
+    X, y, _, tree, _ = _small()
+    ref = HierarchicalGMM(tree, random_state=0).fit(X, y)
+    gmm = HierarchicalGMM(tree, random_state=0).fit(X * scale, y)
+    np.testing.assert_array_equal(gmm.labels_, ref.labels_)
+    # reg_covar (1e-6) is added on the data rescaled by a power of two near its
+    # largest deviation, which is not exactly 1e150 times the other: 1e-4 apart.
+    np.testing.assert_allclose(gmm.covariances_, ref.covariances_ * scale**2,
+                               rtol=1e-3)
+    np.testing.assert_allclose(gmm.predict_proba(X * scale), ref.predict_proba(X),
+                               atol=1e-4)
+
+
+def test_zero_variance_feature_without_reg_covar_raises():
+    X, y, _, tree, _ = _small()
+    X = np.hstack([X, np.zeros((X.shape[0], 1))])  # a gene never expressed
+    with pytest.raises(ValueError, match=r"feature\(s\) \[4\] have zero variance"):
+        HierarchicalGMM(tree, reg_covar=0.0, random_state=0).fit(X, y)
+    # With the default reg_covar the feature is harmless.
+    gmm = HierarchicalGMM(tree, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(gmm.means_)) and np.all(gmm.covariances_ > 0)
+    assert len(set(gmm.labels_)) == 4
