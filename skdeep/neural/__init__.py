@@ -4,4 +4,6 @@ Importing this package never imports torch; the estimators import it when they
 are fitted.
 """
 
-__all__ = []
+from ._nystrom import NystromNetClassifier
+
+__all__ = ["NystromNetClassifier"]

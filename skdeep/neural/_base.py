@@ -126,11 +126,12 @@ class BaseTorchEstimator(BaseEstimator):
             module.to(device)
         return device
 
-    def _batched(self, forward, modules, arrays, batch_size=None):
+    def _batched(self, forward, modules, arrays, batch_size=None, dtype=None):
         """Evaluate ``forward(*tensors)`` in eval mode by batches; numpy output.
 
         ``forward`` returns a tensor or a tuple of tensors; each is concatenated
         over the batches and returned as a numpy array (float64 for floats).
+        Float inputs are sent as ``dtype`` tensors (float32 when ``None``).
         """
         torch = import_torch()
         device = self._inference_device(modules)
@@ -143,7 +144,7 @@ class BaseTorchEstimator(BaseEstimator):
         with torch.no_grad():
             for start in range(0, n_samples, size):
                 batch = [
-                    self._as_tensor(a[start : start + size], device)
+                    self._as_tensor(a[start : start + size], device, dtype)
                     if a.dtype.kind == "f"
                     else torch.as_tensor(a[start : start + size], device=device)
                     for a in arrays

@@ -1,0 +1,270 @@
+"""The torch modules of :class:`~skdeep.neural.NystromNetClassifier`.
+
+This module imports torch at import time: the estimator imports it inside
+``fit`` and the prediction methods only. The classes are module-level so that
+fitted estimators pickle.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
+# Kernels with a bandwidth gamma (the others have none).
+KERNELS_WITH_GAMMA = ("rbf", "laplacian", "chi2")
+# Rows x landmarks x features above which the chi2 kernel is computed by chunks.
+_CHI2_CHUNK = 2**22
+
+
+def l2_normalize(z, eps):
+    """Rows of ``z`` divided by ``sqrt(||z||^2 + eps)`` (smooth at zero)."""
+    return z / torch.sqrt((z * z).sum(dim=1, keepdim=True) + eps)
+
+
+def _chi2_distance(A, B):
+    # sum_k (a_k - b_k)^2 / (a_k + b_k), terms with a_k + b_k = 0 count 0 (as
+    # sklearn.metrics.pairwise.chi2_kernel); features are expected non-negative.
+    rows = max(1, _CHI2_CHUNK // max(1, B.shape[0] * B.shape[1]))
+    parts = []
+    for start in range(0, A.shape[0], rows):
+        a = A[start : start + rows, None, :]
+        b = B[None, :, :]
+        total = a + b
+        safe = torch.where(total > 0, total, torch.ones_like(total))
+        diff = torch.where(total > 0, (a - b) ** 2 / safe, torch.zeros_like(total))
+        parts.append(diff.sum(dim=2))
+    return torch.cat(parts)
+
+
+def pairwise_distance(kernel, A, B):
+    """The distance inside ``kernel`` (``k = exp(-gamma d)``) between rows."""
+    if kernel == "rbf":
+        d = (A * A).sum(1)[:, None] - 2 * A @ B.T + (B * B).sum(1)[None, :]
+        return d.clamp_min(0)
+    if kernel == "laplacian":
+        return torch.cdist(A, B, p=1)
+    if kernel == "chi2":
+        return _chi2_distance(A, B)
+    raise ValueError(f"kernel {kernel!r} has no distance.")
+
+
+def kernel_matrix(kernel, A, B, gamma):
+    """``[k(a_i, b_j)]`` for one of :data:`KERNELS`."""
+    if kernel == "linear":
+        return A @ B.T
+    if kernel == "cosine":
+        eps = torch.finfo(A.dtype).tiny
+        a = A / (A.norm(dim=1, keepdim=True) + eps)
+        b = B / (B.norm(dim=1, keepdim=True) + eps)
+        return a @ b.T
+    return torch.exp(-gamma * pairwise_distance(kernel, A, B))
+
+
+def median_gamma(kernel, Z):
+    """``1 / median`` of the kernel's distance between distinct rows of ``Z``."""
+    if Z.shape[0] < 2:
+        return 1.0
+    d = pairwise_distance(kernel, Z, Z)
+    i, j = torch.triu_indices(Z.shape[0], Z.shape[0], offset=1)
+    median = float(torch.median(d[i, j].to(torch.float64)))
+    return 1.0 / median if median > 0 else 1.0
+
+
+def inverse_sqrt_psd(K):
+    """``K^{-1/2}`` of a symmetric PSD matrix, eigenvalues floored.
+
+    The eigendecomposition runs in float64; eigenvalues below
+    ``10 * m * eps(K.dtype) * max eigenvalue`` (and below ``1e-12``) are raised
+    to that floor, as :class:`sklearn.kernel_approximation.Nystroem` floors its
+    singular values, so the map stays finite when landmarks nearly coincide.
+    """
+    K64 = K.detach().to(torch.float64)
+    K64 = (K64 + K64.T) / 2
+    S, U = torch.linalg.eigh(K64)
+    top = float(S.max()) if S.numel() else 1.0
+    floor = max(1e-12, 10 * K.shape[0] * float(torch.finfo(K.dtype).eps) * top)
+    S = S.clamp_min(floor)
+    return ((U / torch.sqrt(S)) @ U.T).to(K.dtype)
+
+
+class MLPBackbone(nn.Module):
+    """Dense layers with ReLU activations (``hidden_layer_sizes``)."""
+
+    def __init__(self, n_features, hidden_layer_sizes):
+        super().__init__()
+        layers, width = [], n_features
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class CNNBackbone(nn.Module):
+    """A small conv net: two blocks of 3x3 convolution, ReLU and 2x2 max pooling."""
+
+    def __init__(self, in_channels, channels=(32, 64)):
+        super().__init__()
+        layers, width = [], in_channels
+        for size in channels:
+            layers += [
+                nn.Conv2d(width, size, kernel_size=3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
+            width = size
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x).flatten(1)
+
+
+class NystromNet(nn.Module):
+    """Backbone, Nyström kernel layer(s) with a linear metric, softmax layer.
+
+    ``h = concat_k W_k [k(z(x), z(l_j))]_j`` with ``z = phi(x) / ||phi(x)||``
+    and the landmarks ``l_j`` passed through the same backbone ``phi``;
+    the logits are ``classifier(h)``.
+
+    Parameters
+    ----------
+    backbone : nn.Module or None
+        ``phi``; ``None`` is the identity on the input features.
+    input_shape : tuple or None
+        Shape each flat row is read as before the backbone.
+    landmarks : Tensor of shape (n_landmarks, n_features)
+        Landmark inputs (flat rows).
+    learn_landmarks : bool
+        Landmarks are parameters (else a buffer).
+    kernels : list of str
+    gammas : list of float or None
+    adaptive : bool
+        The metric ``W`` is a parameter (else recomputed as ``K_mm^{-1/2}``).
+    n_classes : int
+    train_backbone : bool
+        False keeps the backbone frozen and in eval mode.
+    eps : float
+        Added under the square root of the l2 normalisation.
+    """
+
+    def __init__(
+        self,
+        backbone,
+        input_shape,
+        landmarks,
+        learn_landmarks,
+        kernels,
+        gammas,
+        adaptive,
+        n_classes,
+        train_backbone,
+        eps,
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.kernels = list(kernels)
+        self.gammas = list(gammas)
+        self.adaptive = adaptive
+        self.train_backbone = train_backbone
+        self.eps = eps
+        if learn_landmarks:
+            self.landmarks = nn.Parameter(landmarks.clone())
+        else:
+            self.register_buffer("landmarks", landmarks.clone())
+        if backbone is not None and not train_backbone:
+            for p in backbone.parameters():
+                p.requires_grad_(False)
+        m = landmarks.shape[0]
+        # The landmark features change during training when they are learned
+        # or pass through a trained backbone.
+        self.moving_landmarks = learn_landmarks or (
+            backbone is not None and train_backbone and _has_params(backbone)
+        )
+        with torch.no_grad():
+            W0 = self.exact_metric()
+        self.register_buffer("metric_init", W0.clone())
+        if adaptive:
+            self.metric = nn.Parameter(W0.clone())
+        else:
+            self.register_buffer("metric", W0.clone())
+        self.classifier = nn.Linear(len(self.kernels) * m, n_classes).to(
+            landmarks.dtype
+        )
+
+    # -- pieces ---------------------------------------------------------------
+    def embed(self, x):
+        """Normalised backbone features ``z(x)`` of flat rows ``x``."""
+        if self.backbone is None:
+            z = x
+        else:
+            if self.input_shape is not None:
+                x = x.reshape(x.shape[0], *self.input_shape)
+            z = self.backbone(x).flatten(1)
+        return l2_normalize(z, self.eps)
+
+    def kernel_vectors(self, x, z_landmarks=None):
+        """List (one per kernel) of ``[k(z(x), z(l_j))]_j``."""
+        z = self.embed(x)
+        zl = self.embed(self.landmarks) if z_landmarks is None else z_landmarks
+        return [
+            kernel_matrix(k, z, zl, g) for k, g in zip(self.kernels, self.gammas)
+        ]
+
+    def exact_metric(self):
+        """``K_mm^{-1/2}`` of the current landmark features, one per kernel."""
+        zl = self.embed(self.landmarks)
+        return torch.stack(
+            [
+                inverse_sqrt_psd(kernel_matrix(k, zl, zl, g))
+                for k, g in zip(self.kernels, self.gammas)
+            ]
+        )
+
+    def refresh_metric(self):
+        """Set the fixed metric to ``K_mm^{-1/2}`` of the current landmarks."""
+        if not self.adaptive:
+            with torch.no_grad():
+                self.metric.copy_(self.exact_metric())
+
+    def features(self, x):
+        """Nyström features ``h`` of flat rows ``x``."""
+        if self.training and not self.adaptive and self.moving_landmarks:
+            self.refresh_metric()  # the exact map of the current landmarks
+        vectors = self.kernel_vectors(x)
+        return torch.cat([k @ W.T for k, W in zip(vectors, self.metric)], dim=1)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+    def metric_deviation(self):
+        """``||W - W_0||_F^2`` summed over the kernels."""
+        return ((self.metric - self.metric_init) ** 2).sum()
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.backbone is not None and not self.train_backbone:
+            self.backbone.eval()  # a frozen backbone keeps its statistics
+        return self
+
+
+def _has_params(module):
+    return any(True for _ in module.parameters())
+
+
+def decay_parameters(net):
+    """Weights under the ``alpha`` penalty: trained backbone and classifier
+    weights (no biases, landmarks nor metric)."""
+    params = [net.classifier.weight]
+    if net.backbone is not None and net.train_backbone:
+        params += [
+            p for name, p in net.backbone.named_parameters()
+            if p.requires_grad and not name.endswith("bias")
+        ]
+    return params
+
+
+def as_numpy_metric(net):
+    return np.stack([W.detach().cpu().numpy() for W in net.metric])
