@@ -298,13 +298,36 @@ class NumpyModel:
     def reconstruct(self):
         return reconstruct(self.model, self.factors(), self.core, self.tt_ranks)
 
+    def _fast_tucker3(self):
+        return self.model == "tucker" and len(self.layers) == 3
+
     def _forward(self, entries):
         factors = self.factors()
-        design = design_matrix(self.model, factors, self.core, self.tt_ranks)
+        if self._fast_tucker3():
+            # B[a, i, j] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c] by batched BLAS
+            c0, c1, c2 = self.core.shape
+            half = (self.core.reshape(c0 * c1, c2) @ factors[2].T).reshape(c0, c1, -1)
+            design = np.matmul(factors[1][None], half).reshape(c0, -1)
+            self._half = half
+        else:
+            design = design_matrix(self.model, factors, self.core, self.tt_ranks)
         predictions = _sampled_products(
             factors[0], np.ascontiguousarray(design.T), entries.rows, entries.cols
         )
         return factors, design, predictions
+
+    def _tucker3_gradients(self, factors, grad_design):
+        """Gradients of ``<grad_design, B>`` wrt ``U_1``, ``U_2`` and the core."""
+        core, half = self.core, self._half
+        c0, c1, c2 = core.shape
+        n1, n2 = factors[1].shape[0], factors[2].shape[0]
+        g = grad_design.reshape(c0, n1, n2)
+        grad_1 = np.matmul(g, half.transpose(0, 2, 1)).sum(axis=0)
+        left = np.matmul(factors[1][None], core)  # (c0, n1, c2)
+        grad_2 = g.reshape(c0 * n1, n2).T @ left.reshape(c0 * n1, c2)
+        right = (g.reshape(c0 * n1, n2) @ factors[2]).reshape(c0, n1, c2)
+        grad_core = np.matmul(factors[1].T[None], right)
+        return [None, grad_1, grad_2], grad_core
 
     def predict(self, entries):
         """The model at the given :class:`ObservedEntries`."""
@@ -326,9 +349,12 @@ class NumpyModel:
         grad_first = np.asarray(residual @ design.T)
         grad_design = np.asarray(residual.T @ factors[0]).T
         grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
-        grads_U, grad_core = factor_gradients(
-            self.model, [None, *factors[1:]], self.core, grad_design, self.tt_ranks
-        )
+        if self._fast_tucker3():
+            grads_U, grad_core = self._tucker3_gradients(factors, grad_design)
+        else:
+            grads_U, grad_core = factor_gradients(
+                self.model, [None, *factors[1:]], self.core, grad_design, self.tt_ranks
+            )
         grads_U[0] = grad_first
         grads = []
         for mode, g in zip(self.layers, grads_U):

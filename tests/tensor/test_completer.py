@@ -378,3 +378,79 @@ def test_torch_backend_on_cuda():
                                rtol=1e-5, atol=1e-8)
     restored = pickle.loads(pickle.dumps(gpu))
     assert isinstance(restored.layers_[0][0], np.ndarray)
+
+
+def _hard_impute(X, rank, n_iter=300):
+    """Rank-``rank`` hard-impute (iterated truncated SVD): the rank-oracle baseline."""
+    observed = ~np.isnan(X)
+    filled = np.where(observed, X, 0.0)
+    for _ in range(n_iter):
+        U, s, Vt = np.linalg.svd(filled, full_matrices=False)
+        low = (U[:, :rank] * s[:rank]) @ Vt[:rank]
+        filled = np.where(observed, X, low)
+    return low
+
+
+def _noisy_rank2(n_rows=120, n_cols=40, noise=0.1, seed=0):
+    rng = np.random.RandomState(seed)
+    M = rng.standard_normal((n_rows, 2)) @ rng.standard_normal((2, n_cols))
+    M *= np.sqrt(2) / M.std()
+    X = M + noise * rng.standard_normal(M.shape)
+    X[rng.rand(*M.shape) > 0.3] = np.nan
+    return X, M
+
+
+def test_early_stopping_on_noise_close_to_rank_oracle():
+    # the issue's case: rank 2, 120 x 40, 30 % observed, noise 0.1. Default
+    # settings (early stopping on): measured 0.042 against hard-impute's 0.046,
+    # stopped after about 2000 iterations.
+    X, M = _noisy_rank2()
+    completer = TensorCompleter(random_state=0, track_every=0).fit(X)
+    error = missing_entry_error(M, completer.reconstruction_, X)
+    oracle = missing_entry_error(M, _hard_impute(X, 2), X)
+    assert completer.best_iteration_ <= completer.n_iter_ < 10000
+    assert error < 2 * oracle
+    assert np.isfinite(completer.history_["validation_error"]).all()
+
+
+@pytest.mark.parametrize("noise", [0.1, 0.3])
+def test_fold_in_keeps_low_rank_bias_on_noise(noise):
+    X, M = _noisy_rank2(n_rows=180, noise=noise, seed=1)
+    completer = TensorCompleter(random_state=0, track_every=0).fit(X[:120])
+    in_sample = missing_entry_error(M[:120], completer.reconstruction_, X[:120])
+    new = missing_entry_error(M[120:], completer.transform(X[120:]), X[120:])
+    assert new < 1.5 * in_sample
+    # fit_transform and fit(X).transform(X) give the same imputations
+    filled = completer.fit_transform(X[:120])
+    np.testing.assert_allclose(completer.transform(X[:120]), filled, rtol=1e-10)
+
+
+def test_empty_sample_gets_the_typical_row():
+    rng = np.random.RandomState(0)
+    X = 100 + rng.standard_normal((40, 6)) @ np.ones((6, 8)) * 0.1
+    X[rng.rand(*X.shape) < 0.3] = np.nan
+    completer = TensorCompleter(random_state=0, track_every=0, tol=1e-3).fit(X)
+    empty = completer.transform(np.full((1, 8), np.nan))
+    np.testing.assert_allclose(empty, np.nanmean(X, axis=0, keepdims=True), rtol=0.02)
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-170])
+def test_any_finite_magnitude(scale):
+    X, X_true = make_low_rank_tensor((30, 20), ranks=2, observed_fraction=0.5,
+                                     random_state=0)
+    completer = TensorCompleter(random_state=0, track_every=0, tol=1e-3)
+    filled = completer.fit_transform(X * scale)
+    assert np.all(np.isfinite(filled))
+    reference = TensorCompleter(random_state=0, track_every=0, tol=1e-3)
+    np.testing.assert_allclose(filled / scale, reference.fit_transform(X),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_divergence_is_reported():
+    X, _ = make_low_rank_tensor((10, 8), ranks=2, observed_fraction=0.5,
+                                random_state=0)
+    with pytest.raises(ValueError, match="init_scale"):
+        TensorCompleter(init_scale=1e300, learning_rate=1e300, max_iter=5).fit(X)
+    with pytest.raises(ValueError, match="learning_rate"):
+        TensorCompleter(optimizer="gd", learning_rate=1e6, init_scale=0.5,
+                        max_iter=50).fit(X)
