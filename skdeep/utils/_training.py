@@ -99,20 +99,120 @@ def _place(torch, data, device):
     return data, device  # moved batch by batch
 
 
-def _batches(torch, data, batch_size, generator, per_batch_device):
+def _batches(torch, data, batch_size, generator, per_batch_device, sampler=None):
     n_samples = data[0].shape[0]
-    if batch_size is None or batch_size >= n_samples:
+    if sampler is not None:
+        indices = sampler(n_samples, generator)
+    elif batch_size is None or batch_size >= n_samples:
         yield data if per_batch_device is None else tuple(
             t.to(per_batch_device) for t in data
         )
         return
-    order = torch.randperm(n_samples, generator=generator)
-    for start in range(0, n_samples, batch_size):
-        index = order[start : start + batch_size]
+    else:
+        order = torch.randperm(n_samples, generator=generator)
+        indices = (
+            order[start : start + batch_size]
+            for start in range(0, n_samples, batch_size)
+        )
+    for index in indices:
         batch = tuple(t[index.to(t.device)] for t in data)
         if per_batch_device is not None:
             batch = tuple(t.to(per_batch_device, non_blocking=True) for t in batch)
         yield batch
+
+
+class BalancedBatchSampler:
+    """Mini-batches holding the same number of samples from every group.
+
+    A batch sampler for :func:`train`: each batch takes ``per_group`` samples of
+    every group (e.g. of every modality of a multi-omics model, so that a small
+    modality is not swamped by a large one). Each group is walked through
+    successive seeded permutations, so every sample of a group is drawn once
+    before any is drawn again; an epoch is one pass over the largest group, and
+    smaller groups are cycled.
+
+    Parameters
+    ----------
+    groups : array-like of int of shape (n_samples,)
+        Group of every training sample.
+    per_group : int or None
+        Samples per group and per batch; ``None`` makes one batch of all the
+        samples. A group smaller than 2 is repeated to 2 samples per batch, so
+        batch statistics (``BatchNorm``) stay defined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.utils._torch import torch_generator
+    >>> from skdeep.utils._training import BalancedBatchSampler
+    >>> sampler = BalancedBatchSampler(np.array([0] * 6 + [1] * 2), per_group=3)
+    >>> batches = list(sampler(8, torch_generator(0)))
+    >>> [len(b) for b in batches], [int((b >= 6).sum()) for b in batches]
+    ([6, 6], [3, 3])
+    """
+
+    def __init__(self, groups, per_group):
+        groups = np.asarray(groups)
+        if groups.ndim != 1:
+            raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
+        if per_group is not None and int(per_group) < 1:
+            raise ValueError(f"per_group must be a positive int, got {per_group}.")
+        self.members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+        self.per_group = None if per_group is None else int(per_group)
+        self._queues = None
+
+    def _draw(self, torch, g, k, generator):
+        members = self.members[g]
+        queue = self._queues[g]
+        while len(queue) < k:
+            order = torch.randperm(len(members), generator=generator).numpy()
+            queue = np.concatenate([queue, members[order]])
+        self._queues[g] = queue[k:]
+        return queue[:k]
+
+    def __call__(self, n_samples, generator):
+        torch = import_torch()
+        n_grouped = sum(len(m) for m in self.members)
+        if n_grouped != n_samples:
+            raise ValueError(
+                f"the sampler has {n_grouped} samples but the data {n_samples}."
+            )
+        if self._queues is None:
+            self._queues = [np.empty(0, dtype=np.intp) for _ in self.members]
+        largest = max(len(m) for m in self.members)
+        if self.per_group is None:
+            sizes, n_batches = [max(len(m), 2) for m in self.members], 1
+        else:
+            sizes = [max(min(self.per_group, largest), 2)] * len(self.members)
+            n_batches = -(-largest // sizes[0])
+        for _ in range(n_batches):
+            index = np.concatenate(
+                [self._draw(torch, g, k, generator) for g, k in enumerate(sizes)]
+            )
+            yield torch.as_tensor(index, dtype=torch.long)
+
+
+def _optimizer_step(step, batch):
+    """One update of ``step``'s optimiser on ``batch``; the loss before it.
+
+    The gradient is computed in a closure passed to ``optimizer.step``, so the
+    optimisers that evaluate the loss several times per update
+    (:class:`torch.optim.LBFGS`) work like the others (for which
+    ``step(closure)`` is one evaluation, then the update).
+    """
+    first = []
+
+    def closure():
+        step.optimizer.zero_grad(set_to_none=True)
+        out = step.loss(batch)
+        loss, terms = out if isinstance(out, tuple) else (out, {})
+        loss.backward()
+        if not first:
+            first.append((loss.detach(), terms))
+        return loss
+
+    step.optimizer.step(closure)
+    return first[0]
 
 
 def _snapshot(modules):
@@ -136,6 +236,7 @@ def train(
     callback=None,
     convergence_hint="increase max_iter",
     print_every=1,
+    batch_sampler=None,
 ):
     """Train torch modules by the given optimiser steps; the package's only loop.
 
@@ -182,6 +283,10 @@ def train(
         Advice appended to the ``ConvergenceWarning``.
     print_every : int, default=1
         With ``verbose=1``, print one epoch in ``print_every``.
+    batch_sampler : callable or None, default=None
+        ``batch_sampler(n_samples, generator)`` returning the index tensors of
+        the batches of one epoch (e.g. a :class:`BalancedBatchSampler`); it
+        replaces the shuffled partition into ``batch_size`` batches.
 
     Returns
     -------
@@ -229,16 +334,14 @@ def train(
         sums = dict.fromkeys(names, 0.0)
         term_sums = {}
         counts = dict.fromkeys(names, 0)
-        for batch in _batches(torch, data, batch_size, generator, per_batch_device):
+        for batch in _batches(
+            torch, data, batch_size, generator, per_batch_device, batch_sampler
+        ):
             size = batch[0].shape[0]
             for step in steps:
                 if n_batches % step.every:
                     continue
-                step.optimizer.zero_grad(set_to_none=True)
-                out = step.loss(batch)
-                loss, terms = out if isinstance(out, tuple) else (out, {})
-                loss.backward()
-                step.optimizer.step()
+                loss, terms = _optimizer_step(step, batch)
                 sums[step.name] += _as_float(loss) * size
                 counts[step.name] += size
                 for key, value in terms.items():

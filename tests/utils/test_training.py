@@ -228,3 +228,62 @@ def test_only_the_training_loop_calls_backward():
         if re.search(r"\.backward\(|optimizer\.step\(|\bopt\.step\(", path.read_text())
     )
     assert callers == ["utils/_training.py"]
+
+
+def test_balanced_batch_sampler_draws_every_group_equally():
+    from skdeep.utils._training import BalancedBatchSampler
+
+    groups = np.array([0] * 40 + [1] * 7 + [2] * 1)
+    sampler = BalancedBatchSampler(groups, per_group=8)
+    gen = torch_generator(0)
+    epoch = [b.numpy() for b in sampler(48, gen)]
+    # one pass over the largest group: 5 batches of 8 per group
+    assert len(epoch) == 5
+    for index in epoch:
+        assert np.bincount(groups[index], minlength=3).tolist() == [8, 8, 8]
+    drawn = np.concatenate(epoch)
+    # the large group is drawn without repetition, the small ones are cycled
+    big = drawn[groups[drawn] == 0]
+    assert sorted(big.tolist()) == list(range(40))
+    small = drawn[groups[drawn] == 1]
+    assert np.bincount(small - 40, minlength=7).min() >= 5
+    # full batch: every sample once, a singleton group repeated to 2
+    full = list(BalancedBatchSampler(groups, per_group=None)(48, gen))
+    assert len(full) == 1
+    assert np.bincount(groups[full[0].numpy()]).tolist() == [40, 7, 2]
+    with pytest.raises(ValueError, match="samples"):
+        list(sampler(10, gen))
+
+
+def test_train_uses_the_batch_sampler_and_stays_seeded():
+    from skdeep.utils._training import BalancedBatchSampler
+
+    X, y, _ = _regression(n=30)
+    groups = np.array([0] * 25 + [1] * 5)
+    seen = []
+
+    def fit(seed):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1).double()
+
+        def loss(batch):
+            seen.append(batch[2].clone())
+            return torch.mean((model(batch[0]).ravel() - batch[1]) ** 2)
+
+        step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.05), loss)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            train([step], (X, y, torch.arange(30)), estimator=_Named(),
+                  modules=[model], max_iter=2, n_iter_no_change=None,
+                  batch_size=4, generator=torch_generator(seed),
+                  batch_sampler=BalancedBatchSampler(groups, per_group=5))
+        return model.weight.detach().clone()
+
+    first = fit(0)
+    batches = list(seen)
+    seen.clear()
+    assert torch.equal(fit(0), first)
+    assert not torch.equal(fit(1), first)
+    # batch_size is ignored for the sampler's batches: 5 + 5 per batch, 5 batches
+    assert len(batches) == 10
+    assert all(int((b >= 25).sum()) == 5 and len(b) == 10 for b in batches)
