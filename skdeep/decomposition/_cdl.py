@@ -15,10 +15,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
-from ..utils import _validation
 from ..utils._iteration import IterationMonitor
+from ..utils._validation import validate_data
 from ._dstep import (
     compute_ztX,
     compute_ztz,
@@ -29,9 +28,6 @@ from ._dstep import (
     update_uv,
 )
 from ._lgcd import _lgcd_batch, compute_DtD, compute_DtX, reconstruct
-
-# the shared wrapper whose errors name X (scikit-learn's own where it is absent)
-validate_data = getattr(_validation, "validate_data", _sklearn_validate_data)
 
 # LGCD stops when no coordinate moves by more than this fraction of std(X_n), as
 # in alphacsc; the cap on passes over the segments is never reached in practice.
