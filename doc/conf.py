@@ -23,7 +23,9 @@ extensions = [
 ]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+# Members that skdeep defines; the methods every scikit-learn estimator inherits
+# (get_params, set_output, metadata routing...) are documented by scikit-learn.
+autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
