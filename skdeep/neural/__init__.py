@@ -4,6 +4,7 @@ Importing this package never imports torch; the estimators import it when they
 are fitted.
 """
 
+from ._modis import MODISIntegrator
 from ._nystrom import NystromNetClassifier
 
-__all__ = ["NystromNetClassifier"]
+__all__ = ["MODISIntegrator", "NystromNetClassifier"]

@@ -1,0 +1,253 @@
+"""Unpaired, partly labeled multi-omics data with a known class structure."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+_NOISE_MODELS = ("continuous", "count", "methylation")
+
+
+def _as_list(value, n, name, kind):
+    if np.ndim(value) == 0:
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be a {kind} or a list of {n}, got {value}.")
+    return value
+
+
+def make_multiomics(
+    n_samples=1000,
+    n_features=(100, 80),
+    *,
+    n_classes=5,
+    n_latent=8,
+    noise_models=None,
+    class_separation=5.0,
+    noise=0.5,
+    weights=None,
+    labeled_fraction=0.1,
+    unlabeled_classes=None,
+    n_target=0,
+    n_target_classes=1,
+    modality_fractions=None,
+    return_info=False,
+    random_state=None,
+):
+    """Unpaired multi-omics samples measured in one modality each (InterSIM-like).
+
+    Every sample has a class and a latent profile ``u = m_c + e`` in
+    ``R^n_latent`` (class means ``m_c`` at distance about ``class_separation``,
+    ``e ~ N(0, I)``). Each sample is measured in ONE modality ``k``, whose
+    features are a modality-specific nonlinear map of ``u``
+    (``s = tanh(u A_k + b_k) W_k``: a random one-hidden-layer network per
+    modality) observed through the modality's noise model:
+
+    - ``"continuous"`` (expression-like): ``x = s + noise * N(0, 1)``;
+    - ``"count"`` (sequencing-like): ``x ~ Poisson(exp(0.5 s + 1))``;
+    - ``"methylation"`` (beta values, bounded in ``(0, 1)``):
+      ``x = sigmoid(s + noise * N(0, 1))``.
+
+    The other modalities' blocks of the sample are NaN, the input format of
+    :class:`~skdeep.neural.MODISIntegrator`. A fraction of every modality's
+    samples keeps its label; the others are ``-1``. Classes can be left
+    unlabeled in chosen modalities, and a small *target* cohort of new classes
+    can be added beside the large *reference* one.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of reference samples (over all modalities).
+    n_features : sequence of int, default=(100, 80)
+        Number of features of each modality; its length is the number of
+        modalities.
+    n_classes : int, default=5
+        Number of classes, the target classes included.
+    n_latent : int, default=8
+        Dimension of the shared latent profiles.
+    noise_models : sequence of {"continuous", "count", "methylation"} or None, \
+            default=None
+        Noise model of each modality; ``None`` cycles through
+        ``("continuous", "count", "methylation")``.
+    class_separation : float, default=5.0
+        Typical distance between class means, in units of the within-class
+        standard deviation of the latent profiles.
+    noise : float, default=0.5
+        Noise level of the continuous and methylation modalities.
+    weights : sequence of float or None, default=None
+        Proportions of the reference classes (class imbalance); ``None`` is
+        balanced. Its length is ``n_classes`` (or ``n_classes -
+        n_target_classes`` with a target cohort).
+    labeled_fraction : float or sequence of float, default=0.1
+        Fraction of each modality's samples that keep their label.
+    unlabeled_classes : dict or None, default=None
+        ``{modality: [classes]}``: classes whose samples are all unlabeled in
+        that modality (e.g. ``{1: [4]}``: class 4 is labeled in modality 0
+        only).
+    n_target : int, default=0
+        Number of samples of a small target cohort, drawn from the last
+        ``n_target_classes`` classes (absent from the reference cohort).
+    n_target_classes : int, default=1
+        Number of classes of the target cohort (used when ``n_target > 0``).
+    modality_fractions : sequence of float or None, default=None
+        Share of the samples measured in each modality; ``None`` is equal.
+    return_info : bool, default=False
+        Also return a dict with the ground truth: ``"latent"`` (the profiles),
+        ``"class_means"``, ``"cohort"`` (0 reference, 1 target),
+        ``"modalities"`` (the block sizes) and ``"noise_models"``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of every draw.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples + n_target, sum(n_features))
+        The modalities' blocks side by side, NaN outside each sample's block.
+    y : ndarray of shape (n_samples + n_target,)
+        Observed labels, ``-1`` for unlabeled samples.
+    y_true : ndarray of shape (n_samples + n_target,)
+        The true class of every sample.
+    modality : ndarray of shape (n_samples + n_target,)
+        Index of the modality each sample is measured in.
+    info : dict
+        Only with ``return_info=True``.
+
+    References
+    ----------
+    .. [1] P. Chalise, R. Raghavan, B. Fridley, "InterSIM: Simulation tool for
+       multiple integrative 'omic datasets'", Computer Methods and Programs in
+       Biomedicine, 2016 (the simulator the MODIS paper uses).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.datasets import make_multiomics
+    >>> X, y, y_true, modality = make_multiomics(
+    ...     n_samples=200, n_features=(30, 20), labeled_fraction=0.2,
+    ...     unlabeled_classes={1: [4]}, random_state=0)
+    >>> X.shape, np.bincount(modality).tolist()
+    ((200, 50), [100, 100])
+    >>> bool(np.isnan(X[modality == 0, 30:]).all())
+    True
+    >>> int(np.sum((y == 4) & (modality == 1)))
+    0
+    """
+    rng = check_random_state(random_state)
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+    sizes = [int(d) for d in np.atleast_1d(n_features)]
+    if len(sizes) < 1 or min(sizes) < 1:
+        raise ValueError(f"n_features must list positive sizes, got {n_features!r}.")
+    n_mod = len(sizes)
+    if not isinstance(n_classes, Integral) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}.")
+    if not isinstance(n_latent, Integral) or n_latent < 1:
+        raise ValueError(f"n_latent must be a positive int, got {n_latent!r}.")
+    if noise_models is None:
+        noise_models = [_NOISE_MODELS[k % 3] for k in range(n_mod)]
+    noise_models = _as_list(noise_models, n_mod, "noise_models", "str")
+    for model in noise_models:
+        if model not in _NOISE_MODELS:
+            raise ValueError(
+                f"noise_models must hold values of {_NOISE_MODELS}, got {model!r}."
+            )
+    for name, value in (("class_separation", class_separation), ("noise", noise)):
+        if not isinstance(value, Real) or value < 0:
+            raise ValueError(f"{name} must be a non-negative float, got {value!r}.")
+    fractions = _as_list(labeled_fraction, n_mod, "labeled_fraction", "float")
+    if any(not 0 <= f <= 1 for f in fractions):
+        raise ValueError(f"labeled_fraction must be in [0, 1], got {fractions}.")
+    if not isinstance(n_target, Integral) or n_target < 0:
+        raise ValueError(f"n_target must be a non-negative int, got {n_target!r}.")
+    n_target_cls = int(n_target_classes) if n_target > 0 else 0
+    if n_target > 0 and not 1 <= n_target_cls < n_classes:
+        raise ValueError(
+            f"n_target_classes must be in [1, n_classes), got {n_target_classes!r}."
+        )
+    n_ref_cls = n_classes - n_target_cls
+    if weights is None:
+        weights = np.full(n_ref_cls, 1.0 / n_ref_cls)
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (n_ref_cls,) or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(
+            f"weights must hold {n_ref_cls} non-negative proportions, got "
+            f"{weights.tolist()}."
+        )
+    weights = weights / weights.sum()
+    if modality_fractions is None:
+        modality_fractions = np.full(n_mod, 1.0 / n_mod)
+    modality_fractions = np.asarray(modality_fractions, dtype=float)
+    if modality_fractions.shape != (n_mod,) or (modality_fractions < 0).any() \
+            or modality_fractions.sum() <= 0:
+        raise ValueError(
+            f"modality_fractions must hold {n_mod} non-negative shares, got "
+            f"{modality_fractions.tolist()}."
+        )
+    modality_fractions = modality_fractions / modality_fractions.sum()
+    unlabeled_classes = {} if unlabeled_classes is None else dict(unlabeled_classes)
+    for m, classes in unlabeled_classes.items():
+        if not isinstance(m, Integral) or not 0 <= m < n_mod:
+            raise ValueError(
+                f"unlabeled_classes keys must be modality indices in [0, {n_mod}), "
+                f"got {m!r}."
+            )
+        bad = [c for c in np.atleast_1d(classes) if not 0 <= c < n_classes]
+        if bad:
+            raise ValueError(f"unlabeled_classes names unknown classes {bad}.")
+
+    # Classes, cohorts and modalities of the samples.
+    y_ref = rng.choice(n_ref_cls, size=n_samples, p=weights)
+    y_tgt = n_ref_cls + rng.randint(n_target_cls, size=n_target) if n_target else \
+        np.empty(0, dtype=int)
+    y_true = np.concatenate([y_ref, y_tgt]).astype(np.int64)
+    cohort = np.r_[np.zeros(n_samples, dtype=np.int64), np.ones(n_target, np.int64)]
+    n_total = len(y_true)
+    modality = np.empty(n_total, dtype=np.int64)
+    for part in (cohort == 0, cohort == 1):
+        idx = np.flatnonzero(part)
+        # exact shares, then a random order
+        counts = np.floor(modality_fractions * len(idx)).astype(int)
+        counts[: len(idx) - counts.sum()] += 1
+        modality[idx] = rng.permutation(np.repeat(np.arange(n_mod), counts))
+
+    # Shared latent profiles: class means on a scaled simplex-like design.
+    class_means = rng.standard_normal((n_classes, n_latent))
+    class_means *= class_separation / np.sqrt(2 * n_latent)
+    latent = class_means[y_true] + rng.standard_normal((n_total, n_latent))
+
+    X = np.full((n_total, sum(sizes)), np.nan)
+    start = 0
+    for m, (d, model) in enumerate(zip(sizes, noise_models)):
+        hidden = max(2 * n_latent, 16)
+        A = rng.standard_normal((n_latent, hidden)) / np.sqrt(n_latent)
+        b = 0.5 * rng.standard_normal(hidden)
+        W = rng.standard_normal((hidden, d)) * np.sqrt(2.0 / hidden)
+        rows = modality == m
+        s = np.tanh(latent[rows] @ A + b) @ W
+        if model == "continuous":
+            x = s + noise * rng.standard_normal(s.shape)
+        elif model == "count":
+            x = rng.poisson(np.exp(np.clip(0.5 * s + 1.0, -10, 6))).astype(float)
+        else:
+            x = 1.0 / (1.0 + np.exp(-(s + noise * rng.standard_normal(s.shape))))
+        X[np.ix_(rows, np.arange(start, start + d))] = x
+        start += d
+
+    y = y_true.copy()
+    for m in range(n_mod):
+        idx = np.flatnonzero(modality == m)
+        n_lab = int(round(fractions[m] * len(idx)))
+        keep = np.zeros(len(idx), dtype=bool)
+        keep[rng.choice(len(idx), n_lab, replace=False)] = True
+        hidden_cls = np.isin(y_true[idx], np.atleast_1d(unlabeled_classes.get(m, [])))
+        y[idx[~keep | hidden_cls]] = -1
+    if not return_info:
+        return X, y, y_true, modality
+    info = {
+        "latent": latent,
+        "class_means": class_means,
+        "cohort": cohort,
+        "modalities": sizes,
+        "noise_models": list(noise_models),
+    }
+    return X, y, y_true, modality, info

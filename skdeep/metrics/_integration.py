@@ -1,0 +1,245 @@
+"""Scores of multi-omics integration: label recovery and modality mixing."""
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    adjusted_rand_score,
+    balanced_accuracy_score,
+    normalized_mutual_info_score,
+)
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import check_array
+
+from ..utils._validation import unlabeled_mask
+from ._cluster import check_label_pair
+
+
+def _check_latent(Z, modality):
+    Z = check_array(Z, dtype=np.float64, input_name="Z")
+    modality = np.asarray(modality)
+    if modality.ndim != 1 or modality.shape[0] != Z.shape[0]:
+        raise ValueError(
+            f"modality must be 1-D with one entry per row of Z ({Z.shape[0]}), got "
+            f"shape {modality.shape}."
+        )
+    _, codes = np.unique(modality, return_inverse=True)
+    if codes.max(initial=0) < 1:
+        raise ValueError("modality must hold at least two distinct modalities.")
+    return Z, codes
+
+
+def semi_supervised_scores(y_true, y_pred, y):
+    """Accuracy, balanced accuracy, NMI and ARI on the unlabeled samples.
+
+    The figures a semi-supervised integration is judged by: how well the
+    samples whose label was hidden (``y == -1``) are classified.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True classes of all samples.
+    y_pred : array-like of shape (n_samples,)
+        Predicted classes, in the vocabulary of ``y_true``.
+    y : array-like of shape (n_samples,)
+        The labels given to the fit; ``-1`` marks the unlabeled samples, which
+        are scored.
+
+    Returns
+    -------
+    scores : dict
+        ``"accuracy"``, ``"balanced_accuracy"``, ``"nmi"`` and ``"ari"`` on the
+        unlabeled samples.
+
+    Examples
+    --------
+    >>> from skdeep.metrics import semi_supervised_scores
+    >>> scores = semi_supervised_scores([0, 0, 1, 1], [0, 1, 1, 1], [0, -1, -1, 1])
+    >>> scores["accuracy"], scores["balanced_accuracy"]
+    (0.5, 0.5)
+    """
+    y_true, y_pred = check_label_pair(y_true, y_pred, dtype=object)
+    y = np.asarray(y, dtype=object)
+    if y.shape != y_true.shape:
+        raise ValueError(
+            f"y must have the shape of y_true {y_true.shape}, got {y.shape}."
+        )
+    unlabeled = unlabeled_mask(y)
+    if not unlabeled.any():
+        raise ValueError("y has no unlabeled sample (-1) to score.")
+    t, p = y_true[unlabeled].astype(str), y_pred[unlabeled].astype(str)
+    return {
+        "accuracy": float(accuracy_score(t, p)),
+        "balanced_accuracy": float(balanced_accuracy_score(t, p)),
+        "nmi": float(normalized_mutual_info_score(t, p)),
+        "ari": float(adjusted_rand_score(t, p)),
+    }
+
+
+def modality_mixing_score(Z, modality, n_neighbors=15):
+    """kNN mixing entropy of the modalities in a latent space.
+
+    For every sample, the entropy of the modalities among its ``n_neighbors``
+    nearest neighbours (itself excluded), divided by the entropy of the global
+    modality proportions, averaged over samples: 1 when every neighbourhood
+    holds the modalities in their global proportions (perfect mixing), 0 when
+    every neighbourhood holds a single modality (separate clouds).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_components)
+        Latent coordinates (e.g. ``MODISIntegrator.transform``).
+    modality : array-like of shape (n_samples,)
+        Modality of each sample (at least two distinct values).
+    n_neighbors : int, default=15
+        Neighbourhood size.
+
+    Returns
+    -------
+    score : float
+        Mean normalised mixing entropy, in ``[0, 1]`` up to sampling noise
+        (a neighbourhood can be more even than the global proportions).
+
+    See Also
+    --------
+    modality_prediction_score : The same question asked to a classifier.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.metrics import modality_mixing_score
+    >>> rng = np.random.RandomState(0)
+    >>> Z = rng.standard_normal((200, 2))
+    >>> separated = np.r_[Z[:100], Z[100:] + 50]
+    >>> modality = np.repeat([0, 1], 100)
+    >>> modality_mixing_score(separated, modality)
+    0.0
+    >>> bool(modality_mixing_score(Z, modality) > 0.8)
+    True
+    """
+    Z, codes = _check_latent(Z, modality)
+    if not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be a positive int, got {n_neighbors!r}.")
+    if n_neighbors >= Z.shape[0]:
+        raise ValueError(
+            f"n_neighbors={n_neighbors} must be smaller than the number of samples "
+            f"({Z.shape[0]})."
+        )
+    n_mod = codes.max() + 1
+    _, neighbours = (
+        NearestNeighbors(n_neighbors=n_neighbors + 1).fit(Z).kneighbors(Z)
+    )
+    neighbours = neighbours[:, 1:]
+    counts = np.zeros((Z.shape[0], n_mod))
+    np.add.at(counts, (np.repeat(np.arange(Z.shape[0]), n_neighbors),
+                       codes[neighbours].ravel()), 1.0)
+    p = counts / n_neighbors
+    with np.errstate(divide="ignore", invalid="ignore"):
+        local = -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=1)
+    q = np.bincount(codes) / len(codes)
+    global_entropy = -np.sum(q * np.log(q))
+    return float(np.mean(local) / global_entropy)
+
+
+def modality_prediction_score(Z, modality, cv=3, random_state=0):
+    """Balanced accuracy of a classifier predicting the modality from the latent.
+
+    Cross-validated logistic regression on ``Z``; chance level is
+    ``1 / n_modalities``. Low values mean well mixed modalities (the
+    discriminator's view of the latent).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_components)
+        Latent coordinates.
+    modality : array-like of shape (n_samples,)
+        Modality of each sample.
+    cv : int, default=3
+        Number of stratified folds.
+    random_state : int, default=0
+        Seed of the fold split.
+
+    Returns
+    -------
+    score : float
+        Mean balanced accuracy over the folds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.metrics import modality_prediction_score
+    >>> rng = np.random.RandomState(0)
+    >>> Z = rng.standard_normal((300, 3))
+    >>> modality = np.repeat([0, 1, 2], 100)
+    >>> bool(modality_prediction_score(Z + 5 * modality[:, None], modality) > 0.99)
+    True
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    Z, codes = _check_latent(Z, modality)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    scores = cross_val_score(model, Z, codes, cv=folds, scoring="balanced_accuracy")
+    return float(np.mean(scores))
+
+
+def cross_modal_transfer_accuracy(Z, y_true, modality, n_neighbors=5):
+    """Accuracy of labels transferred across modalities by nearest neighbours.
+
+    For every ordered pair of modalities ``(a, b)``, a kNN classifier fitted on
+    the latents of modality ``a`` with their true classes predicts the samples
+    of modality ``b``; the accuracies are averaged over the pairs. It measures
+    whether the classes of different modalities land at the same place (the
+    alignment), which mixing alone does not.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_components)
+        Latent coordinates.
+    y_true : array-like of shape (n_samples,)
+        True classes.
+    modality : array-like of shape (n_samples,)
+        Modality of each sample.
+    n_neighbors : int, default=5
+        Neighbours of the kNN classifier.
+
+    Returns
+    -------
+    accuracy : float
+        Mean over ordered modality pairs, in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.metrics import cross_modal_transfer_accuracy
+    >>> rng = np.random.RandomState(0)
+    >>> y_true = np.tile([0, 1], 50)
+    >>> Z = rng.standard_normal((100, 2)) + 10 * y_true[:, None]
+    >>> modality = np.repeat([0, 1], 50)
+    >>> cross_modal_transfer_accuracy(Z, y_true, modality)
+    1.0
+    >>> cross_modal_transfer_accuracy(Z + 10 * modality[:, None], y_true, modality)
+    0.5
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    Z, codes = _check_latent(Z, modality)
+    y_true = np.asarray(y_true, dtype=object)
+    if y_true.shape != (Z.shape[0],):
+        raise ValueError(
+            f"y_true must have one entry per row of Z ({Z.shape[0]}), got shape "
+            f"{y_true.shape}."
+        )
+    y_true = y_true.astype(str)
+    scores = []
+    for a in range(codes.max() + 1):
+        source = codes == a
+        knn = KNeighborsClassifier(n_neighbors=min(n_neighbors, int(source.sum())))
+        knn.fit(Z[source], y_true[source])
+        for b in range(codes.max() + 1):
+            if b != a:
+                target = codes == b
+                scores.append(np.mean(knn.predict(Z[target]) == y_true[target]))
+    return float(np.mean(scores))

@@ -1,0 +1,832 @@
+"""MODIS: semi-supervised diagonal integration of unpaired multi-omics data.
+
+torch is imported inside the methods (the modules and losses live in
+:mod:`skdeep.neural._modis_modules`), so importing this module is cheap.
+"""
+
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._torch import torch_generator
+from ..utils._training import BalancedBatchSampler, TrainingStep, train
+from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
+from ._base import BaseTorchEstimator
+
+# Adam's betas of the paper's public code (a GAN-style first moment).
+_ADAM_BETAS = (0.5, 0.999)
+
+# Below this many input entries per forward pass (rows x widest block), torch's
+# intra-op threads cost more than they save: BatchNorm on a small batch runs
+# hundreds of times slower with 2 busy-waiting threads on a loaded machine.
+_THREADED_WORK = 2**22
+
+
+@contextmanager
+def _small_work_threads(torch, device, work):
+    """Run small CPU work on one intra-op thread; restore the setting after."""
+    previous = torch.get_num_threads()
+    if device.type != "cpu" or work >= _THREADED_WORK or previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _auto_hidden(n_features, n_components):
+    """Two encoder widths shrinking from the input size towards the latent."""
+    first = int(np.clip(n_features // 2, 2 * n_components, 512))
+    second = int(np.clip(n_features // 4, 2 * n_components, first))
+    return [first, second]
+
+
+class MODISIntegrator(
+    ClassifierMixin, TransformerMixin, ClassNamePrefixFeaturesOutMixin,
+    BaseTorchEstimator,
+):
+    """Semi-supervised diagonal integration of unpaired multi-omics data (MODIS).
+
+    Samples are measured in one modality each (unpaired: e.g. expression for
+    some patients, methylation for others), and few carry a class label. MODIS
+    learns one variational auto-encoder per modality into a shared latent
+    space, a class classifier on that space and an adversarially trained
+    modality classifier that pushes the modalities to overlap; the labels then
+    align the classes across modalities, so a class labeled in one modality
+    only is recognised in the others. A small target cohort trained beside a
+    large reference one turns transfer into learning under class imbalance.
+
+    ``X`` is one 2-D array holding the modalities' column blocks side by side;
+    a sample has NaN in the blocks it was not measured in (a sample measured in
+    several modalities uses all of them: its latent is the product of the
+    Gaussian posteriors of its blocks). Requires PyTorch
+    (``pip install skdeep[torch]``).
+
+    Parameters
+    ----------
+    modalities : list or None, default=None
+        The column blocks: sizes ``[d1, d2, ...]`` of consecutive blocks that
+        sum to ``n_features``, or one list of column indices (or of column
+        names when ``X`` is a DataFrame) per modality, which together cover
+        every column exactly once. ``None`` is one block of all the columns
+        (a single modality: a semi-supervised VAE classifier, no adversary).
+    n_components : int, default=32
+        Dimension of the shared Gaussian latent space.
+    hidden_layer_sizes : array-like of int or None, default=None
+        Widths of every encoder's hidden layers (the decoders mirror them).
+        ``None`` uses two widths shrinking from each modality's input size
+        (``d // 2`` and ``d // 4``, clipped to ``[2 * n_components, 512]``).
+    discriminator_hidden_sizes : array-like of int, default=(128, 128)
+        Widths of the shared trunk on the latent that carries the class head
+        and the modality head.
+    beta : float, default=1e-2
+        Weight of the KL divergence of each posterior to ``N(0, I)`` beside the
+        reconstruction error (mean squared error per standardised feature).
+    adversarial : {"rpgan", "ce"} or None, default="rpgan"
+        Loss of the modality adversary. ``"rpgan"``: the regularised
+        relativistic GAN loss (every latent of modality ``a`` is paired with
+        every latent of another modality ``b`` on the modality-``a`` logit;
+        zero-centred R1 and R2 gradient penalties of weight ``gamma_gp``).
+        ``"ce"``: cross-entropy; the discriminator predicts the modality and
+        the encoders are pushed towards the other modalities. ``None``: no
+        adversary (the latents are aligned by the class labels only).
+    lambda_adversarial : float, default=1.0
+        Weight of the adversarial term in the encoders' loss.
+    gamma_gp : float, default=1.0
+        Weight ``gamma`` of the R1 + R2 penalties (``gamma / 2 * (R1 + R2)``)
+        with ``adversarial="rpgan"``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the cross-entropy of the labeled samples;
+        ``"balanced"`` weighs them inversely to their labeled frequencies.
+    partial_blocks : {"mask", "error"}, default="mask"
+        What to do with NaN inside a measured block (a block is measured when
+        at least one of its entries is not NaN): ``"mask"`` feeds the encoder
+        the feature mean there and leaves the entry out of the reconstruction
+        error; ``"error"`` raises a ``ValueError``.
+    batch_size : int or None, default=64
+        Samples *per modality* in each mini-batch (batches are drawn per
+        modality, so a small modality is not swamped: an epoch is one pass over
+        the largest modality, and smaller ones are cycled); ``None`` trains on
+        all the samples at once.
+    learning_rate : float, default=1e-3
+        Step size of Adam (``betas=(0.5, 0.999)`` as in the paper's code) for
+        the auto-encoders and for the discriminator.
+    max_iter : int, default=100
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimal decrease of the monitored loss (the validation loss with
+        ``early_stopping``, else the encoders' training loss) that resets the
+        patience.
+    n_iter_no_change : int, default=10
+        Stop after this many epochs without a decrease of ``tol``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of every modality's samples, monitor
+        their reconstruction, KL and class losses, and restore the weights of
+        the best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the samples held out with ``early_stopping``.
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the mini-batches, the latent draws and the
+        validation split; the same seed gives the same fit on the CPU.
+    verbose : int, default=0
+        Print one line per epoch with the loss terms.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen among the labeled samples.
+    n_modalities_ : int
+        Number of modalities.
+    modality_blocks_ : list of ndarray of int
+        Column indices of each modality's block.
+    network_ : torch.nn.Module
+        The fitted VAEs (``network_.vaes``) and discriminator
+        (``network_.discriminator``).
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : ndarray of shape (n_iter_,)
+        The encoders' total loss per epoch (reconstruction + ``beta`` KL +
+        class cross-entropy + ``lambda_adversarial`` adversarial term).
+    loss_terms_ : dict of ndarray
+        Per-epoch curves of every term: ``"generator.reconstruction"``,
+        ``"generator.kl"``, ``"generator.classification"``,
+        ``"generator.adversarial"``, ``"discriminator"`` and its parts
+        ``"discriminator.adversarial"``, ``"discriminator.penalty"``,
+        ``"discriminator.classification"``, and ``"validation"`` with
+        ``early_stopping``.
+    validation_loss_curve_ : ndarray of shape (n_iter_,)
+        Validation loss per epoch (with ``early_stopping`` only).
+    best_iteration_ : int
+        Epoch whose weights were restored (with ``early_stopping`` only).
+    n_features_in_ : int
+        Number of columns of ``X``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` when it is a DataFrame with string names.
+
+    See Also
+    --------
+    skdeep.datasets.make_multiomics : Simulator with ground truth.
+    skdeep.metrics.modality_mixing_score : How well the modalities overlap.
+
+    Notes
+    -----
+    Training alternates per mini-batch (through :func:`skdeep` 's one training
+    loop) a discriminator step, which updates the trunk, the class head and
+    the modality head on the detached latents (class cross-entropy + the
+    modality loss + its penalties), and a generator step, which updates the
+    auto-encoders on reconstruction + ``beta`` KL + class cross-entropy +
+    ``lambda_adversarial`` times the adversarial term through the frozen
+    discriminator. Unlike the public code, the relativistic terms are written
+    per modality logit, so the discriminator uses the modality index and the
+    encoders receive a non-zero adversarial gradient. Features are standardised
+    per column on their observed samples; ``translate`` and
+    ``inverse_transform`` return the original units.
+
+    References
+    ----------
+    .. [1] D. Lepe-Soltero, T. Artières, A. Baudot, P. Villoutreix, "MODIS:
+       Multi-Omics Data Integration for Small and unpaired datasets", 2025,
+       arXiv:2503.18856 (architecture: coupled VAEs, class classifier and
+       adversarial modality classifier; the regularised relativistic loss).
+    .. [2] Y. Huang, A. Gokaslan, V. Kuleshov, J. Tompkin, "The GAN is dead;
+       long live the GAN! A Modern GAN Baseline", NeurIPS 2024 (the
+       relativistic pairing loss, Eq. 2, with the R1 and R2 penalties).
+
+    Examples
+    --------
+    >>> from skdeep.datasets import make_multiomics
+    >>> from skdeep.neural import MODISIntegrator
+    >>> X, y, y_true, modality = make_multiomics(
+    ...     n_samples=300, n_features=(20, 15), n_classes=3, random_state=0)
+    >>> model = MODISIntegrator(modalities=[20, 15], n_components=4,
+    ...                         max_iter=5, random_state=0).fit(X, y)
+    >>> model.transform(X).shape, model.translate(X, target=1).shape
+    ((300, 4), (300, 15))
+    >>> model.predict_proba(X).shape
+    (300, 3)
+    """
+
+    _parameter_constraints = {
+        **BaseTorchEstimator._parameter_constraints,
+        "modalities": [list, tuple, None],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", None],
+        "discriminator_hidden_sizes": ["array-like"],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "adversarial": [StrOptions({"rpgan", "ce"}), None],
+        "lambda_adversarial": [Interval(Real, 0, None, closed="left")],
+        "gamma_gp": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "partial_blocks": [StrOptions({"mask", "error"})],
+    }
+
+    def __init__(
+        self,
+        modalities=None,
+        *,
+        n_components=32,
+        hidden_layer_sizes=None,
+        discriminator_hidden_sizes=(128, 128),
+        beta=1e-2,
+        adversarial="rpgan",
+        lambda_adversarial=1.0,
+        gamma_gp=1.0,
+        class_weight=None,
+        partial_blocks="mask",
+        batch_size=64,
+        learning_rate=1e-3,
+        max_iter=100,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.modalities = modalities
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.discriminator_hidden_sizes = discriminator_hidden_sizes
+        self.beta = beta
+        self.adversarial = adversarial
+        self.lambda_adversarial = lambda_adversarial
+        self.gamma_gp = gamma_gp
+        self.class_weight = class_weight
+        self.partial_blocks = partial_blocks
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # NaN blocks are the input format: a sample is NaN in the modalities it
+        # was not measured in.
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        return tags
+
+    # -- input handling ------------------------------------------------------
+    def _resolve_blocks(self, n_features):
+        spec = self.modalities
+        if spec is None:
+            return [np.arange(n_features)]
+        spec = list(spec)
+        if not spec:
+            raise ValueError("modalities must list at least one block, got [].")
+        if all(isinstance(s, Integral) and not isinstance(s, bool) for s in spec):
+            sizes = [int(s) for s in spec]
+            if min(sizes) < 1:
+                raise ValueError(f"modalities sizes must be positive, got {sizes}.")
+            if sum(sizes) != n_features:
+                raise ValueError(
+                    f"modalities sizes {sizes} sum to {sum(sizes)} but X has "
+                    f"{n_features} columns; the blocks must cover the columns "
+                    "exactly."
+                )
+            bounds = np.cumsum([0, *sizes])
+            return [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        blocks = []
+        names = getattr(self, "feature_names_in_", None)
+        for block in spec:
+            if isinstance(block, (str, bytes)) or not hasattr(block, "__len__"):
+                raise TypeError(
+                    "modalities must be a list of block sizes or a list of column "
+                    f"lists, got an element {block!r}."
+                )
+            block = list(block)
+            if not block:
+                raise ValueError("modalities has an empty block.")
+            if all(isinstance(c, str) for c in block):
+                if names is None:
+                    raise ValueError(
+                        "modalities names columns but X has no column names; "
+                        "pass a DataFrame or column indices."
+                    )
+                lookup = {name: i for i, name in enumerate(names)}
+                missing = [c for c in block if c not in lookup]
+                if missing:
+                    raise ValueError(
+                        f"modalities names columns {missing} that X does not have."
+                    )
+                blocks.append(np.array([lookup[c] for c in block], dtype=np.intp))
+            elif all(
+                isinstance(c, Integral) and not isinstance(c, bool) for c in block
+            ):
+                blocks.append(np.asarray(block, dtype=np.intp))
+            else:
+                raise TypeError(
+                    "each block of modalities must hold column indices (int) or "
+                    f"column names (str), got {block!r}."
+                )
+        every = np.concatenate(blocks)
+        if every.min() < 0 or every.max() >= n_features or len(every) != n_features \
+                or len(np.unique(every)) != n_features:
+            raise ValueError(
+                f"modalities blocks must cover the {n_features} columns of X "
+                "exactly once (no column missing, repeated or out of range)."
+            )
+        return blocks
+
+    def _observed(self, X, blocks):
+        """Boolean ``(n_samples, n_modalities)``: which blocks each row has."""
+        observed = np.empty((X.shape[0], len(blocks)), dtype=bool)
+        for m, cols in enumerate(blocks):
+            nan = np.isnan(X[:, cols])
+            all_nan = nan.all(axis=1)
+            partial = nan.any(axis=1) & ~all_nan
+            if partial.any() and self.partial_blocks == "error":
+                row = int(np.flatnonzero(partial)[0])
+                raise ValueError(
+                    f"X has NaN inside an observed block: sample {row} is measured "
+                    f"in modality {m} but has NaN in some of its columns; with "
+                    "partial_blocks='error' a block must be fully observed or "
+                    "fully NaN (impute it, or use partial_blocks='mask')."
+                )
+            observed[:, m] = ~all_nan
+        empty = ~observed.any(axis=1)
+        if empty.any():
+            raise ValueError(
+                f"X has {int(empty.sum())} sample(s) with no observed modality "
+                f"(e.g. sample {int(np.flatnonzero(empty)[0])} is all NaN)."
+            )
+        return observed
+
+    def _standardised(self, X):
+        """Standardised copy of ``X`` with the unobserved entries set to 0."""
+        Z = (X - self._mean) / self._scale
+        return np.nan_to_num(Z, nan=0.0).astype(np.float32)
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan"
+        )
+        observed = self._observed(X, self.modality_blocks_)
+        return self._standardised(X), observed
+
+    # -- fit ---------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the VAEs, the class head and the modality adversary.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The modalities' blocks side by side; NaN in the blocks a sample was
+            not measured in.
+        y : array-like of shape (n_samples,)
+            Class labels (integers or strings); ``-1`` marks unlabeled samples.
+
+        Returns
+        -------
+        self : MODISIntegrator
+            The fitted estimator.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None; pass -1 for the unlabeled samples."
+            )
+        X = validate_data(
+            self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", copy=False
+        )
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example using "
+                "ravel().",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            y_arr = y_arr.ravel()
+        if y_arr.dtype.kind == "f":
+            check_classification_targets(y_arr)
+        y_arr, labeled = check_semi_supervised_y(y_arr, X.shape[0])
+        self.classes_, y_code = np.unique(y_arr[labeled], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"only {len(self.classes_)} class labeled in y; "
+                f"{type(self).__name__} needs labeled samples of at least two "
+                "classes (-1 marks unlabeled samples)."
+            )
+        codes = np.full(X.shape[0], -1, dtype=np.int64)
+        codes[labeled] = y_code
+
+        blocks = self._resolve_blocks(X.shape[1])
+        observed = self._observed(X, blocks)
+        n_modalities = len(blocks)
+        counts = observed.sum(axis=0)
+        if (counts == 0).any():
+            m = int(np.flatnonzero(counts == 0)[0])
+            raise ValueError(
+                f"modality {m} has no sample in X (its block is NaN in every row)."
+            )
+        class_weight = self._class_weights(codes[labeled])
+
+        # Standardise every column on the samples where it is observed.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(X, axis=0)
+            scale = np.nanstd(X, axis=0)
+        scale[~(scale > np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1))] = 1.0
+        self._mean, self._scale = mean, scale
+        self.modality_blocks_ = blocks
+        self.n_modalities_ = n_modalities
+        Xs = self._standardised(X)
+
+        # One training row ("view") per observed (sample, modality) pair.
+        sample_idx, view_mod = np.nonzero(observed)
+        torch, device, rng = self._torch_setup()
+        train_views = np.ones(len(sample_idx), dtype=bool)
+        if self.early_stopping:
+            for m in range(n_modalities):
+                members = np.flatnonzero(view_mod == m)
+                n_val = int(round(self.validation_fraction * len(members)))
+                n_val = min(n_val, len(members) - 1)
+                if n_val > 0:
+                    train_views[rng.choice(members, n_val, replace=False)] = False
+
+        from . import _modis_modules as mm
+
+        hidden = [
+            _auto_hidden(len(cols), self.n_components)
+            if self.hidden_layer_sizes is None
+            else [int(h) for h in self.hidden_layer_sizes]
+            for cols in blocks
+        ]
+        head = [int(h) for h in self.discriminator_hidden_sizes]
+        network = self._build_module(
+            lambda: mm.MODISNetwork(
+                [len(c) for c in blocks], hidden, self.n_components, head,
+                len(self.classes_),
+            ),
+            rng,
+            device,
+        )
+
+        present = ~np.isnan(X)
+
+        def tensors(mask):
+            return (
+                torch.as_tensor(Xs[sample_idx[mask]]),
+                torch.as_tensor(view_mod[mask], dtype=torch.long),
+                torch.as_tensor(codes[sample_idx[mask]], dtype=torch.long),
+                torch.as_tensor(present[sample_idx[mask]], dtype=torch.float32),
+            )
+
+        data = tensors(train_views)
+        steps, validation_loss = self._steps(
+            torch, mm, network, blocks, class_weight, device,
+            None if train_views.all() else tensors(~train_views),
+        )
+        sampler = BalancedBatchSampler(view_mod[train_views], self.batch_size)
+        fork_devices = [device] if device.type == "cuda" else []
+        rows = len(data[0]) if self.batch_size is None else (
+            self.batch_size * n_modalities
+        )
+        work = rows * max(len(c) for c in blocks)
+        with torch.random.fork_rng(devices=fork_devices), _small_work_threads(
+            torch, device, work
+        ):
+            torch.manual_seed(self._seed(rng))
+            result = train(
+                steps,
+                data,
+                estimator=self,
+                modules=[network],
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                generator=torch_generator(rng),
+                device=device,
+                validation_loss=validation_loss,
+                objective="generator",
+                convergence_hint="increase max_iter or adjust learning_rate",
+                batch_sampler=sampler,
+            )
+        # Stored as the base class's _train does (it has no batch_sampler).
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.loss_terms_ = result.term_curves
+        if result.validation_curve is not None:
+            self.validation_loss_curve_ = result.validation_curve
+            self.best_iteration_ = result.best_iteration
+        self.network_ = network
+        return self
+
+    def _class_weights(self, labeled_codes):
+        n_classes = len(self.classes_)
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, str):  # "balanced"
+            counts = np.bincount(labeled_codes, minlength=n_classes)
+            return len(labeled_codes) / (n_classes * counts)
+        weights = np.ones(n_classes)
+        known = {label: i for i, label in enumerate(self.classes_.tolist())}
+        for label, weight in self.class_weight.items():
+            if label not in known:
+                raise ValueError(
+                    f"class_weight has label {label!r}, which is not among the "
+                    f"labeled classes {self.classes_.tolist()}."
+                )
+            weights[known[label]] = weight
+        return weights
+
+    def _steps(self, torch, mm, network, blocks, class_weight, device, validation):
+        F = torch.nn.functional
+        n_mod = len(blocks)
+        cols = [torch.as_tensor(c, dtype=torch.long, device=device) for c in blocks]
+        weight = (
+            None
+            if class_weight is None
+            else torch.as_tensor(class_weight, dtype=torch.float32, device=device)
+        )
+        adversarial = self.adversarial if n_mod > 1 else None
+        vaes, disc = network.vaes, network.discriminator
+        beta, lam, gamma = self.beta, self.lambda_adversarial, self.gamma_gp
+
+        def encode(x, mod, sample, present):
+            """Per-modality posteriors of the rows, in the batch's row order."""
+            order, mus, log_vars, recon = [], [], [], []
+            for m in range(n_mod):
+                rows = torch.nonzero(mod == m).ravel()
+                if rows.numel() == 0:
+                    continue
+                x_m = x[rows][:, cols[m]]
+                present_m = present[rows][:, cols[m]]
+                mu, log_var = vaes[m].encode(x_m)
+                z = mu
+                if sample:
+                    z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+                order.append(rows)
+                mus.append(mu)
+                log_vars.append(log_var)
+                recon.append((z, x_m, present_m, m))
+            order = torch.cat(order)
+            mu = torch.cat(mus).new_zeros((len(x), self.n_components))
+            mu = mu.index_copy(0, order, torch.cat(mus))
+            log_var = mu.new_zeros(mu.shape).index_copy(0, order, torch.cat(log_vars))
+            z = mu.new_zeros(mu.shape).index_copy(
+                0, order, torch.cat([r[0] for r in recon])
+            )
+            return z, mu, log_var, recon
+
+        def class_loss(logits, y):
+            labeled = y >= 0
+            if not labeled.any():
+                return logits.sum() * 0.0
+            return F.cross_entropy(logits[labeled], y[labeled], weight=weight)
+
+        def reconstruction(recon):
+            # Mean squared error over the measured entries of each modality.
+            errors = [
+                torch.sum(present_m * (vaes[m].decode(z) - x_m) ** 2)
+                / torch.clamp(present_m.sum(), min=1.0)
+                for z, x_m, present_m, m in recon
+            ]
+            return sum(errors) / len(errors)
+
+        def discriminator_loss(batch):
+            x, mod, y, present = batch
+            with torch.no_grad():
+                z, mu, _, _ = encode(x, mod, True, present)
+            class_logits, _ = disc(z)
+            cls = class_loss(class_logits, y)
+            terms = {"classification": cls}
+            loss = cls
+            if adversarial is not None:
+                # The adversary judges the posterior means: the deterministic
+                # coordinates that transform returns are the ones aligned.
+                _, mod_logits = disc(mu)
+            if adversarial == "rpgan":
+                adv = mm.rpgan_discriminator_loss(mod_logits, mod, n_mod)
+                penalty = mm.zero_centred_penalties(disc, mu, mod, n_mod)
+                loss = loss + adv + 0.5 * gamma * penalty
+                terms.update(adversarial=adv, penalty=penalty)
+            elif adversarial == "ce":
+                adv = F.cross_entropy(mod_logits, mod)
+                loss = loss + adv
+                terms.update(adversarial=adv)
+            return loss, terms
+
+        def generator_loss(batch):
+            x, mod, y, present = batch
+            z, mu, log_var, recon = encode(x, mod, True, present)
+            rec = reconstruction(recon)
+            kl = mm.kl_to_standard_normal(mu, log_var).mean()
+            class_logits, _ = disc(z)
+            cls = class_loss(class_logits, y)
+            loss = rec + beta * kl + cls
+            terms = {"reconstruction": rec, "kl": kl, "classification": cls}
+            if adversarial is not None:
+                _, mod_logits = disc(mu)
+                if adversarial == "rpgan":
+                    adv = mm.rpgan_generator_loss(mod_logits, mod, n_mod)
+                else:
+                    adv = mm.ce_generator_loss(mod_logits, mod, n_mod)
+                loss = loss + lam * adv
+                terms["adversarial"] = adv
+            return loss, terms
+
+        def make_adam(params):
+            return torch.optim.Adam(params, lr=self.learning_rate, betas=_ADAM_BETAS)
+
+        steps = [
+            TrainingStep(make_adam(disc.parameters()), discriminator_loss,
+                         name="discriminator"),
+            TrainingStep(make_adam(vaes.parameters()), generator_loss,
+                         name="generator"),
+        ]
+        validation_loss = None
+        if validation is not None:
+            x_val, mod_val, y_val, present_val = (t.to(device) for t in validation)
+
+            def validation_loss():
+                z, mu, log_var, recon = encode(x_val, mod_val, False, present_val)
+                class_logits, _ = disc(mu)
+                kl = mm.kl_to_standard_normal(mu, log_var).mean()
+                return float(
+                    reconstruction(recon) + beta * kl + class_loss(class_logits, y_val)
+                )
+
+        return steps, validation_loss
+
+    # -- inference -----------------------------------------------------------
+    def _latent(self, X):
+        """Posterior means of the observed blocks, fused (numpy, float64)."""
+        Xs, observed = self._check_X(X)
+        torch = self._torch()
+        network = self.network_
+        device = self._inference_device([network])
+        cols = [torch.as_tensor(c, device=device) for c in self.modality_blocks_]
+
+        def forward(x, obs):
+            mu, _ = network.fused_posterior([x[:, c] for c in cols], obs)
+            return mu
+
+        with _small_work_threads(torch, device, Xs.size):
+            return self._batched(
+                forward, [network], [Xs, observed.astype(np.float32)]
+            )
+
+    @staticmethod
+    def _torch():
+        from ..utils._torch import import_torch
+
+        return import_torch()
+
+    def _decode(self, Z, targets):
+        """Decode latents into the ``targets`` modalities, in original units."""
+        network = self.network_
+
+        def forward(z):
+            return tuple(network.vaes[m].decode(z) for m in targets)
+
+        out = self._batched(forward, [network], [np.asarray(Z, dtype=np.float32)])
+        out = out if isinstance(out, tuple) else (out,)
+        return [
+            out[i] * self._scale[self.modality_blocks_[m]]
+            + self._mean[self.modality_blocks_[m]]
+            for i, m in enumerate(targets)
+        ]
+
+    def transform(self, X):
+        """Shared latent coordinates: the posterior means (deterministic).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples with NaN in the blocks they were not measured in.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Posterior mean of each sample (the precision-weighted product of its
+            observed blocks' posteriors).
+        """
+        return self._latent(X)
+
+    def predict_proba(self, X):
+        """Class probabilities from the class head on the latent means.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples measured in any modality (NaN elsewhere).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of ``classes_``.
+        """
+        Z = self._latent(X)
+        torch = self._torch()
+        disc = self.network_.discriminator
+
+        def forward(z):
+            logits, _ = disc(z)
+            return torch.softmax(logits.double(), dim=1)
+
+        return self._batched(forward, [self.network_], [Z.astype(np.float32)])
+
+    def predict(self, X):
+        """Predict the class of samples measured in any modality.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples with NaN in the blocks they were not measured in.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels among ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def translate(self, X, target):
+        """Decode samples into another modality's feature space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples measured in any modality (NaN elsewhere).
+        target : int
+            Index of the modality to translate into (its block in
+            ``modality_blocks_``).
+
+        Returns
+        -------
+        X_target : ndarray of shape (n_samples, n_target_features)
+            The decoded block of ``target``, in the original units, columns in
+            the order of ``modality_blocks_[target]``.
+        """
+        check_is_fitted(self)
+        if (
+            not isinstance(target, Integral)
+            or isinstance(target, bool)
+            or not 0 <= target < self.n_modalities_
+        ):
+            raise ValueError(
+                f"target must be a modality index in [0, {self.n_modalities_}), "
+                f"got {target!r}."
+            )
+        return self._decode(self._latent(X), [int(target)])[0]
+
+    def inverse_transform(self, X):
+        """Decode latent coordinates into every modality.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent coordinates (e.g. from :meth:`transform`).
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Every block decoded, in the original units and column order.
+        """
+        check_is_fitted(self)
+        Z = np.asarray(X, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.n_components}) for "
+                f"inverse_transform, got {Z.shape}."
+            )
+        if not np.all(np.isfinite(Z)):
+            raise ValueError("X contains NaN or infinity.")
+        out = np.empty((Z.shape[0], self.n_features_in_))
+        decoded = self._decode(Z, list(range(self.n_modalities_)))
+        for cols, block in zip(self.modality_blocks_, decoded):
+            out[:, cols] = block
+        return out
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
