@@ -50,8 +50,9 @@ class NystromNetClassifier(
     backbone and with ``metric="fixed"`` the features are those of
     :class:`sklearn.kernel_approximation.Nystroem` on the normalised inputs.
     ``metric="adaptive"`` learns ``W`` from that start, with its own learning
-    rate and a penalty ``metric_penalty / 2 * ||W - K_mm^{-1/2}||_F^2`` that keeps
-    it near the exact map. The layer has few parameters (``m^2`` for the metric,
+    rate and a penalty ``metric_penalty / 2 * ||W - W_0||_F^2`` that keeps it
+    near its start ``W_0``, the exact map ``K_mm^{-1/2}`` of the landmark
+    features at the start of training. The layer has few parameters (``m^2`` for the metric,
     ``m * n_classes`` for the softmax), the point of the method: it does well
     with 5 to 20 training samples per class, in particular on top of a
     pretrained, frozen backbone (``train_backbone=False``).
@@ -78,7 +79,9 @@ class NystromNetClassifier(
     gamma : float, list of float or None, default=None
         Bandwidth of ``rbf`` (``exp(-gamma ||a - b||^2)``), ``laplacian``
         (``exp(-gamma ||a - b||_1)``) and ``chi2``; ``None`` takes ``1 /`` the
-        median distance between the initial landmark features. A list gives
+        median distance between the initial landmark features (the squared
+        Euclidean distance for ``rbf``, the distance of the kernel's formula
+        otherwise). A list gives
         one value (or ``None``) per kernel. Ignored by ``linear`` and ``cosine``.
     landmarks : {"sample", "learned"}, default="sample"
         ``"sample"``: the landmarks are the drawn training inputs, fixed in
@@ -112,7 +115,8 @@ class NystromNetClassifier(
     learning_rate_metric : float, default=1e-3
         Adam step size of the adaptive metric ``W``.
     metric_penalty : float, default=1.0
-        Weight of ``||W - K_mm^{-1/2}||_F^2 / 2`` in the objective.
+        Weight of ``||W - W_0||_F^2 / 2`` in the objective, ``W_0`` the
+        ``K_mm^{-1/2}`` at the start of training.
     alpha : float, default=1e-4
         Weight of the squared l2 norm (``/ 2``) of the trained backbone and
         softmax weights (biases, landmarks and metric excluded).
