@@ -52,10 +52,10 @@ class NystromNetClassifier(
     ``metric="adaptive"`` learns ``W`` from that start, with its own learning
     rate and a penalty ``metric_penalty / 2 * ||W - W_0||_F^2`` that keeps it
     near its start ``W_0``, the exact map ``K_mm^{-1/2}`` of the landmark
-    features at the start of training. The layer has few parameters (``m^2`` for the metric,
-    ``m * n_classes`` for the softmax), the point of the method: it does well
-    with 5 to 20 training samples per class, in particular on top of a
-    pretrained, frozen backbone (``train_backbone=False``).
+    features at the start of training. The layer has few parameters (``m^2``
+    for the metric, ``m * n_classes`` for the softmax), the point of the
+    method: it does well with 5 to 20 training samples per class, in particular
+    on top of a pretrained, frozen backbone (``train_backbone=False``).
 
     Training minimises the (sample- and class-weighted) cross-entropy plus
     ``alpha / 2`` times the squared norm of the trained weights and the metric
