@@ -8,6 +8,7 @@ pickling with the weights on the CPU. torch is imported inside the methods.
 
 import copy
 import sys
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +21,24 @@ from ..utils._training import train
 
 # Rows per forward pass at inference, when the estimator has no batch_size.
 _INFERENCE_BATCH = 4096
+# Below this many input entries per forward pass (rows x features), torch's
+# intra-op threads cost more than they save: small batches (BatchNorm above all)
+# run hundreds of times slower with busy-waiting threads on a loaded machine.
+_THREADED_WORK = 2**22
+
+
+@contextmanager
+def small_work_threads(torch, device, work):
+    """Run small CPU work on one intra-op thread; restore the setting after."""
+    previous = torch.get_num_threads()
+    if device.type != "cpu" or work >= _THREADED_WORK or previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _is_torch_object(value):
@@ -80,18 +99,26 @@ class BaseTorchEstimator(BaseEstimator):
 
     # -- training ------------------------------------------------------------
     def _train(self, steps, data, modules, rng, device, *, validation_loss=None,
-               objective=None, callback=None, convergence_hint=None):
+               objective=None, callback=None, convergence_hint=None,
+               batch_sampler=None, rows_per_batch=None):
         """Run the one training loop and store its curves on the estimator.
 
         Sets ``n_iter_``, ``loss_curve_`` (the objective, one value per epoch),
         ``loss_terms_`` (per-term curves), and with a validation loss
         ``validation_loss_curve_`` and ``best_iteration_`` (the epoch whose
         weights were restored). Dropout and other draws of the training use a
-        torch generator seeded from ``rng``.
+        torch generator seeded from ``rng``. ``batch_sampler`` replaces the
+        shuffled ``batch_size`` batches (``rows_per_batch`` then says how many
+        rows its batches hold, to size the thread pool).
         """
         torch = import_torch()
         fork_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
+        if rows_per_batch is None:
+            rows_per_batch = self.batch_size or len(data[0])
+        work = rows_per_batch * int(data[0][0].numel())
+        with torch.random.fork_rng(devices=fork_devices), small_work_threads(
+            torch, device, work
+        ):
             torch.manual_seed(self._seed(rng))
             result = train(
                 steps,
@@ -109,6 +136,7 @@ class BaseTorchEstimator(BaseEstimator):
                 callback=callback,
                 convergence_hint=convergence_hint
                 or "increase max_iter or adjust learning_rate",
+                batch_sampler=batch_sampler,
             )
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
@@ -141,7 +169,8 @@ class BaseTorchEstimator(BaseEstimator):
         size = batch_size or self.batch_size or _INFERENCE_BATCH
         size = max(size, _INFERENCE_BATCH)
         outputs = []
-        with torch.no_grad():
+        work = min(size, n_samples) * int(np.prod(arrays[0].shape[1:]))
+        with torch.no_grad(), small_work_threads(torch, device, work):
             for start in range(0, n_samples, size):
                 batch = [
                     self._as_tensor(a[start : start + size], device, dtype)

@@ -5,7 +5,6 @@ torch is imported inside the methods (the modules and losses live in
 """
 
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,33 +19,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._torch import torch_generator
-from ..utils._training import BalancedBatchSampler, TrainingStep, train
+from ..utils._training import BalancedBatchSampler, TrainingStep
 from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
 from ._base import BaseTorchEstimator
 
 # Adam's betas of the paper's public code (a GAN-style first moment).
 _ADAM_BETAS = (0.5, 0.999)
-
-# Below this many input entries per forward pass (rows x widest block), torch's
-# intra-op threads cost more than they save: BatchNorm on a small batch runs
-# hundreds of times slower with 2 busy-waiting threads on a loaded machine.
-_THREADED_WORK = 2**22
-
-
-@contextmanager
-def _small_work_threads(torch, device, work):
-    """Run small CPU work on one intra-op thread; restore the setting after."""
-    previous = torch.get_num_threads()
-    if device.type != "cpu" or work >= _THREADED_WORK or previous == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
 
 def _auto_hidden(n_features, n_components):
     """Two encoder widths shrinking from the input size towards the latent."""
@@ -504,38 +482,20 @@ class MODISIntegrator(
             torch, mm, network, blocks, class_weight, device,
             None if train_views.all() else tensors(~train_views),
         )
-        sampler = BalancedBatchSampler(view_mod[train_views], self.batch_size)
-        fork_devices = [device] if device.type == "cuda" else []
         rows = len(data[0]) if self.batch_size is None else (
             self.batch_size * n_modalities
         )
-        work = rows * max(len(c) for c in blocks)
-        with torch.random.fork_rng(devices=fork_devices), _small_work_threads(
-            torch, device, work
-        ):
-            torch.manual_seed(self._seed(rng))
-            result = train(
-                steps,
-                data,
-                estimator=self,
-                modules=[network],
-                max_iter=self.max_iter,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                generator=torch_generator(rng),
-                device=device,
-                validation_loss=validation_loss,
-                objective="generator",
-                convergence_hint="increase max_iter or adjust learning_rate",
-                batch_sampler=sampler,
-            )
-        # Stored as the base class's _train does (it has no batch_sampler).
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = result.loss_curve
-        self.loss_terms_ = result.term_curves
-        if result.validation_curve is not None:
-            self.validation_loss_curve_ = result.validation_curve
-            self.best_iteration_ = result.best_iteration
+        self._train(
+            steps,
+            data,
+            [network],
+            rng,
+            device,
+            validation_loss=validation_loss,
+            objective="generator",
+            batch_sampler=BalancedBatchSampler(view_mod[train_views], self.batch_size),
+            rows_per_batch=rows,
+        )
         self.network_ = network
         return self
 
@@ -689,10 +649,7 @@ class MODISIntegrator(
             mu, _ = network.fused_posterior([x[:, c] for c in cols], obs)
             return mu
 
-        with _small_work_threads(torch, device, Xs.size):
-            return self._batched(
-                forward, [network], [Xs, observed.astype(np.float32)]
-            )
+        return self._batched(forward, [network], [Xs, observed.astype(np.float32)])
 
     @staticmethod
     def _torch():
