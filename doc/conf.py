@@ -60,3 +60,15 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings(
     "ignore", category=UserWarning, message="Matplotlib is currently"
 )
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    # scikit-learn generates set_{method}_request on every estimator; they are
+    # documented in scikit-learn's metadata-routing guide.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)

@@ -36,7 +36,7 @@ print(f"EM iterations: {model.n_iter_}")
 
 # %%
 # True and estimated intensities after a stimulus of each driver
-# -------------------------------------------------------------
+# --------------------------------------------------------------
 delays = np.linspace(0, 1.0, 1000)
 estimated = model.baseline_ + model.alpha_[:, None] * model.kernel(delays)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)

@@ -138,7 +138,7 @@ class MODISIntegrator(
         (``network_.discriminator``).
     n_iter_ : int
         Number of epochs run.
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         The encoders' total loss per epoch (reconstruction + ``beta`` KL +
         class cross-entropy + ``lambda_adversarial`` adversarial term).
     loss_terms_ : dict of ndarray
@@ -148,13 +148,13 @@ class MODISIntegrator(
         ``"discriminator.adversarial"``, ``"discriminator.penalty"``,
         ``"discriminator.classification"``, and ``"validation"`` with
         ``early_stopping``.
-    validation_loss_curve_ : ndarray of shape (n_iter_,)
+    validation_loss_curve_ : ndarray of shape (`n_iter_`,)
         Validation loss per epoch (with ``early_stopping`` only).
     best_iteration_ : int
         Epoch whose weights were restored (with ``early_stopping`` only).
     n_features_in_ : int
         Number of columns of ``X``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` when it is a DataFrame with string names.
 
     See Also

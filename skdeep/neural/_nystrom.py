@@ -160,15 +160,15 @@ class NystromNetClassifier(
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
-    landmarks_ : ndarray of shape (n_landmarks_, `n_features_in_`)
+    landmarks_ : ndarray of shape (`n_landmarks_`, `n_features_in_`)
         The landmarks in input space (after training for ``"learned"``).
-    landmark_indices_ : ndarray of shape (n_landmarks_,)
+    landmark_indices_ : ndarray of shape (`n_landmarks_`,)
         Rows of the ``X`` given to ``fit`` the landmarks were drawn from.
     n_landmarks_ : int
         Number of landmarks used (``n_landmarks`` after clipping).
     gamma_ : list of float or None
         Bandwidth of each kernel (``None`` for ``linear`` and ``cosine``).
-    metric_ : ndarray of shape (n_kernels, n_landmarks_, n_landmarks_)
+    metric_ : ndarray of shape (n_kernels, `n_landmarks_`, `n_landmarks_`)
         The metric ``W`` of each kernel after training.
     backbone_ : torch.nn.Module or None
         The trained (or frozen) backbone; it takes rows reshaped to
@@ -177,12 +177,12 @@ class NystromNetClassifier(
         The whole network.
     n_iter_ : int
         Number of epochs run.
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         Training objective (cross-entropy plus penalties) of every epoch.
     loss_terms_ : dict of ndarray
         Per-epoch curves of ``"loss.cross_entropy"``, ``"loss.weight_decay"``,
         ``"loss.metric_penalty"`` (and ``"validation"``).
-    validation_loss_curve_ : ndarray of shape (n_iter_,)
+    validation_loss_curve_ : ndarray of shape (`n_iter_`,)
         Validation cross-entropy of every epoch (only with ``early_stopping``).
     best_iteration_ : int
         Epoch whose weights were restored (only with ``early_stopping``).
@@ -708,7 +708,7 @@ class NystromNetClassifier(
 
         Returns
         -------
-        h : ndarray of shape (n_samples, n_kernels * n_landmarks_)
+        h : ndarray of shape (n_samples, n_kernels * `n_landmarks_`)
             Features (in the dtype of the network), one block per kernel.
         """
         X, np_dtype = self._validated(X)
