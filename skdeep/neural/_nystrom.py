@@ -631,7 +631,7 @@ class NystromNetClassifier(
         return self._batched(net, [net], [X], dtype=self._net_dtype())
 
     def decision_function(self, X):
-        """Logits of the softmax layer.
+        """Compute the logits of the softmax layer.
 
         Parameters
         ----------
