@@ -6,8 +6,8 @@ Filling in an image from 20 % of its pixels
 A colour image is a tensor of order 3 (rows x columns x channels). We hide 80 %
 of the pixels of scikit-learn's sample photo, downsampled so that the example
 runs in seconds, and fill them in with :class:`~skdeep.tensor.TensorCompleter`:
-a deep Tucker factorization (each factor the product of two full-width
-matrices) fitted to the observed pixels by Adam from a small initialisation. No
+a deep Tucker factorization (each factor the product of two matrices) fitted
+to the observed pixels by Adam from a small initialisation. No
 rank is chosen: the implicit bias of gradient descent on the deep factors
 towards low effective rank does the regularisation.
 
@@ -56,7 +56,8 @@ def psnr(filled):
 # ``tol`` is reached (hence the silenced ConvergenceWarning).
 start = time.perf_counter()
 completer = TensorCompleter(
-    model="tucker", depth=2, init_scale=3e-2, max_iter=1500, track_every=100,
+    model="tucker", depth=2, init_scale=3e-2, optimizer="adam", learning_rate=1e-2,
+    learning_rate_decay=1e-3, max_iter=1500, track_every=100,
     random_state=0,
 )
 with warnings.catch_warnings():

@@ -28,6 +28,9 @@ from ._numpy_backend import (
 
 # Early stopping checks the held-out error every this many iterations.
 _CHECK_EVERY = 10
+# optimizer="adam-lbfgs": Adam until the relative training error is below this,
+# then L-BFGS (the low-rank components are in place; L-BFGS polishes them).
+_LBFGS_SWITCH = 0.5
 # early_stopping="auto" holds entries out when at least this many are observed.
 _AUTO_EARLY_STOPPING_MIN_OBSERVED = 1000
 _DEFAULT_VALIDATION_FRACTION = 0.1
@@ -44,10 +47,11 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     The missing entries (``NaN``) of a tensor are filled by an over-parametrised
     ("deep") Tucker, tensor-train or CP factorization fitted to the observed
-    entries only, by gradient descent from a small initialisation. No rank is
-    chosen: every factor matrix of mode ``i`` is a product of ``depth`` full-width
-    matrices, ``U_i = A_i1 A_i2 ... A_iL``, and the implicit bias of gradient
-    descent on such products towards low (effective) rank does the
+    entries only, by gradient-based training from a small initialisation. No
+    exact rank is needed: every factor matrix of mode ``i`` is a product of
+    ``depth`` matrices, ``U_i = A_i1 A_i2 ... A_iL``, wider than the rank of
+    the data (``ranks="auto"``: up to 32 columns), and the implicit bias of
+    gradient descent on such products towards low (effective) rank does the
     regularisation; it grows with the depth.
 
     Axis 0 is the sample axis, so a 2-D ``X`` is deep matrix completion and the
@@ -75,16 +79,31 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Standard deviation of the Gaussian entries of every layer (and of the
         Tucker core) at initialisation, on data scaled to unit root mean square.
         Smaller values and deeper factors strengthen the low-rank bias and slow
-        down the start: with ``depth=3``, use about ``0.1``.
-    optimizer : {"adam", "gd"}, default="adam"
-        Adam, or plain full-batch gradient descent (the papers' object of study).
-    learning_rate : float, default=1e-2
-        Step size.
-    learning_rate_decay : float, default=1e-3
+        down the start: with ``depth=3``, use about ``0.1``. Larger values
+        at ``depth=2`` speed up the start but lose the low-rank bias (measured
+        on a 20 x 20 x 20 Tucker-rank-3 tensor, 10 % observed: ``3e-2`` gives
+        effective ranks 4-7 and errors 0.1-0.9 on the missing entries against
+        2.6-2.9 and 2e-4 at ``1e-2``).
+    optimizer : {"adam-lbfgs", "adam", "gd"}, default="adam-lbfgs"
+        ``"adam-lbfgs"``: Adam from the small initialisation until the relative
+        error on the training entries falls below 0.5 (the escape from the
+        origin, where the low-rank bias is set), then full-batch L-BFGS, which
+        converges in far fewer iterations and keeps the effective ranks of the
+        Adam phase (L-BFGS from the small start does not move, and from a
+        larger start loses the low-rank bias). ``"adam"``: Adam throughout.
+        ``"gd"``: plain full-batch gradient descent (the papers' object of
+        study). ``learning_rate`` and ``learning_rate_decay`` apply to Adam and
+        gradient descent; L-BFGS uses scipy's L-BFGS-B (numpy backend) or
+        :class:`torch.optim.LBFGS` (torch backend, where one iteration of the
+        L-BFGS phase is up to 20 L-BFGS iterations).
+    learning_rate : float, default=3e-2
+        Step size of Adam or gradient descent.
+    learning_rate_decay : float, default=0.0
         The step at iteration ``t`` is ``learning_rate / (1 + learning_rate_decay
         * t)``.
     max_iter : int, default=10000
-        Maximum number of iterations (full-batch steps).
+        Maximum number of iterations (full-batch steps of Adam or gradient
+        descent, L-BFGS iterations).
     tol : float, default=1e-4
         Stop when the relative error on the training entries,
         ``||P(T - X)|| / ||P(X)||``, falls below ``tol`` (checked at each
@@ -222,7 +241,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             "array-like",
         ],
         "init_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions({"adam", "gd"})],
+        "optimizer": [StrOptions({"adam-lbfgs", "adam", "gd"})],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -246,9 +265,9 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         depth=2,
         ranks="auto",
         init_scale=1e-2,
-        optimizer="adam",
-        learning_rate=1e-2,
-        learning_rate_decay=1e-3,
+        optimizer="adam-lbfgs",
+        learning_rate=3e-2,
+        learning_rate_decay=0.0,
         max_iter=10000,
         tol=1e-4,
         early_stopping="auto",
@@ -403,13 +422,19 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             records["effective_rank"].append(ranks)
 
         best = {"error": np.inf, "iteration": 0, "params": None, "stale": 0}
+        phase = {"lbfgs": False}
+
+        def warmup_done(loss):
+            phase["lbfgs"] = np.sqrt(loss * train.size) / train_norm < _LBFGS_SWITCH
+            return phase["lbfgs"]
 
         def callback(it, loss, view):
             # ``loss`` was evaluated before the update of iteration ``it``
             if not np.isfinite(loss) or loss > _DIVERGED:
                 raise ValueError(self._divergence_message(it, loss))
             stop = np.sqrt(loss * train.size) / train_norm < tol
-            if it % _CHECK_EVERY == 0 or stop:
+            every = 1 if phase["lbfgs"] else _CHECK_EVERY
+            if it % every == 0 or stop or phase["lbfgs"]:
                 # the monitored error: held-out with early stopping, else training
                 error = (
                     validation_error(view)
@@ -420,7 +445,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 if not np.isfinite(error):
                     raise ValueError(self._divergence_message(it, error))
                 if error > best["error"] * (1.0 - tol):
-                    best["stale"] += _CHECK_EVERY
+                    best["stale"] += every
                 else:
                     best["stale"] = 0
                 if error < best["error"]:
@@ -453,6 +478,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             decay=self.learning_rate_decay,
             max_iter=self.max_iter,
             callback=callback,
+            warmup_done=warmup_done,
             print_every=track_every or self.max_iter,
             convergence_hint=(
                 "increase max_iter or learning_rate, or use early_stopping for "
@@ -481,6 +507,9 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             for key in records:
                 records[key] = records[key][:n_keep]
             track(best["iteration"], NumpyModel(self.model, layers, core, tt_ranks))
+        elif records["iteration"][-1] != self.n_iter_:
+            # L-BFGS ended by itself (no progress left) between two records
+            track(self.n_iter_, NumpyModel(self.model, layers, core, tt_ranks))
         self.best_iteration_ = best["iteration"] or self.n_iter_
 
         self.history_ = {key: np.asarray(value) for key, value in records.items()}

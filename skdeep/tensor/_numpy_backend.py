@@ -26,6 +26,9 @@ from ..utils._adam import NumpyAdam
 from ..utils._iteration import IterationMonitor
 from ._model import cp_operands, mode_dot, reconstruct, tt_cores, unfold
 
+# Number of correction pairs kept by L-BFGS.
+LBFGS_MEMORY = 10
+
 
 def chain(layers):
     """The product ``A_1 @ A_2 @ ... @ A_L`` of a deep factor's layers."""
@@ -374,10 +377,11 @@ def train_numpy(
     decay,
     max_iter,
     callback,
+    warmup_done=None,
     print_every=1,
     convergence_hint="increase max_iter",
 ):
-    """Full-batch gradient descent or Adam on the observed entries.
+    """Full-batch gradient descent, Adam, or Adam then L-BFGS on the observed entries.
 
     The numpy twin of :func:`skdeep.utils._training.train` with one full-batch
     step: iteration ``it`` evaluates the loss and its gradients on ``entries``
@@ -385,15 +389,28 @@ def train_numpy(
     ``learning_rate / (1 + decay * (it - 1))``, then calls
     ``callback(it, loss, model)`` (the model after the update: its
     ``predict(entries)`` and ``snapshot()``), which returns True to stop.
-    Returns the :class:`~skdeep.utils._iteration.IterationMonitor` holding the
-    loss curve.
+
+    With ``optimizer="adam-lbfgs"``, Adam runs until ``warmup_done(loss)`` is
+    True, then the remaining iterations are those of
+    :func:`scipy.optimize.minimize`'s L-BFGS-B on the flattened parameters (one
+    iteration, possibly several loss evaluations of its line search, per
+    callback; ``loss`` is then the loss of the iterate the iteration started
+    from). Returns the :class:`~skdeep.utils._iteration.IterationMonitor`
+    holding the loss curve.
     """
     params = model.parameters()
-    adam = NumpyAdam(params, learning_rate) if optimizer == "adam" else None
+    adam = NumpyAdam(params, learning_rate) if optimizer != "gd" else None
     monitor = IterationMonitor(estimator, max_iter=max_iter, print_every=print_every)
     converged = False
-    for it in range(1, max_iter + 1):
+    switch = False
+    it = 0
+    while it < max_iter:
+        it += 1
         loss, grads = model.loss_and_gradients(entries)
+        if optimizer == "adam-lbfgs" and warmup_done(loss):
+            it -= 1  # this evaluation starts the L-BFGS phase
+            switch = True
+            break
         lr = learning_rate / (1.0 + decay * (it - 1))
         if adam is not None:
             adam.step(grads, learning_rate=lr)
@@ -404,5 +421,63 @@ def train_numpy(
         if callback(it, loss, model):
             converged = True
             break
+    if switch:
+        converged = _lbfgs(model, entries, params, it, max_iter, monitor, callback)
     monitor.finish(converged, hint=convergence_hint)
     return monitor
+
+
+def _lbfgs(model, entries, params, it, max_iter, monitor, callback):
+    """L-BFGS-B iterations ``it + 1 .. max_iter``; True when ``callback`` stopped."""
+    from scipy.optimize import minimize
+
+    sizes = [p.size for p in params]
+    offsets = np.cumsum([0, *sizes])
+
+    def unpack(x):
+        for p, start, stop in zip(params, offsets[:-1], offsets[1:]):
+            p[...] = x[start:stop].reshape(p.shape)
+
+    def loss_and_grad(x):
+        unpack(x)
+        loss, grads = model.loss_and_gradients(entries)
+        return loss, np.concatenate([g.ravel() for g in grads])
+
+    x0 = np.concatenate([p.ravel() for p in params])
+    state = {"it": it, "loss": loss_and_grad(x0)[0], "stopped": False}
+
+    def step_done(intermediate_result):
+        state["it"] += 1
+        loss_before = state["loss"]
+        state["loss"] = float(intermediate_result.fun)
+        unpack(intermediate_result.x)
+        monitor.record(loss_before)
+        if callback(state["it"], loss_before, model) or not np.isfinite(
+            state["loss"]
+        ):
+            state["stopped"] = True
+            raise StopIteration
+        if state["it"] >= max_iter:
+            raise StopIteration
+
+    if it < max_iter:
+        result = minimize(
+            loss_and_grad,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            callback=step_done,
+            options=dict(
+                maxiter=max_iter - it,
+                maxfun=10 * (max_iter - it),
+                maxcor=LBFGS_MEMORY,
+                ftol=0.0,
+                gtol=0.0,
+            ),
+        )
+        if not state["stopped"] and state["it"] < max_iter:
+            # L-BFGS-B ended by itself (no progress possible): converged
+            unpack(result.x)
+            return True
+    # the parameters are those of the last callback
+    return state["stopped"]

@@ -10,9 +10,15 @@ inside the function, so importing this module never imports torch.
 
 from functools import reduce
 
+import numpy as np
+
 from ..utils._torch import import_torch, to_numpy
-from ..utils._training import TrainingStep, train
+from ..utils._training import TrainingResult, TrainingStep, train
 from ._model import reconstruct
+from ._numpy_backend import LBFGS_MEMORY
+
+# L-BFGS iterations (with a strong-Wolfe line search) per epoch of the loop.
+_TORCH_LBFGS_INNER = 20
 
 
 class _TorchView:
@@ -59,13 +65,19 @@ def train_torch(
     decay,
     max_iter,
     callback,
+    warmup_done=None,
     print_every=1,
     convergence_hint="increase max_iter",
 ):
     """Train the same model as :func:`._numpy_backend.train_numpy` with autograd.
 
     ``layers``/``core`` are numpy arrays (the shared initialisation) and
-    ``entries`` the :class:`~._numpy_backend.ObservedEntries` trained on; the
+    ``entries`` the :class:`~._numpy_backend.ObservedEntries` trained on. With
+    ``optimizer="adam-lbfgs"``, Adam runs until ``warmup_done(loss)`` is True,
+    then :class:`torch.optim.LBFGS` with a strong-Wolfe line search for the
+    remaining epochs of the training loop, each epoch up to
+    ``_TORCH_LBFGS_INNER`` L-BFGS iterations (called one iteration at a time,
+    its line search stalls with a zero step on these models). The
     callback receives the iteration, the loss (before the update) and a view of
     the model after the update (``predict(entries)``, ``snapshot()``). Returns
     ``(result, layers, core)``: the
@@ -102,10 +114,54 @@ def train_torch(
         diff = predict(rows, cols) - batch[0][0]
         return torch.sum(diff**2) / entries.size
 
-    if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=learning_rate)
-    else:
+    view = _TorchView(torch, predict, params_layers, params_core, device)
+    train_config = dict(
+        estimator=estimator,
+        n_iter_no_change=None,
+        device=device,
+        convergence_hint=convergence_hint,
+        print_every=print_every,
+    )
+    # the observed values are one sample: a leading axis of size one
+    data = (values[None],)
+    phase = {"switch": False, "offset": 0, "last": [], "restarted": False}
+
+    def first_phase(it, res):
+        loss_value = float(res.loss_curve[-1])
+        if callback(it, loss_value, view):
+            return True
+        # Adam, then L-BFGS from the next iteration (never at the last one,
+        # which must end the run with its ConvergenceWarning)
+        phase["switch"] = (
+            optimizer == "adam-lbfgs" and it < max_iter and warmup_done(loss_value)
+        )
+        return phase["switch"]
+
+    def total_loss(batch):
+        # the sum of squares: torch's L-BFGS skips curvature pairs with an
+        # absolute ``y.s <= 1e-10``, which the mean would make too small
+        diff = predict(rows, cols) - batch[0][0]
+        return torch.sum(diff**2)
+
+    def second_phase(it, res):
+        loss_value = float(res.loss_curve[-1]) / entries.size
+        if callback(phase["offset"] + it, loss_value, view):
+            return True
+        # a failed line search leaves the point where it is: restart L-BFGS
+        # from steepest descent once; stuck again, nothing more can be done
+        stuck = bool(phase["last"]) and loss_value == phase["last"][-1]
+        phase["last"] = [loss_value]
+        if stuck and phase["restarted"]:
+            return True
+        phase["restarted"] = stuck
+        if stuck:
+            phase["lbfgs"].state.clear()
+        return False
+
+    if optimizer == "gd":
         opt = torch.optim.SGD(params, lr=learning_rate)
+    else:
+        opt = torch.optim.Adam(params, lr=learning_rate)
     step = TrainingStep(
         opt,
         loss,
@@ -113,20 +169,31 @@ def train_torch(
             o, lambda epoch: 1.0 / (1.0 + decay * epoch)
         ),
     )
-    view = _TorchView(torch, predict, params_layers, params_core, device)
     try:
-        result = train(
-            [step],
-            # the observed values are one sample: a leading axis of size one
-            (values[None],),
-            estimator=estimator,
-            max_iter=max_iter,
-            n_iter_no_change=None,
-            device=device,
-            callback=lambda it, res: callback(it, float(res.loss_curve[-1]), view),
-            convergence_hint=convergence_hint,
-            print_every=print_every,
-        )
+        result = train([step], data, max_iter=max_iter, callback=first_phase,
+                       **train_config)
+        if phase["switch"]:
+            phase["offset"] = result.n_iter
+            lbfgs = torch.optim.LBFGS(
+                params, lr=1.0, max_iter=_TORCH_LBFGS_INNER, history_size=LBFGS_MEMORY,
+                tolerance_grad=1e-12, tolerance_change=1e-12,
+                line_search_fn="strong_wolfe",
+            )
+            phase["lbfgs"] = lbfgs
+            second = train(
+                [TrainingStep(lbfgs, total_loss)],
+                data,
+                max_iter=max_iter - result.n_iter,
+                callback=second_phase,
+                **train_config,
+            )
+            result = TrainingResult(
+                n_iter=result.n_iter + second.n_iter,
+                loss_curve=np.concatenate(
+                    [result.loss_curve, second.loss_curve / entries.size]
+                ),
+                converged=second.converged,
+            )
     except FloatingPointError as exc:
         raise ValueError(
             f"{type(estimator).__name__} diverged ({exc}): lower learning_rate "
