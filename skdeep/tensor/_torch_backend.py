@@ -184,6 +184,7 @@ def train_torch(
                 [TrainingStep(lbfgs, total_loss)],
                 data,
                 max_iter=max_iter - result.n_iter,
+                reported_max_iter=max_iter,
                 callback=second_phase,
                 **train_config,
             )

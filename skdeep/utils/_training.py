@@ -237,6 +237,7 @@ def train(
     convergence_hint="increase max_iter",
     print_every=1,
     batch_sampler=None,
+    reported_max_iter=None,
 ):
     """Train torch modules by the given optimiser steps; the package's only loop.
 
@@ -287,6 +288,9 @@ def train(
         ``batch_sampler(n_samples, generator)`` returning the index tensors of
         the batches of one epoch (e.g. a :class:`BalancedBatchSampler`); it
         replaces the shuffled partition into ``batch_size`` batches.
+    reported_max_iter : int or None, default=None
+        The ``max_iter`` that progress lines and the ``ConvergenceWarning``
+        name, for a fit run as several calls (``max_iter`` when ``None``).
 
     Returns
     -------
@@ -308,7 +312,10 @@ def train(
         for step in steps
     ]
     monitor = IterationMonitor(
-        estimator, max_iter=max_iter, tol=tol, print_every=print_every
+        estimator,
+        max_iter=max_iter if reported_max_iter is None else reported_max_iter,
+        tol=tol,
+        print_every=print_every,
     )
     validation_curve = []
     best_value, best_iteration, best_state = np.inf, None, None

@@ -287,3 +287,11 @@ def test_train_uses_the_batch_sampler_and_stays_seeded():
     # batch_size is ignored for the sampler's batches: 5 + 5 per batch, 5 batches
     assert len(batches) == 10
     assert all(int((b >= 25).sum()) == 5 and len(b) == 10 for b in batches)
+
+
+def test_a_fit_in_several_calls_names_the_users_max_iter():
+    X, y, _ = _regression()
+    model = torch.nn.Linear(3, 1).double()
+    with pytest.warns(ConvergenceWarning, match="max_iter=50 "):
+        train([_linear_step(model)], (X, y), estimator=_Named(), modules=[model],
+              max_iter=2, tol=0, reported_max_iter=50)
