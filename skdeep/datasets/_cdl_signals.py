@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._validation import check_simulation_size
+
 ATOM_SHAPES = ("triangle", "square", "sin", "gabor", "chirp")
 
 
@@ -51,7 +53,7 @@ def make_cdl_signals(
     atom_shapes=None,
     random_state=None,
 ):
-    """Signals made of a few rank-1 atoms triggered by sparse non-negative activations.
+    """Simulate signals of rank-1 atoms triggered by sparse non-negative activations.
 
     Each trial is ``X_n = sum_k (u_k v_k^T) * z_nk + noise``: ``u_k`` a random unit
     spatial map over the channels, ``v_k`` a unit-norm temporal atom of a chosen
@@ -95,6 +97,17 @@ def make_cdl_signals(
     z : ndarray of shape (n_trials, n_atoms, n_times - n_times_atom + 1)
         Activations.
 
+    Raises
+    ------
+    ValueError
+        When a size is not positive, ``n_times_atom > n_times``, ``n_events``
+        exceeds the possible onsets, ``noise_level`` is negative, ``NaN`` or
+        infinite, ``atom_shapes`` names an unknown shape or has not
+        ``n_atoms`` entries, or the signals or activations would pass 10**8
+        entries (800 MB of float64).
+    TypeError
+        When an argument has the wrong type (e.g. a float ``n_times``).
+
     References
     ----------
     .. [1] T. Dupré la Tour, T. Moreau, M. Jas and A. Gramfort, "Multivariate
@@ -119,6 +132,12 @@ def make_cdl_signals(
     elif isinstance(atom_shapes, str):
         atom_shapes = [atom_shapes] * n_atoms
     atom_shapes = list(atom_shapes)
+    not_str = [s for s in atom_shapes if not isinstance(s, str)]
+    if not_str:
+        raise TypeError(
+            f"atom_shapes must hold shape names (str) among {ATOM_SHAPES}, got "
+            f"{not_str[0]!r}."
+        )
     if len(atom_shapes) != n_atoms:
         raise ValueError(
             f"atom_shapes must have n_atoms={n_atoms} entries, got {len(atom_shapes)}."
@@ -128,8 +147,12 @@ def make_cdl_signals(
         raise ValueError(
             f"Unknown atom_shapes {sorted(unknown)}; expected some of {ATOM_SHAPES}."
         )
-    rng = check_random_state(random_state)
     n_times_valid = n_times - n_times_atom + 1
+    check_simulation_size(
+        n_trials * max(n_channels, n_atoms) * n_times,
+        "n_trials * max(n_channels, n_atoms) * n_times",
+    )
+    rng = check_random_state(random_state)
     if n_events is None:
         n_events = max(1, n_times // (4 * n_times_atom))
     if n_events > n_times_valid:

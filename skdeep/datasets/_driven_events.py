@@ -1,14 +1,17 @@
 """Exact, vectorised simulation of driven point processes (DriPP's model)."""
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import truncnorm
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ..utils._validation import MAX_SIMULATED_ENTRIES, check_array_arg
 
 
 def _per_driver(value, n_drivers, name):
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    arr = np.atleast_1d(check_array_arg(value, name))
     if arr.size == 1:
         arr = np.full(n_drivers, arr[0])
     if arr.shape != (n_drivers,):
@@ -37,6 +40,23 @@ def _thin(target, drivers, baseline, alpha, mean, std, lower, upper, rng):
     return target[keep]
 
 
+@validate_params(
+    {
+        "n_realisations": [Interval(Integral, 1, None, closed="left")],
+        "end_time": [Interval(Real, 0, None, closed="neither")],
+        "n_drivers": [Interval(Integral, 1, None, closed="left")],
+        "baseline": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Real, "array-like"],
+        "kernel_mean": [Real, "array-like"],
+        "kernel_std": [Real, "array-like"],
+        "lower": [Interval(Real, 0, None, closed="left")],
+        "upper": [Interval(Real, 0, None, closed="neither")],
+        "isi": ["array-like"],
+        "kept_fraction": [Interval(Real, 0, 1, closed="right")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_driven_events(
     n_realisations=1,
     end_time=1000.0,
@@ -107,6 +127,18 @@ def make_driven_events(
         The truth: ``baseline``, ``alpha``, ``kernel_mean``, ``kernel_std``,
         ``lower``, ``upper`` and ``end_time``.
 
+    Raises
+    ------
+    ValueError
+        When an argument is out of its range: a non-positive size or
+        ``end_time``, a negative ``baseline``, ``NaN`` or infinite values,
+        ``lower >= upper``, a non-positive ``kernel_std``, ``kept_fraction``
+        outside ``(0, 1]``, an ``isi`` that is not ``0 < low <= high``,
+        inhibitory drivers that make the intensity negative, or an expected
+        number of events per realisation above 10**8.
+    TypeError
+        When an argument has the wrong type (e.g. a float ``n_drivers``).
+
     References
     ----------
     .. [1] C. Allain, A. Gramfort, T. Moreau. "DriPP: Driven Point Processes to
@@ -120,23 +152,17 @@ def make_driven_events(
     >>> params["alpha"]
     array([0.8, 0.8])
     """
-    for name, value in (("n_realisations", n_realisations), ("n_drivers", n_drivers)):
-        if not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     end_time = float(end_time)
-    if not np.isfinite(end_time) or end_time <= 0:
-        raise ValueError(f"end_time must be positive and finite, got {end_time}.")
-    if not 0 <= lower < upper:
+    if not lower < upper:
         raise ValueError(
-            f"need 0 <= lower < upper, got lower={lower} and upper={upper}."
+            "lower and upper must satisfy 0 <= lower < upper (a kernel support of "
+            f"positive width), got lower={lower} and upper={upper}."
         )
-    if not np.isfinite(baseline) or baseline < 0:
-        raise ValueError(f"baseline must be non-negative, got {baseline}.")
     alpha = _per_driver(alpha, n_drivers, "alpha")
     mean = _per_driver(kernel_mean, n_drivers, "kernel_mean")
     std = _per_driver(kernel_std, n_drivers, "kernel_std")
     if np.any(std <= 0):
-        raise ValueError("kernel_std must be positive.")
+        raise ValueError(f"kernel_std must be positive, got {std.tolist()}.")
     if np.any(alpha < 0):
         peak = truncnorm.pdf(np.clip(mean, lower, upper), (lower - mean) / std,
                              (upper - mean) / std, loc=mean, scale=std)
@@ -147,17 +173,30 @@ def make_driven_events(
                 f"stimulus (baseline + sum of alpha_p * max kappa_p = {floor:.3g} "
                 "< 0); raise baseline or the negative alpha."
             )
-    isi_low, isi_high = (float(v) for v in isi)
-    if not 0 < isi_low <= isi_high:
-        raise ValueError(f"isi must be a range (low, high) with 0 < low <= high, "
-                         f"got {isi}.")
-    if not 0 < kept_fraction <= 1:
-        raise ValueError(f"kept_fraction must be in (0, 1], got {kept_fraction}.")
+    isi_arr = check_array_arg(isi, "isi", ndim=1)
+    if isi_arr.shape != (2,) or not 0 < isi_arr[0] <= isi_arr[1]:
+        raise ValueError(
+            "isi must be a range (low, high) of inter-stimulus intervals with "
+            f"0 < low <= high, got {isi!r}."
+        )
+    isi_low, isi_high = (float(v) for v in isi_arr)
+    # the arrays drawn per realisation: baseline events and each driver's stimuli
+    # with their children, checked before anything is allocated
+    n_events = baseline * end_time + n_drivers * (end_time / isi_low + 1) * (
+        1 + max(float(alpha.max()), 0.0)
+    )
+    if not n_events <= MAX_SIMULATED_ENTRIES:
+        raise ValueError(
+            f"end_time={end_time:g} with isi[0]={isi_low:g}, baseline={baseline:g} "
+            f"and {n_drivers} drivers gives about {n_events:.3g} events per "
+            f"realisation, more than the cap of {MAX_SIMULATED_ENTRIES:,}; reduce "
+            "end_time or raise isi."
+        )
+    n_stimuli = int(np.ceil(end_time / isi_low)) + 1
 
     rng = check_random_state(random_state)
     a = (lower - mean) / std
     b = (upper - mean) / std
-    n_stimuli = int(np.ceil(end_time / isi_low)) + 1
     X = []
     for _ in range(n_realisations):
         drivers = []

@@ -6,6 +6,24 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._validation import check_simulation_size
+
+# Largest tree (number of nodes, root excluded) the simulator builds: a balanced
+# tree of depth 12 and branching 4 would have 22 million nodes, take minutes and
+# pass 8 GB.
+MAX_TREE_NODES = 100_000
+
+
+def _n_tree_nodes(depth, branching, cap=MAX_TREE_NODES):
+    """Nodes of a balanced tree below the root, counted up to just past ``cap``."""
+    total, level = 0, 1
+    for _ in range(depth):
+        level *= branching
+        total += level
+        if total > cap:
+            break
+    return total
+
 
 def _random_tree(depth, branching):
     """Balanced tree; node names are paths such as ``"c1.0.2"``, the root is
@@ -119,6 +137,19 @@ def make_hierarchical_blobs(
     novel : list
         The novel leaves.
 
+    Raises
+    ------
+    ValueError
+        When an argument is out of its range (e.g. a negative size, ``NaN`` or
+        infinite ``scale``, ``labeled_fraction`` outside ``(0, 1]``), when
+        ``n_novel`` leaves no known leaf, when the tree has more than
+        ``MAX_TREE_NODES = 100_000`` nodes (``depth=12, branching=4`` would
+        have 22 million), or when ``n_samples * n_features`` or
+        ``n_nodes * n_features`` pass 10**8 entries (800 MB of float64).
+        These caps are checked before anything is allocated.
+    TypeError
+        When an argument has the wrong type (e.g. a float ``n_samples``).
+
     Examples
     --------
     >>> from skdeep.datasets import make_hierarchical_blobs
@@ -130,10 +161,27 @@ def make_hierarchical_blobs(
     # Imported here: the tree utilities live with the estimators.
     from ..cluster._hierarchy import LabelTree, parse_hierarchy
 
+    check_simulation_size(n_samples * n_features, "n_samples * n_features")
+    if hierarchy is None:
+        n_nodes = _n_tree_nodes(depth, branching)
+        if n_nodes > MAX_TREE_NODES:
+            raise ValueError(
+                f"depth={depth} and branching={branching} give a tree of more than "
+                f"{MAX_TREE_NODES:,} nodes (the cap MAX_TREE_NODES); use a smaller "
+                "depth or branching."
+            )
+        check_simulation_size(n_nodes * n_features, "n_tree_nodes * n_features")
+    elif len(hierarchy) > MAX_TREE_NODES:
+        raise ValueError(
+            f"hierarchy has {len(hierarchy):,} edges, more than the cap "
+            f"MAX_TREE_NODES={MAX_TREE_NODES:,}."
+        )
     rng = check_random_state(random_state)
-    edges = _random_tree(depth, branching) if hierarchy is None else (
-        parse_hierarchy(hierarchy)
-    )
+    if hierarchy is None:
+        edges = _random_tree(depth, branching)
+    else:
+        check_simulation_size(len(hierarchy) * n_features, "n_tree_nodes * n_features")
+        edges = parse_hierarchy(hierarchy)
     tree = LabelTree(edges)
     leaves = [tree.nodes[i] for i in tree.leaves]
     if n_novel >= len(leaves):

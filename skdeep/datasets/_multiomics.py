@@ -4,6 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ..utils._validation import check_array_arg, check_simulation_size
 
 _NOISE_MODELS = ("continuous", "count", "methylation")
 
@@ -17,6 +20,41 @@ def _as_list(value, n, name, kind):
     return value
 
 
+def _check_shares(value, n, name):
+    """``n`` non-negative finite shares with a positive sum, normalised."""
+    shares = check_array_arg(value, name, ndim=1)
+    if shares.shape != (n,) or (shares < 0).any() or shares.sum() <= 0:
+        raise ValueError(
+            f"{name} must hold {n} non-negative proportions with a positive sum, "
+            f"got {shares.tolist()}."
+        )
+    return shares / shares.sum()
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "n_latent": [Interval(Integral, 1, None, closed="left")],
+        "noise_models": [StrOptions(set(_NOISE_MODELS)), list, tuple, None],
+        "class_separation": [Interval(Real, 0, None, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "weights": ["array-like", None],
+        "labeled_fraction": [Interval(Real, 0, 1, closed="both"), "array-like"],
+        "unlabeled_classes": [dict, None],
+        "n_target": [Interval(Integral, 0, None, closed="left")],
+        "n_target_classes": [Interval(Integral, 1, None, closed="left")],
+        "modality_fractions": ["array-like", None],
+        "return_info": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_multiomics(
     n_samples=1000,
     n_features=(100, 80),
@@ -112,6 +150,19 @@ def make_multiomics(
     info : dict
         Only with ``return_info=True``.
 
+    Raises
+    ------
+    ValueError
+        When an argument is out of its range: a size below 1 (``n_classes``
+        below 2), a negative, ``NaN`` or infinite ``noise`` or
+        ``class_separation``, a ``labeled_fraction`` outside ``[0, 1]``,
+        ``weights`` or ``modality_fractions`` that are not non-negative finite
+        shares of the right length, an unknown noise model, modality or class in
+        ``unlabeled_classes``, ``n_target_classes`` not below ``n_classes``, or
+        ``X`` larger than 10**8 entries (800 MB of float64).
+    TypeError
+        When an argument has the wrong type (e.g. a float in ``n_features``).
+
     References
     ----------
     .. [1] P. Chalise, R. Raghavan, B. Fridley, "InterSIM: Simulation tool for
@@ -132,33 +183,38 @@ def make_multiomics(
     >>> int(np.sum((y == 4) & (modality == 1)))
     0
     """
-    rng = check_random_state(random_state)
-    if not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-    sizes = [int(d) for d in np.atleast_1d(n_features)]
-    if len(sizes) < 1 or min(sizes) < 1:
-        raise ValueError(f"n_features must list positive sizes, got {n_features!r}.")
+    sizes = np.atleast_1d(np.asarray(n_features, dtype=object))
+    if sizes.ndim > 1 or sizes.size < 1:
+        raise ValueError(
+            f"n_features must be an int or a 1-D sequence of ints (one per modality), "
+            f"got {n_features!r}."
+        )
+    for d in sizes:
+        if not _is_int(d):
+            raise TypeError(f"n_features must hold ints, got {d!r}.")
+        if d < 1:
+            raise ValueError(f"n_features must hold sizes >= 1, got {d!r}.")
+    sizes = [int(d) for d in sizes]
     n_mod = len(sizes)
-    if not isinstance(n_classes, Integral) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}.")
-    if not isinstance(n_latent, Integral) or n_latent < 1:
-        raise ValueError(f"n_latent must be a positive int, got {n_latent!r}.")
     if noise_models is None:
         noise_models = [_NOISE_MODELS[k % 3] for k in range(n_mod)]
     noise_models = _as_list(noise_models, n_mod, "noise_models", "str")
     for model in noise_models:
-        if model not in _NOISE_MODELS:
+        if not isinstance(model, str) or model not in _NOISE_MODELS:
             raise ValueError(
                 f"noise_models must hold values of {_NOISE_MODELS}, got {model!r}."
             )
-    for name, value in (("class_separation", class_separation), ("noise", noise)):
-        if not isinstance(value, Real) or value < 0:
-            raise ValueError(f"{name} must be a non-negative float, got {value!r}.")
-    fractions = _as_list(labeled_fraction, n_mod, "labeled_fraction", "float")
+    fractions = check_array_arg(labeled_fraction, "labeled_fraction", ndim=(0, 1))
+    fractions = [float(f) for f in np.atleast_1d(fractions)]
+    if len(fractions) == 1 and np.ndim(labeled_fraction) == 0:
+        fractions = fractions * n_mod
+    if len(fractions) != n_mod:
+        raise ValueError(
+            f"labeled_fraction must be a float or a list of {n_mod}, got "
+            f"{len(fractions)} values."
+        )
     if any(not 0 <= f <= 1 for f in fractions):
         raise ValueError(f"labeled_fraction must be in [0, 1], got {fractions}.")
-    if not isinstance(n_target, Integral) or n_target < 0:
-        raise ValueError(f"n_target must be a non-negative int, got {n_target!r}.")
     n_target_cls = int(n_target_classes) if n_target > 0 else 0
     if n_target > 0 and not 1 <= n_target_cls < n_classes:
         raise ValueError(
@@ -167,33 +223,30 @@ def make_multiomics(
     n_ref_cls = n_classes - n_target_cls
     if weights is None:
         weights = np.full(n_ref_cls, 1.0 / n_ref_cls)
-    weights = np.asarray(weights, dtype=float)
-    if weights.shape != (n_ref_cls,) or (weights < 0).any() or weights.sum() <= 0:
-        raise ValueError(
-            f"weights must hold {n_ref_cls} non-negative proportions, got "
-            f"{weights.tolist()}."
-        )
-    weights = weights / weights.sum()
+    weights = _check_shares(weights, n_ref_cls, "weights")
     if modality_fractions is None:
         modality_fractions = np.full(n_mod, 1.0 / n_mod)
-    modality_fractions = np.asarray(modality_fractions, dtype=float)
-    if modality_fractions.shape != (n_mod,) or (modality_fractions < 0).any() \
-            or modality_fractions.sum() <= 0:
-        raise ValueError(
-            f"modality_fractions must hold {n_mod} non-negative shares, got "
-            f"{modality_fractions.tolist()}."
-        )
-    modality_fractions = modality_fractions / modality_fractions.sum()
+    modality_fractions = _check_shares(
+        modality_fractions, n_mod, "modality_fractions"
+    )
     unlabeled_classes = {} if unlabeled_classes is None else dict(unlabeled_classes)
     for m, classes in unlabeled_classes.items():
-        if not isinstance(m, Integral) or not 0 <= m < n_mod:
+        if not _is_int(m) or not 0 <= m < n_mod:
             raise ValueError(
                 f"unlabeled_classes keys must be modality indices in [0, {n_mod}), "
                 f"got {m!r}."
             )
-        bad = [c for c in np.atleast_1d(classes) if not 0 <= c < n_classes]
+        bad = [c for c in np.atleast_1d(np.asarray(classes, dtype=object))
+               if not _is_int(c) or not 0 <= c < n_classes]
         if bad:
-            raise ValueError(f"unlabeled_classes names unknown classes {bad}.")
+            raise ValueError(
+                f"unlabeled_classes[{m!r}] must list class indices in "
+                f"[0, {n_classes}), got {bad}."
+            )
+    check_simulation_size(
+        (n_samples + n_target) * sum(sizes), "(n_samples + n_target) * sum(n_features)"
+    )
+    rng = check_random_state(random_state)
 
     # Classes, cohorts and modalities of the samples.
     y_ref = rng.choice(n_ref_cls, size=n_samples, p=weights)

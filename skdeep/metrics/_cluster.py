@@ -1,17 +1,23 @@
 """Clustering metrics."""
 
-import numpy as np
 from sklearn.metrics.cluster import contingency_matrix
+from sklearn.utils._param_validation import validate_params
 
 from ..utils._matching import hungarian_match
+from ..utils._validation import check_label_array
 
 
 def check_label_pair(y_true, y_pred, dtype=None):
-    """Two 1-D label arrays of equal length, as arrays (shared by the label metrics)."""
-    y_true = np.asarray(y_true, dtype=dtype)
-    y_pred = np.asarray(y_pred, dtype=dtype)
-    if y_true.ndim != 1 or y_pred.ndim != 1:
-        raise ValueError("y_true and y_pred must be 1-D arrays.")
+    """Two 1-D label arrays of equal length, as arrays (shared by the label metrics).
+
+    Each array holds numbers or strings, not a mix (see
+    :func:`~skdeep.utils._validation.check_label_array`); ``dtype=object`` returns
+    object arrays.
+    """
+    y_true = check_label_array(y_true, "y_true")
+    y_pred = check_label_array(y_pred, "y_pred")
+    if dtype is not None:
+        y_true, y_pred = y_true.astype(dtype), y_pred.astype(dtype)
     if y_true.shape[0] != y_pred.shape[0]:
         raise ValueError(
             f"y_true and y_pred have different lengths: {y_true.shape[0]} and "
@@ -20,6 +26,10 @@ def check_label_pair(y_true, y_pred, dtype=None):
     return y_true, y_pred
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def cluster_accuracy(y_true, y_pred):
     """Accuracy of a clustering after the best one-to-one matching of labels.
 
@@ -39,6 +49,14 @@ def cluster_accuracy(y_true, y_pred):
     -------
     accuracy : float
         In ``[0, 1]``; 1 when the partitions are equal up to a renaming.
+
+    Raises
+    ------
+    ValueError
+        When the arrays are not 1-D, are empty, differ in length or hold ``NaN``.
+    TypeError
+        When an array mixes labels of different types (e.g. ints and strings),
+        which cannot be sorted.
 
     Examples
     --------

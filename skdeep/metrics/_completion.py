@@ -1,8 +1,19 @@
 """Error of a completed tensor on the entries that were missing."""
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
+
+from ..utils._validation import check_array_arg
 
 
+@validate_params(
+    {
+        "X_true": ["array-like"],
+        "X_filled": ["array-like"],
+        "X_observed": ["array-like"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def missing_entry_error(X_true, X_filled, X_observed):
     """Relative error of a completion on the entries missing from the input.
 
@@ -13,9 +24,9 @@ def missing_entry_error(X_true, X_filled, X_observed):
     Parameters
     ----------
     X_true : array-like
-        The complete ground truth.
+        The complete ground truth, finite.
     X_filled : array-like of the shape of ``X_true``
-        The completion to score.
+        The completion to score, finite.
     X_observed : array-like of the shape of ``X_true``
         The input of the completion, ``NaN`` where entries were missing.
 
@@ -23,6 +34,15 @@ def missing_entry_error(X_true, X_filled, X_observed):
     -------
     error : float
         The relative error on the missing entries.
+
+    Raises
+    ------
+    ValueError
+        When an array is empty, not numeric, complex or not finite (``NaN`` is
+        allowed in ``X_observed`` only), when the shapes differ, when
+        ``X_observed`` has no missing entry, or when ``X_true`` is zero on them.
+    TypeError
+        When an array is sparse.
 
     Examples
     --------
@@ -34,9 +54,9 @@ def missing_entry_error(X_true, X_filled, X_observed):
     >>> round(missing_entry_error(X_true, X_filled, X_observed), 3)
     0.447
     """
-    X_true, X_filled, X_observed = (
-        np.asarray(a, dtype=np.float64) for a in (X_true, X_filled, X_observed)
-    )
+    X_true = check_array_arg(X_true, "X_true")
+    X_filled = check_array_arg(X_filled, "X_filled")
+    X_observed = check_array_arg(X_observed, "X_observed", allow_nan=True)
     if not X_true.shape == X_filled.shape == X_observed.shape:
         raise ValueError(
             "X_true, X_filled and X_observed must have the same shape, got "
@@ -48,7 +68,7 @@ def missing_entry_error(X_true, X_filled, X_observed):
     norm = np.linalg.norm(X_true[missing])
     if not np.isfinite(norm) or norm == 0:
         raise ValueError(
-            "X_true is zero or not finite on the missing entries; the relative "
+            "X_true is zero (or overflows) on the missing entries; the relative "
             "error is undefined."
         )
     return float(np.linalg.norm(X_filled[missing] - X_true[missing]) / norm)

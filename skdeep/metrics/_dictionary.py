@@ -2,12 +2,14 @@
 
 import numpy as np
 from scipy.signal import fftconvolve
+from sklearn.utils._param_validation import validate_params
 
 from ..utils._matching import hungarian_match
+from ..utils._validation import check_array_arg
 
 
 def _as_atoms(D, name):
-    D = np.asarray(D, dtype=float)
+    D = check_array_arg(D, name)
     if D.ndim == 2:
         D = D[:, None, :]
     if D.ndim != 3:
@@ -15,13 +17,13 @@ def _as_atoms(D, name):
             f"{name} must have shape (n_atoms, n_times_atom) or "
             f"(n_atoms, n_channels, n_times_atom), got shape {D.shape}."
         )
-    if D.shape[0] == 0 or D.shape[2] == 0:
-        raise ValueError(f"{name} is empty (shape {D.shape}).")
-    if not np.all(np.isfinite(D)):
-        raise ValueError(f"{name} contains NaN or infinity.")
     return D
 
 
+@validate_params(
+    {"D_true": ["array-like"], "D_est": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def dictionary_recovery_score(D_true, D_est):
     """Matched, shift- and sign-invariant correlation of true and learned atoms.
 
@@ -47,6 +49,15 @@ def dictionary_recovery_score(D_true, D_est):
     score : float
         In ``[0, 1]``; 1 when every true atom is recovered up to a shift, a sign and
         a scale.
+
+    Raises
+    ------
+    ValueError
+        When the atoms are not 2-D or 3-D, are empty, complex, not numeric or not
+        finite, or when ``D_true`` and ``D_est`` have different numbers of
+        channels.
+    TypeError
+        When the atoms are sparse.
 
     Examples
     --------

@@ -1,8 +1,12 @@
 """Effective rank of a matrix: the exponential of the entropy of its spectrum."""
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
+
+from ..utils._validation import check_array_arg
 
 
+@validate_params({"matrix": ["array-like"]}, prefer_skip_nested_validation=True)
 def effective_rank(matrix):
     """Effective rank of a matrix (Roy and Vetterli, 2007).
 
@@ -22,6 +26,14 @@ def effective_rank(matrix):
     erank : float
         The effective rank; ``0.0`` for the zero matrix.
 
+    Raises
+    ------
+    ValueError
+        When ``matrix`` is not 2-D, is empty, holds ``NaN``, infinity, complex
+        numbers or values that are not numbers.
+    TypeError
+        When ``matrix`` is sparse.
+
     References
     ----------
     .. [1] O. Roy and M. Vetterli, "The effective rank: a measure of effective
@@ -36,15 +48,7 @@ def effective_rank(matrix):
     >>> round(effective_rank(np.outer([1.0, 2.0], [3.0, 4.0])), 6)
     1.0
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    if matrix.ndim != 2:
-        raise ValueError(
-            f"matrix must be 2-D, got an array of shape {matrix.shape}."
-        )
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError("matrix must be finite (no NaN or infinity).")
-    if matrix.size == 0:
-        raise ValueError("matrix must not be empty.")
+    matrix = check_array_arg(matrix, "matrix", ndim=2)
     singular = np.linalg.svd(matrix, compute_uv=False)
     total = singular.sum()
     if total <= 0:

@@ -1,5 +1,7 @@
 """Scores of multi-omics integration: label recovery and modality mixing."""
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.metrics import (
     accuracy_score,
@@ -8,19 +10,19 @@ from sklearn.metrics import (
     normalized_mutual_info_score,
 )
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_array
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ..utils._validation import unlabeled_mask
+from ..utils._validation import check_array_arg, check_label_array, unlabeled_mask
 from ._cluster import check_label_pair
 
 
 def _check_latent(Z, modality):
-    Z = check_array(Z, dtype=np.float64, input_name="Z")
-    modality = np.asarray(modality)
-    if modality.ndim != 1 or modality.shape[0] != Z.shape[0]:
+    Z = check_array_arg(Z, "Z", ndim=2)
+    modality = check_label_array(modality, "modality")
+    if modality.shape[0] != Z.shape[0]:
         raise ValueError(
-            f"modality must be 1-D with one entry per row of Z ({Z.shape[0]}), got "
-            f"shape {modality.shape}."
+            f"modality must have one entry per row of Z ({Z.shape[0]}), got "
+            f"{modality.shape[0]}."
         )
     _, codes = np.unique(modality, return_inverse=True)
     if codes.max(initial=0) < 1:
@@ -28,6 +30,10 @@ def _check_latent(Z, modality):
     return Z, codes
 
 
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "y": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def semi_supervised_scores(y_true, y_pred, y):
     """Accuracy, balanced accuracy, NMI and ARI on the unlabeled samples.
 
@@ -50,6 +56,14 @@ def semi_supervised_scores(y_true, y_pred, y):
         ``"accuracy"``, ``"balanced_accuracy"``, ``"nmi"`` and ``"ari"`` on the
         unlabeled samples.
 
+    Raises
+    ------
+    ValueError
+        When the arrays are not 1-D, differ in length, hold ``NaN`` labels, or
+        ``y`` marks no sample unlabeled.
+    TypeError
+        When ``y_true`` or ``y_pred`` mixes labels of different types.
+
     Examples
     --------
     >>> from skdeep.metrics import semi_supervised_scores
@@ -58,7 +72,12 @@ def semi_supervised_scores(y_true, y_pred, y):
     (0.5, 0.5)
     """
     y_true, y_pred = check_label_pair(y_true, y_pred, dtype=object)
-    y = np.asarray(y, dtype=object)
+    if y_true.shape[0] == 0:
+        raise ValueError("y_true and y_pred are empty.")
+    try:
+        y = np.asarray(y, dtype=object)
+    except ValueError as exc:
+        raise ValueError(f"y must be a 1-D array of labels ({exc}).") from exc
     if y.shape != y_true.shape:
         raise ValueError(
             f"y must have the shape of y_true {y_true.shape}, got {y.shape}."
@@ -75,6 +94,14 @@ def semi_supervised_scores(y_true, y_pred, y):
     }
 
 
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "modality": ["array-like"],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def modality_mixing_score(Z, modality, n_neighbors=15):
     """kNN mixing entropy of the modalities in a latent space.
 
@@ -99,6 +126,15 @@ def modality_mixing_score(Z, modality, n_neighbors=15):
         Mean normalised mixing entropy, in ``[0, 1]`` up to sampling noise
         (a neighbourhood can be more even than the global proportions).
 
+    Raises
+    ------
+    ValueError
+        When ``Z`` is not a finite, real, non-empty 2-D array, when ``modality``
+        is not 1-D with one entry per row of ``Z`` and two distinct values, or
+        when ``n_neighbors`` is not an int in ``[1, n_samples)``.
+    TypeError
+        When ``modality`` mixes labels of different types.
+
     See Also
     --------
     modality_prediction_score : The same question asked to a classifier.
@@ -117,8 +153,6 @@ def modality_mixing_score(Z, modality, n_neighbors=15):
     True
     """
     Z, codes = _check_latent(Z, modality)
-    if not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
-        raise ValueError(f"n_neighbors must be a positive int, got {n_neighbors!r}.")
     if n_neighbors >= Z.shape[0]:
         raise ValueError(
             f"n_neighbors={n_neighbors} must be smaller than the number of samples "
@@ -140,6 +174,15 @@ def modality_mixing_score(Z, modality, n_neighbors=15):
     return float(np.mean(local) / global_entropy)
 
 
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "modality": ["array-like"],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def modality_prediction_score(Z, modality, cv=3, random_state=0):
     """Balanced accuracy of a classifier predicting the modality from the latent.
 
@@ -163,6 +206,16 @@ def modality_prediction_score(Z, modality, cv=3, random_state=0):
     score : float
         Mean balanced accuracy over the folds.
 
+    Raises
+    ------
+    ValueError
+        When ``Z`` is not a finite, real, non-empty 2-D array, when ``modality``
+        is not 1-D with one entry per row of ``Z`` and two distinct values, or
+        when ``cv`` is not an int in ``[2, n]`` with ``n`` the size of the smallest
+        modality.
+    TypeError
+        When ``modality`` mixes labels of different types.
+
     Examples
     --------
     >>> import numpy as np
@@ -179,12 +232,27 @@ def modality_prediction_score(Z, modality, cv=3, random_state=0):
     from sklearn.preprocessing import StandardScaler
 
     Z, codes = _check_latent(Z, modality)
+    smallest = int(np.bincount(codes).min())
+    if cv > smallest:
+        raise ValueError(
+            f"cv={cv} folds need at least {cv} samples of every modality; the "
+            f"smallest modality has {smallest}."
+        )
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     scores = cross_val_score(model, Z, codes, cv=folds, scoring="balanced_accuracy")
     return float(np.mean(scores))
 
 
+@validate_params(
+    {
+        "Z": ["array-like"],
+        "y_true": ["array-like"],
+        "modality": ["array-like"],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def cross_modal_transfer_accuracy(Z, y_true, modality, n_neighbors=5):
     """Accuracy of labels transferred across modalities by nearest neighbours.
 
@@ -210,6 +278,16 @@ def cross_modal_transfer_accuracy(Z, y_true, modality, n_neighbors=5):
     accuracy : float
         Mean over ordered modality pairs, in ``[0, 1]``.
 
+    Raises
+    ------
+    ValueError
+        When ``Z`` is not a finite, real, non-empty 2-D array, when ``modality``
+        is not 1-D with one entry per row of ``Z`` and two distinct values, or
+        when ``y_true`` is not 1-D with one label per row of ``Z``, or
+        ``n_neighbors`` is not a positive int.
+    TypeError
+        When ``modality`` or ``y_true`` mixes labels of different types.
+
     Examples
     --------
     >>> import numpy as np
@@ -226,7 +304,7 @@ def cross_modal_transfer_accuracy(Z, y_true, modality, n_neighbors=5):
     from sklearn.neighbors import KNeighborsClassifier
 
     Z, codes = _check_latent(Z, modality)
-    y_true = np.asarray(y_true, dtype=object)
+    y_true = check_label_array(y_true, "y_true")
     if y_true.shape != (Z.shape[0],):
         raise ValueError(
             f"y_true must have one entry per row of Z ({Z.shape[0]}), got shape "

@@ -1,8 +1,12 @@
 """Errors of estimated point-process intensities."""
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..point_process._kernels import truncnorm_pdf
+from ..utils._validation import check_array_arg
 
 _KEYS = ("baseline", "alpha", "kernel_mean", "kernel_std")
 
@@ -19,7 +23,7 @@ def _read_params(params, name):
         }
     try:
         out = {key: params[key] for key in _KEYS}
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, IndexError) as exc:
         raise TypeError(
             f"{name} must be a fitted DriPP or a dict with keys {_KEYS} (and "
             "optionally 'lower', 'upper')."
@@ -29,6 +33,58 @@ def _read_params(params, name):
     return out
 
 
+def _check_support(low, high, name):
+    """``0 <= low < high``, both finite numbers; ``name`` says where they came from."""
+    for side, value in (("lower", low), ("upper", high)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+            raise TypeError(f"{side} ({name}) must be a real number, got {value!r}.")
+        if not np.isfinite(value):
+            raise ValueError(f"{side} ({name}) must be finite, got {value!r}.")
+    if not 0 <= low < high:
+        raise ValueError(
+            f"lower and upper ({name}) must satisfy 0 <= lower < upper (a support of "
+            f"positive width), got lower={low} and upper={high}."
+        )
+    return float(low), float(high)
+
+
+def _check_params(params, name):
+    """Finite parameters of a driven intensity, one value per driver."""
+    key = f"{name}['baseline']"
+    baseline = check_array_arg(params["baseline"], key)
+    if baseline.size != 1:
+        raise ValueError(f"{key} must be one number, got shape {baseline.shape}.")
+    baseline = float(baseline.reshape(()))
+    if baseline < 0:
+        raise ValueError(f"{key} must be non-negative, got {baseline}.")
+    arrays = [
+        check_array_arg(np.atleast_1d(params[k]), f"{name}['{k}']", ndim=1)
+        for k in _KEYS[1:]
+    ]
+    if len({a.size for a in arrays}) != 1:
+        raise ValueError(
+            f"{name}: alpha, kernel_mean and kernel_std must have one value per "
+            f"driver, got sizes {[a.size for a in arrays]}."
+        )
+    if np.any(arrays[2] <= 0):
+        raise ValueError(
+            f"{name}['kernel_std'] must be positive (a kernel of positive width), "
+            f"got {arrays[2].tolist()}."
+        )
+    return baseline, arrays
+
+
+@validate_params(
+    {
+        "params_true": "no_validation",
+        "params_pred": "no_validation",
+        "lower": [Interval(Real, 0, None, closed="left"), None],
+        "upper": [Interval(Real, 0, None, closed="neither"), None],
+        "multioutput": [StrOptions({"max", "raw_values"})],
+        "n_points": [Interval(Integral, 2, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def intensity_error(params_true, params_pred, *, lower=None, upper=None,
                     multioutput="max", n_points=2000):
     """Relative sup-norm error of the driven intensity, driver by driver.
@@ -56,6 +112,19 @@ def intensity_error(params_true, params_pred, *, lower=None, upper=None,
     Returns
     -------
     error : float or ndarray of shape (n_drivers,)
+        The largest relative error over drivers (``multioutput="max"``), or one
+        per driver (``"raw_values"``).
+
+    Raises
+    ------
+    TypeError
+        When a parameter set is neither a fitted DriPP nor a dict with the keys
+        above, or a support bound is not a number.
+    ValueError
+        When a support has zero or negative width (``lower >= upper``) or is not
+        finite, a ``kernel_std`` is not positive, a parameter is ``NaN``,
+        infinite, complex or not numeric, the two sets have different numbers of
+        drivers, or the true intensity is zero everywhere.
 
     Examples
     --------
@@ -69,27 +138,27 @@ def intensity_error(params_true, params_pred, *, lower=None, upper=None,
     true = _read_params(params_true, "params_true")
     pred = _read_params(params_pred, "params_pred")
     supports = []
-    for params in (true, pred):
+    for params, name in ((true, "params_true"), (pred, "params_pred")):
         low = params["lower"] if params["lower"] is not None else lower
         high = params["upper"] if params["upper"] is not None else upper
         if low is None or high is None:
             raise ValueError(
-                "lower and upper are needed when the parameters do not give them."
+                "lower and upper are needed when the parameters do not give them "
+                f"({name} has no 'lower' or 'upper')."
             )
-        if not 0 <= low < high:
-            raise ValueError(f"need 0 <= lower < upper, got {low} and {high}.")
-        supports.append((float(low), float(high)))
-    if multioutput not in ("max", "raw_values"):
-        raise ValueError(
-            f"multioutput must be 'max' or 'raw_values', got {multioutput!r}."
+        given = params["lower"] is not None or params["upper"] is not None
+        supports.append(
+            _check_support(low, high, f"of {name}" if given else "given as arguments")
         )
-    arrays = {}
+    baselines, arrays = {}, {}
     for tag, params in (("true", true), ("pred", pred)):
-        arrays[tag] = [np.atleast_1d(np.asarray(params[k], dtype=np.float64))
-                       for k in _KEYS[1:]]
+        baselines[tag], arrays[tag] = _check_params(params, f"params_{tag}")
     n_drivers = arrays["true"][0].size
-    if any(a.size != n_drivers for tag in arrays for a in arrays[tag]):
-        raise ValueError("params_true and params_pred must have as many drivers.")
+    if arrays["pred"][0].size != n_drivers:
+        raise ValueError(
+            "params_true and params_pred must have as many drivers, got "
+            f"{n_drivers} and {arrays['pred'][0].size}."
+        )
     lo = min(s[0] for s in supports)
     hi = max(s[1] for s in supports)
     # the supports themselves, and one point outside where only baselines remain
@@ -105,13 +174,16 @@ def intensity_error(params_true, params_pred, *, lower=None, upper=None,
     errors = np.empty(n_drivers)
     for p in range(n_drivers):
         curves = []
-        for (tag, params), (low, high) in zip(
-            (("true", true), ("pred", pred)), supports
-        ):
+        for tag, (low, high) in zip(("true", "pred"), supports):
             alpha, mean, std = (a[p] for a in arrays[tag])
             curves.append(
-                float(params["baseline"])
-                + alpha * truncnorm_pdf(grid, mean, std, low, high)
+                baselines[tag] + alpha * truncnorm_pdf(grid, mean, std, low, high)
             )
-        errors[p] = np.max(np.abs(curves[0] - curves[1])) / np.max(curves[0])
+        peak = np.max(curves[0])
+        if not peak > 0:
+            raise ValueError(
+                f"params_true: the true intensity of driver {p} is nowhere positive "
+                "(baseline and alpha are zero); the relative error is undefined."
+            )
+        errors[p] = np.max(np.abs(curves[0] - curves[1])) / peak
     return errors if multioutput == "raw_values" else float(errors.max())
