@@ -32,6 +32,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
@@ -49,6 +50,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         max_iter=100,
         tol=1e-4,
         random_state=None,
+        n_jobs=None,
         verbose=0,
     ):
         self.hierarchy = hierarchy
@@ -62,6 +64,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -135,6 +138,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
             learning_rate=self.learning_rate,
             random_state=self.random_state,
             monitor=monitor,
+            n_jobs=self.n_jobs,
         )
 
     def _check_X(self, X):

@@ -203,6 +203,11 @@ learning_rate :
         Stop when the mean log-likelihood per sample improves by less than ``tol``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation.
+    n_jobs : int, default=None
+        Number of jobs running the ``n_init`` starts of the initialisation in
+        parallel through joblib (threads by default; any backend set with
+        :func:`joblib.parallel_config`, e.g. ``"dask"``). The result does not
+        depend on it.
     verbose : int, default=0
         Print the negative mean log-likelihood at each EM iteration, and a
         summary, when positive.
@@ -229,7 +234,7 @@ learning_rate :
         mixture density for unlabeled samples, the density of their class for
         labeled ones (with unlabeled samples the mixing weights describe those
         only). EM does not decrease it.
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective EM minimises (float64): ``-lower_bound_`` after each
         iteration, the negative mean log-posterior (log-likelihood plus the
         log prior of the novel means, per sample). It never increases.
@@ -300,6 +305,7 @@ learning_rate :
         max_iter=100,
         tol=1e-4,
         random_state=None,
+        n_jobs=None,
         verbose=0,
     ):
         super().__init__(
@@ -314,6 +320,7 @@ learning_rate :
             max_iter=max_iter,
             tol=tol,
             random_state=random_state,
+            n_jobs=n_jobs,
             verbose=verbose,
         )
         self.reg_covar = reg_covar

@@ -14,6 +14,7 @@ import copy
 from typing import NamedTuple
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import linalg
 from sklearn.utils import check_random_state
 
@@ -83,7 +84,7 @@ def name_novel_clusters(novel_centers, priors, penalty):
 
 
 def hkmeans(X, y_index, tree, known, *, lambda_unlabeled, lambda_hierarchy, solver,
-            n_neighbors, n_init, learning_rate, random_state, monitor):
+            n_neighbors, n_init, learning_rate, random_state, monitor, n_jobs=None):
     """Solve h-k-means from ``n_init`` starts and keep the lowest objective.
 
     Each start puts the known prototypes at their labeled class means and seeds
@@ -103,7 +104,7 @@ def hkmeans(X, y_index, tree, known, *, lambda_unlabeled, lambda_hierarchy, solv
     known : ndarray of bool of shape (n_leaves,)
         Leaves that carry labeled samples.
     lambda_unlabeled, lambda_hierarchy, solver, n_neighbors, n_init, \
-learning_rate, random_state :
+learning_rate, random_state, n_jobs :
         As in :class:`NovelClassKMeans`.
     monitor : IterationMonitor
         Its ``max_iter``, ``tol`` and ``verbose`` apply to each start; the
@@ -126,7 +127,9 @@ learning_rate, random_state :
     kwargs = dict(lambda_unlabeled=lambda_unlabeled, penalty=penalty)
     if solver == "adam":
         kwargs["learning_rate"] = learning_rate
-    best = None
+    # the seeds are drawn here, in order, so that the result does not depend on
+    # how the starts are spread over the workers
+    starts = []
     for _ in range(n_init if has_novel else 1):
         centers = known_centers.copy()
         if novel_idx.size:
@@ -134,22 +137,41 @@ learning_rate, random_state :
                                  rng) if has_novel else priors)
             perm = name_novel_clusters(seeds, priors, leaf_penalty[novel_idx])
             centers[novel_idx] = seeds[perm]
-        E = _offsets_from_centers(centers, A, tree)
-        sol = solve(X, y_index, A, E, monitor=_fresh(monitor), **kwargs)
-        if has_novel:
-            perm = name_novel_clusters(sol.centers[novel_idx], priors,
-                                       leaf_penalty[novel_idx])
-            if not np.array_equal(perm, np.arange(perm.size)):
-                centers = sol.centers.copy()
-                centers[novel_idx] = sol.centers[novel_idx][perm]
-                E = _offsets_from_centers(centers, A, tree)
-                renamed = solve(X, y_index, A, E, monitor=_fresh(monitor), **kwargs)
-                if renamed.objective < sol.objective:
-                    sol = renamed
+        starts.append(centers)
+    # numpy releases the GIL: threads by default, any joblib backend when set
+    solutions = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_solve_start)(
+            X, y_index, A, tree, centers, solve, kwargs, monitor,
+            priors if has_novel else None, leaf_penalty[novel_idx], novel_idx,
+        )
+        for centers in starts
+    )
+    best = None
+    for sol in solutions:
         if best is None or sol.objective < best.objective:
             best = sol
     monitor.losses = list(best.loss_curve)  # the summary reports the best start
     return best
+
+
+def _solve_start(X, y_index, A, tree, centers, solve, kwargs, monitor, priors,
+                 leaf_penalty, novel_idx):
+    """One start of :func:`hkmeans`: solve from ``centers``, then check the naming.
+
+    ``priors`` is None when the novel clusters are not renamed.
+    """
+    E = _offsets_from_centers(centers, A, tree)
+    sol = solve(X, y_index, A, E, monitor=_fresh(monitor), **kwargs)
+    if priors is not None:
+        perm = name_novel_clusters(sol.centers[novel_idx], priors, leaf_penalty)
+        if not np.array_equal(perm, np.arange(perm.size)):
+            centers = sol.centers.copy()
+            centers[novel_idx] = sol.centers[novel_idx][perm]
+            E = _offsets_from_centers(centers, A, tree)
+            renamed = solve(X, y_index, A, E, monitor=_fresh(monitor), **kwargs)
+            if renamed.objective < sol.objective:
+                sol = renamed
+    return sol
 
 
 def nearest_center(X, centers, x_sq=None):

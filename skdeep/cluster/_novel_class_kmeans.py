@@ -84,6 +84,12 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         assignment changes).
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means++ starts of the novel prototypes.
+    n_jobs : int, default=None
+        Number of jobs running the ``n_init`` starts in parallel through joblib
+        (threads by default: the solves spend their time in NumPy, which
+        releases the GIL; any backend set with :func:`joblib.parallel_config`,
+        e.g. ``"dask"``). The seeds are drawn before the starts are spread, so
+        the result does not depend on ``n_jobs``.
     verbose : int, default=0
         Print the loss at each iteration, and a summary, when positive.
 
@@ -109,7 +115,7 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Class of each training sample: its given label when labeled (the fit
         clamps labeled samples to their class), ``predict`` of the sample
         otherwise (the leaf of its nearest prototype).
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         The loss minimised (float64), after each iteration.
     n_iter_ : int
         Number of iterations run.

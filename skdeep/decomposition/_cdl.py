@@ -4,7 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -85,10 +85,13 @@ def _signal_scale(X):
 def _z_step(DtX, DtD, norm_D, reg, z, tol, n_jobs):
     """LGCD on every trial, trials split into ``n_jobs`` chunks run by joblib."""
     n_trials = DtX.shape[0]
-    if n_jobs is None or n_jobs == 1 or n_trials == 1:
+    # the number of jobs of the active joblib backend (that of a
+    # ``parallel_config`` context when n_jobs is None)
+    n_jobs_eff = effective_n_jobs(n_jobs)
+    if n_jobs_eff == 1 or n_trials == 1:
         _, converged = _lgcd_batch(DtX, DtD, norm_D, reg, z, tol, _MAX_PASSES_Z)
         return z, converged
-    n_chunks = min(n_trials, abs(n_jobs) if n_jobs > 0 else n_trials)
+    n_chunks = min(n_trials, n_jobs_eff)
     bounds = np.linspace(0, n_trials, n_chunks + 1).astype(int)
 
     def run(a, b):
@@ -104,6 +107,173 @@ def _z_step(DtX, DtD, norm_D, reg, z, tol, n_jobs):
     converged = np.concatenate([r[1] for r in results])
     return z, converged
 
+
+# A chunk of a long recording is first solved with this many LGCD segments (of
+# 2 * n_times_atom - 1 samples) of margin on each side of the part it keeps;
+# where two neighbouring chunks disagree around their boundary both are solved
+# again with twice the margin (see ``_encode_chunked``).
+_CHUNK_MARGIN_SEGMENTS = 4
+_CHUNK_MAX_MARGIN_SEGMENTS = 64
+# two chunks agree at their boundary when their activations there differ by less
+# than this fraction of the z-step tolerance: a different path of the descent
+# moves them by about the tolerance, rounding by ~1e-12 of it
+_CHUNK_AGREEMENT = 1e-6
+
+
+_STATS_BLOCK = 1 << 13
+
+
+def _trial_stats(X, n, center):
+    """Per-channel baseline and the spread of the centred trial ``X[n]``.
+
+    The spread is that of ``(X[n] - baseline)`` over channels and samples, as
+    ``std`` computes it, accumulated in blocks of samples so that no copy of
+    the trial is made (the median copies one channel).
+    """
+    n_channels, n_times = X.shape[1], X.shape[2]
+    med = np.zeros((n_channels, 1))
+    if center:
+        for c in range(n_channels):
+            med[c, 0] = np.median(X[n, c])
+    blocks = range(0, n_times, _STATS_BLOCK)
+    total = sum(float(np.sum(X[n, :, a:a + _STATS_BLOCK] - med)) for a in blocks)
+    mean = total / (n_channels * n_times)
+    sq = 0.0
+    for a in blocks:
+        dev = X[n, :, a:a + _STATS_BLOCK] - med - mean
+        sq += float(np.sum(dev * dev))
+    return med, np.sqrt(sq / (n_channels * n_times))
+
+
+def _solve_chunk(X_part, med, scale, atoms, DtD, norm_D, lam, tol, std, keep, half,
+                 unbiased):
+    """Activations of one chunk ``X_part`` (C, len) of a trial, internal units.
+
+    Returns the kept part ``keep = (a, b)`` (indices in the chunk), the
+    activations on ``[a - half, a + half)`` and ``[b - half, b + half)`` (clipped
+    to the chunk: what the neighbours' are compared with) and the LGCD flag.
+    """
+    Xc = ((X_part - med) / scale)[None]
+    DtX = _correlate(Xc, atoms)
+    z = np.zeros_like(DtX)
+    _, converged = _lgcd_batch(DtX, DtD, norm_D, lam, z, np.array([tol]),
+                               _MAX_PASSES_Z)
+    del DtX
+    if unbiased:
+        z = _unbiased(Xc, atoms, z, std=np.array([std]))
+    z = z[0]
+    a, b = keep
+    n = z.shape[1]
+    left = z[:, max(a - half, 0):min(a + half, n)].copy()
+    right = z[:, max(b - half, 0):min(b + half, n)].copy()
+    return z[:, a:b], left, right, bool(converged[0])
+
+
+def _encode_chunked(X, atoms, lam, scale, *, center, chunk_size, unbiased, n_jobs):
+    """Z-step of every trial in overlapping chunks; returns (z, converged flags).
+
+    ``z`` is in internal units. ``X`` is in the units of the data (neither
+    centred nor scaled): each chunk is centred and scaled on its own with the
+    baseline and the tolerance of its whole trial, so the working memory is that
+    of a chunk. The descent is local (an update moves the correlations of at
+    most ``2 L - 1`` samples, and the gaps of a sparse solution stop its
+    effect), so a chunk solved with a margin on both sides of the part it keeps,
+    its boundaries on the LGCD segments of the whole-trial solve, makes in that
+    part the updates of the whole-trial descent. This is checked: two
+    neighbouring chunks both solve the samples around their boundary, and where
+    they differ by more than rounding both are solved again with twice the
+    margin (up to the whole trial), so the activations are those of the
+    whole-trial solve up to rounding.
+    """
+    n_trials, _, n_times = X.shape
+    D = atoms[2]
+    n_atoms, L = D.shape[0], D.shape[2]
+    seg_len = 2 * L - 1
+    chunk = max(seg_len, -(-int(chunk_size) // seg_len) * seg_len)
+    n_valid = n_times - L + 1
+    DtD = compute_DtD(D)
+    norm_D = np.ascontiguousarray(np.diagonal(DtD[:, :, L - 1]))
+    lam = np.ascontiguousarray(np.broadcast_to(lam, (n_atoms,)), dtype=np.float64)
+    stats = [_trial_stats(X, n, center) for n in range(n_trials)]
+    tols = [_TOL_Z * max(std / scale, _STD_FLOOR) for _, std in stats]
+    chunks = [(n, a, min(a + chunk, n_valid)) for n in range(n_trials)
+              for a in range(0, n_valid, chunk)]
+    margin = [0] * len(chunks)
+    base_margin = [_CHUNK_MARGIN_SEGMENTS * seg_len]
+    max_margin = min(_CHUNK_MAX_MARGIN_SEGMENTS * seg_len, n_valid)
+    z = np.zeros((n_trials, n_atoms, n_valid))
+    converged = np.ones(len(chunks), dtype=bool)
+
+    def jobs(todo):
+        # the slices are made as joblib asks for them (views here), and each job
+        # gets its own slice only
+        for i in todo:
+            n, a, b = chunks[i]
+            # a chunk not solved yet starts with the margin that sufficed so far
+            margin[i] = max(margin[i], base_margin[0])
+            sa, sb = max(a - margin[i], 0), min(b + margin[i], n_valid)
+            yield delayed(_solve_chunk)(
+                X[n, :, sa:sb + L - 1], stats[n][0], scale, atoms, DtD, norm_D,
+                lam, tols[n], stats[n][1] / scale, (a - sa, b - sa),
+                margin[i] // 2, unbiased,
+            )
+
+    def check(i, redo):
+        """Compare chunks ``i`` and ``i + 1`` around their boundary."""
+        n, _, b = chunks[i]
+        if chunks[i + 1][0] != n or min(margin[i], margin[i + 1]) >= n_valid:
+            return  # another trial, or both solved the whole trial
+        h = min(margin[i], margin[i + 1]) // 2
+        lo, hi = max(b - h, 0), min(b + h, n_valid)
+        r0, right = windows[i][2], windows[i][3]
+        l0, left = windows[i + 1][0], windows[i + 1][1]
+        gap = np.max(np.abs(right[:, lo - r0:hi - r0] - left[:, lo - l0:hi - l0]),
+                     initial=0.0)
+        if gap > _CHUNK_AGREEMENT * tols[n]:
+            redo.update((i, i + 1))
+            # the activations' effects reach farther than this margin: the
+            # chunks still to solve start with twice of it
+            base_margin[0] = min(max(base_margin[0], 4 * h), max_margin // 4)
+
+    windows = {}
+    todo = list(range(len(chunks)))
+    while todo:
+        pending, redo = set(todo), set()
+        # threads by default (the kernels release the GIL), any joblib backend
+        # when set; results come in order, as they are ready
+        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+            jobs(todo)
+        )
+        for i, (z_kept, left, right, conv) in zip(todo, results):
+            n, a, b = chunks[i]
+            z[n, :, a:b] = z_kept
+            h = margin[i] // 2
+            windows[i] = (max(a - h, 0), left, max(b - h, 0), right)
+            converged[i] = conv
+            pending.discard(i)
+            if i - 1 in windows:
+                check(i - 1, redo)
+            if i + 1 in windows and i + 1 not in pending:
+                check(i, redo)
+            # keep the windows a later check may need: the last two chunks and
+            # the neighbours of the chunks to solve again
+            keep = {j + d for j in redo for d in (-1, 0, 1)}
+            for j in [j for j in windows if j < i - 1 and j not in keep]:
+                del windows[j]
+        # where the descent's path depends on samples farther away than the
+        # largest margin (dense activations), the chunks keep their solutions:
+        # they differ from the whole-trial solve by about the z-step tolerance,
+        # as the whole-trial solve itself does from the exact minimiser
+        redo = {i for i in redo if margin[i] < max_margin}
+        for i in redo:
+            margin[i] = min(2 * margin[i], max_margin)
+        keep = {j + d for j in redo for d in (-1, 0, 1)}
+        windows = {j: w for j, w in windows.items() if j in keep}
+        todo = sorted(redo)
+    flags = np.ones(n_trials, dtype=bool)
+    for (n, _, _), conv in zip(chunks, converged):
+        flags[n] &= conv
+    return z, flags
 
 def _full_atoms(u, v):
     return u[:, :, None] * v[:, None, :]
@@ -264,6 +434,11 @@ def _learn(X, atoms, *, lam0, reg, lmbd_max, rank1, max_iter, tol, n_jobs, monit
     return atoms, z, np.asarray(pobj), lam, converged
 
 
+def _learn_monitored(X, atoms, monitor, **kwargs):
+    """:func:`_learn` returning its monitor too (which a worker process fills)."""
+    return _learn(X, atoms, monitor=monitor, **kwargs), monitor
+
+
 class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Convolutional dictionary learning with rank-1 multivariate atoms.
 
@@ -367,9 +542,25 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     forget_factor : float, default=0.8
         Weight of the statistics of previous mini-batches in :meth:`partial_fit`
         (alphacsc's online ``alpha``); 1 weighs all batches equally.
+    chunk_size : int, default=None
+        With an int, :meth:`transform_activations` (and :meth:`transform`) solve
+        each trial longer than that many activation samples in chunks of about
+        ``chunk_size`` samples (rounded up to a multiple of the z-step's segment,
+        ``2 * n_times_atom - 1``), each extended by a margin of
+        ``8 * n_times_atom - 4`` samples of the recording on both sides. The
+        activations are those of the whole-trial solve (up to rounding: the
+        descent is local and makes the same updates in the kept part of each
+        chunk), the working memory is that of one chunk per job beside the
+        returned activations, and the chunks of one long recording run in
+        parallel over ``n_jobs``. ``None`` solves each trial at once.
     n_jobs : int, default=None
-        Number of parallel jobs of the z-step (over trials). ``None`` means 1 unless
-        in a :obj:`joblib.parallel_backend` context; ``-1`` uses all processors.
+        Number of parallel jobs, through joblib: the ``n_init`` starts of
+        :meth:`fit` (or, with one start, the trials of its z-step) and the trials
+        or chunks (``chunk_size``) of :meth:`transform_activations`. Threads by
+        default, as the kernels release the GIL; in a
+        :func:`joblib.parallel_config` context (e.g. ``backend="dask"``) that
+        backend runs them. ``None`` means 1 unless in such a context; ``-1``
+        uses all processors. The results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seed of the starting dictionaries.
     verbose : int, default=0
@@ -460,6 +651,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "sort_atoms": ["boolean"],
         "unbiased_z_hat": ["boolean"],
         "forget_factor": [Interval(numbers.Real, 0, 1, closed="both")],
+        "chunk_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -483,6 +675,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         sort_atoms=False,
         unbiased_z_hat=False,
         forget_factor=0.8,
+        chunk_size=None,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -503,6 +696,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.sort_atoms = sort_atoms
         self.unbiased_z_hat = unbiased_z_hat
         self.forget_factor = forget_factor
+        self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -676,22 +870,29 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_runs = self.n_init if seeded else 1
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_runs)
 
-        best, losses, lam0 = None, [], None
-        for seed in seeds:
-            atoms = self._initial_atoms(Xs, np.random.RandomState(seed))
-            if lam0 is None:
-                if self.lmbd_max == "fixed":
-                    lam0 = np.full(self.n_atoms, self.reg / self.scale_)
-                else:
-                    lam0 = np.full(self.n_atoms,
-                                   self.reg * _lambda_max(Xs, atoms).max())
-            monitor = IterationMonitor(self)
-            result = _learn(
-                Xs, atoms, lam0=lam0, reg=self.reg, lmbd_max=self.lmbd_max,
-                rank1=self.rank1, max_iter=self.max_iter, tol=self.tol,
-                n_jobs=self.n_jobs, monitor=monitor, callback=self.callback,
-                scale=self.scale_,
-            )
+        starts = [self._initial_atoms(Xs, np.random.RandomState(seed))
+                  for seed in seeds]
+        if self.lmbd_max == "fixed":
+            lam0 = np.full(self.n_atoms, self.reg / self.scale_)
+        else:
+            lam0 = np.full(self.n_atoms, self.reg * _lambda_max(Xs, starts[0]).max())
+        # several starts run side by side (threads by default: the kernels
+        # release the GIL; any joblib backend when one is set), each with a
+        # serial z-step; one start spreads its z-step over the trials instead.
+        # A callback runs in this process, so its starts run here in turn.
+        parallel_starts = len(starts) > 1 and self.callback is None
+        kwargs = dict(
+            lam0=lam0, reg=self.reg, lmbd_max=self.lmbd_max, rank1=self.rank1,
+            max_iter=self.max_iter, tol=self.tol,
+            n_jobs=1 if parallel_starts else self.n_jobs,
+            callback=self.callback, scale=self.scale_,
+        )
+        runs = Parallel(
+            n_jobs=self.n_jobs if parallel_starts else 1, prefer="threads"
+        )(delayed(_learn_monitored)(Xs, atoms, IterationMonitor(self), **kwargs)
+          for atoms in starts)
+        best, losses = None, []
+        for result, monitor in runs:
             losses.append(result[2][-1])
             if best is None or losses[-1] < best[0][2][-1]:
                 best = (result, monitor)
@@ -811,11 +1012,29 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         X = self._validate_signals(X, reset=False)
+        atoms = self._atoms()
+        lam = self.lambda_ / self.scale_
+        if self.chunk_size is not None and (
+            X.shape[2] - self.n_times_atom + 1 > self.chunk_size
+        ):
+            z, converged = _encode_chunked(
+                X, atoms, lam, self.scale_, center=self.center,
+                chunk_size=self.chunk_size, unbiased=self.unbiased_z_hat,
+                n_jobs=self.n_jobs,
+            )
+            self._warn_z_step(converged)
+            z *= self.scale_  # in place: the output is the only full-size array
+            return z
         if self.center:
             X = _center(X)
         Xs = X / self.scale_
-        atoms = self._atoms()
-        z, converged = _encode(Xs, atoms, self.lambda_ / self.scale_, self.n_jobs)
+        z, converged = _encode(Xs, atoms, lam, self.n_jobs)
+        self._warn_z_step(converged)
+        if self.unbiased_z_hat:
+            z = _unbiased(Xs, atoms, z)
+        return z * self.scale_
+
+    def _warn_z_step(self, converged):
         if not np.all(converged):
             warnings.warn(
                 f"The sparse coding (LGCD) of {np.count_nonzero(~converged)} "
@@ -823,9 +1042,6 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 "tolerance; the activations are approximate.",
                 ConvergenceWarning,
             )
-        if self.unbiased_z_hat:
-            z = _unbiased(Xs, atoms, z)
-        return z * self.scale_
 
     def transform(self, X):
         """Pooled activations per atom and time window (or flattened activations).
@@ -904,11 +1120,12 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return tags
 
 
-def _unbiased(X, atoms, z):
+def _unbiased(X, atoms, z, std=None):
     """Least-squares amplitudes of the activations on their support, kept >= 0.
 
     Solved by the z-step itself with no l1 weight and every coordinate outside
-    the support given an infinite weight.
+    the support given an infinite weight. ``std`` (n_trials,) is the spread of
+    each whole trial (that of ``X`` by default), which sets the tolerance.
     """
     D = atoms[2]
     K = D.shape[0]
@@ -917,10 +1134,12 @@ def _unbiased(X, atoms, z):
     norm_D = np.ascontiguousarray(np.diagonal(DtD[:, :, D.shape[2] - 1]))
     DtX = _correlate(X, atoms)
     # outside the support the correlation is pushed far below zero, so the
-    # coordinate stays at zero; inside, the l1 weight is 0
+    # coordinate stays at zero; inside, the l1 weight is 0. The push only
+    # needs to exceed what the support can add to the correlation.
     big = 1e3 * (np.abs(DtX).max() + 1.0) * (np.abs(DtD).sum() + 1.0)
     DtX = np.where(z > 0, DtX, DtX - big)
-    std = X.reshape(X.shape[0], -1).std(axis=1)
+    if std is None:
+        std = X.reshape(X.shape[0], -1).std(axis=1)
     tol = _TOL_Z * 1e-3 * np.maximum(std, _STD_FLOOR)
     _lgcd_batch(DtX, DtD, norm_D, np.zeros(K), out, tol, _MAX_PASSES_Z)
     return out
