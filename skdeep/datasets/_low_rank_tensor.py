@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..tensor._model import MODELS, reconstruct, resolve_ranks
+from ..utils._validation import check_simulation_size
 
 
 def make_low_rank_tensor(
@@ -57,25 +58,41 @@ def make_low_rank_tensor(
     >>> X.shape, round(float(np.isnan(X).mean()), 2)
     ((10, 8, 6), 0.9)
     """
+    # int(2.5) would silently truncate a size: accept integers only
     try:
-        shape = tuple(int(n) for n in shape)
+        sizes = list(shape)
     except TypeError as exc:
         raise TypeError(f"shape must be a tuple of ints, got {shape!r}.") from exc
+    if not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in sizes
+    ):
+        raise TypeError(f"shape must hold integers, got {shape!r}.")
+    shape = tuple(int(n) for n in sizes)
     if len(shape) < 2 or any(n < 1 for n in shape):
         raise ValueError(
             f"shape must have at least 2 positive sizes, got {shape}."
         )
+    check_simulation_size(int(np.prod(shape, dtype=np.float64)), "prod(shape)")
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
     ranks, _, tt_ranks = resolve_ranks(ranks, shape, model)
-    if not isinstance(observed_fraction, numbers.Real) or not (
-        0 < observed_fraction <= 1
+    if (
+        not isinstance(observed_fraction, numbers.Real)
+        or isinstance(observed_fraction, bool)
+        or not 0 < observed_fraction <= 1
     ):
         raise ValueError(
             f"observed_fraction must be a float in (0, 1], got {observed_fraction!r}."
         )
-    if not isinstance(noise, numbers.Real) or noise < 0:
-        raise ValueError(f"noise must be a non-negative float, got {noise!r}.")
+    if (
+        not isinstance(noise, numbers.Real)
+        or isinstance(noise, bool)
+        or not np.isfinite(noise)
+        or noise < 0
+    ):
+        raise ValueError(
+            f"noise must be a finite, non-negative float, got {noise!r}."
+        )
     rng = check_random_state(random_state)
 
     if model == "tucker":

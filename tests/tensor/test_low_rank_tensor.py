@@ -67,3 +67,21 @@ def test_bad_arguments(kwargs, error, match):
     params.update(kwargs)
     with pytest.raises(error, match=match):
         make_low_rank_tensor(**params)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"shape": (5, 4.5, 3)}, TypeError, "shape must hold integers"),
+        ({"shape": (5, "4", 3)}, TypeError, "shape must hold integers"),
+        ({"shape": (10**4, 10**4, 10**4)}, ValueError, "prod\\(shape\\)"),
+        ({"noise": np.nan}, ValueError, "noise"),
+        ({"noise": np.inf}, ValueError, "noise"),
+        ({"observed_fraction": np.nan}, ValueError, "observed_fraction"),
+    ],
+)
+def test_non_integer_shapes_and_non_finite_noise_are_rejected(kwargs, error, match):
+    params = {"shape": (5, 4, 3), "ranks": 2}
+    params.update(kwargs)
+    with pytest.raises(error, match=match):
+        make_low_rank_tensor(**params)
