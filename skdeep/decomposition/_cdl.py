@@ -887,10 +887,12 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             n_jobs=1 if parallel_starts else self.n_jobs,
             callback=self.callback, scale=self.scale_,
         )
-        runs = Parallel(
-            n_jobs=self.n_jobs if parallel_starts else 1, prefer="threads"
-        )(delayed(_learn_monitored)(Xs, atoms, IterationMonitor(self), **kwargs)
-          for atoms in starts)
+        runs = (delayed(_learn_monitored)(Xs, atoms, IterationMonitor(self),
+                                          **kwargs) for atoms in starts)
+        if parallel_starts:
+            runs = Parallel(n_jobs=self.n_jobs, prefer="threads")(runs)
+        else:
+            runs = [func(*args, **kw) for func, args, kw in runs]
         best, losses = None, []
         for result, monitor in runs:
             losses.append(result[2][-1])
