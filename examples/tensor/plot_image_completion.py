@@ -7,7 +7,8 @@ A colour image is a tensor of order 3 (rows x columns x channels). We hide 80 %
 of the pixels of scikit-learn's sample photo, downsampled so that the example
 runs in seconds, and fill them in with :class:`~skdeep.tensor.TensorCompleter`:
 a deep Tucker factorization (each factor the product of two matrices) fitted
-to the observed pixels by Adam from a small initialisation. No
+to the observed pixels by Adam from a small initialisation (settings pinned
+below: the defaults overfit a photo). No
 rank is chosen: the implicit bias of gradient descent on the deep factors
 towards low effective rank does the regularisation.
 
@@ -52,8 +53,12 @@ def psnr(filled):
 # Deep Tucker completion
 # ----------------------
 # A photo is not exactly low rank: fitting the observed pixels exactly would
-# fit their fine detail too, so we stop after 1500 steps, on purpose before
-# ``tol`` is reached (hence the silenced ConvergenceWarning).
+# fit their fine detail too, so we stop after 1500 steps of Adam with a
+# decaying step, on purpose before ``tol`` is reached (hence the silenced
+# ConvergenceWarning). The default settings hold no pixels out on tensors of
+# order 3 and fit the observed ones to ``tol``: on this image they overfit
+# badly (PSNR -1 dB on the hidden pixels, 10000 iterations); with
+# ``early_stopping=True`` they reach about 15 dB.
 start = time.perf_counter()
 completer = TensorCompleter(
     model="tucker", depth=2, init_scale=3e-2, optimizer="adam", learning_rate=1e-2,

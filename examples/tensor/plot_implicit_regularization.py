@@ -40,10 +40,14 @@ print("effective ranks of the truth:", np.round(truth_ranks, 2))
 # %%
 # The same initial scale of every layer for the three depths
 # -----------------------------------------------------------
+# Trained with the default optimizer (Adam from the small start, then L-BFGS,
+# which keeps the effective ranks reached by Adam). The initial scale matters:
+# at ``init_scale=0.1`` depth 2 already ends at effective ranks of about 7 and
+# an error of 0.5 with this optimizer, so we use ``0.03`` for all three depths.
 fits = {}
 for depth in (1, 2, 3):
     completer = TensorCompleter(
-        depth=depth, init_scale=0.1, max_iter=5000, tol=1e-5, track_every=50,
+        depth=depth, init_scale=0.03, max_iter=5000, tol=1e-5, track_every=50,
         random_state=0,
     )
     with warnings.catch_warnings():
