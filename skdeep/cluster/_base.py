@@ -152,6 +152,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training samples.
         y : array-like of shape (n_samples,)
             Labels, ``-1`` for unlabeled samples.
 

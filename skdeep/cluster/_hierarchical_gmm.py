@@ -389,10 +389,12 @@ learning_rate :
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The leaf name of each sample's most probable component.
         """
         best = np.argmax(self._log_joint_X(X), axis=1)
         return self.classes_[best]
@@ -403,6 +405,7 @@ learning_rate :
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
 
         Returns
         -------
@@ -418,10 +421,12 @@ learning_rate :
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
+            ``log p(x)`` of each sample under the fitted mixture.
         """
         log_jacobian = float(self.n_features_in_ * np.log(self._scale))
         return logsumexp(self._log_joint_X(X), axis=1) - log_jacobian
@@ -432,11 +437,14 @@ learning_rate :
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : Ignored
+            Samples, with the features seen during fit.
+        y : None
+            Ignored; present for API consistency.
 
         Returns
         -------
         score : float
+            The mean of :meth:`score_samples` over ``X`` (higher is better).
         """
         return float(np.mean(self.score_samples(X)))
 
@@ -449,10 +457,12 @@ learning_rate :
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
 
         Returns
         -------
         bic : float
+            ``-2 log L + n_params log n_samples``.
         """
         X = self._check_X(X)
         k, d = self.means_.shape

@@ -238,6 +238,7 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
 
         Returns
         -------
@@ -253,10 +254,12 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The leaf name of each sample's nearest prototype.
         """
         nearest = np.argmin(self._scaled_distances(X), axis=1)
         return self.classes_[nearest]
@@ -267,7 +270,9 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : Ignored
+            Samples, with the features seen during fit.
+        y : None
+            Ignored; present for API consistency.
 
         Returns
         -------

@@ -479,6 +479,7 @@ class DriPP(BaseEstimator):
         Returns
         -------
         intensity : ndarray of shape (n_times,)
+            ``lambda(t)`` at each time.
         """
         check_is_fitted(self)
         t = np.asarray(t, dtype=np.float64)
@@ -510,10 +511,12 @@ class DriPP(BaseEstimator):
         Parameters
         ----------
         delays : array-like of shape (n_delays,)
+            Delays after a driver event, in the time unit of the data.
 
         Returns
         -------
         kernels : ndarray of shape (n_drivers, n_delays)
+            ``kappa_p(delay)`` of each driver, zero outside ``[lower, upper]``.
         """
         check_is_fitted(self)
         return np.stack(
