@@ -1,14 +1,12 @@
-"""Tests of DriPP: recovery on simulated data, EM properties, bad inputs and the
-scikit-learn contract (DriPP takes lists of realisations, so sklearn's own checks
-do not apply and the same contract is tested here)."""
+"""Tests of DriPP: recovery on simulated data, EM properties, bad inputs and what
+scikit-learn's checks cannot run on lists of realisations (GridSearchCV, metadata
+routing); clone, pickling and determinism are in tests/test_common.py."""
 
-import pickle
 import re
 
 import numpy as np
 import pytest
 from scipy import integrate
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 
@@ -401,46 +399,15 @@ def data():
     return X, np.full(len(X), 300.0), truth
 
 
-def test_tags_and_params():
-    model = DriPP(upper=0.6)
-    assert model.__sklearn_tags__().input_tags.two_d_array is False
-    assert model.get_params()["upper"] == 0.6
-    assert model.set_params(upper=0.7, tol=1e-4) is model
-    assert (model.upper, model.tol) == (0.7, 1e-4)
-    with pytest.raises(ValueError, match="Invalid parameter"):
-        model.set_params(nope=1)
-
-
-def test_clone_drops_fit(data):
+def test_tags_and_parameter_validation(data):
+    # Clone, pickling, determinism and untouched inputs are checked for DriPP
+    # with every other estimator in tests/test_common.py.
     X, end_time, _ = data
-    model = DriPP(**SUPPORT).fit(X, end_time=end_time)
-    cloned = clone(model)
-    assert cloned.get_params() == model.get_params()
-    assert not hasattr(cloned, "alpha_")
-
-
-def test_pickle_round_trip(data):
-    X, end_time, _ = data
-    model = DriPP(**SUPPORT).fit(X, end_time=end_time)
-    restored = pickle.loads(pickle.dumps(model))
-    for method in ("score_samples", "predict"):
-        np.testing.assert_array_equal(
-            getattr(model, method)(X, end_time), getattr(restored, method)(X, end_time)
-        )
-
-
-def test_deterministic_and_inputs_untouched(data):
-    X, end_time, _ = data
-    copies = [[a.copy() for a in r] for r in X]
-    first = DriPP(**SUPPORT).fit(X, end_time=end_time)
-    first.score_samples(X, end_time)
-    first.predict(X, end_time)
-    second = DriPP(**SUPPORT).fit(X, end_time=end_time)
-    np.testing.assert_array_equal(first.loss_curve_, second.loss_curve_)
-    np.testing.assert_array_equal(first.kernel_std_, second.kernel_std_)
-    for r, r_copy in zip(X, copies):
-        for a, b in zip(r, r_copy):
-            np.testing.assert_array_equal(a, b)
+    assert DriPP().__sklearn_tags__().input_tags.two_d_array is False
+    with pytest.raises(ValueError, match="lower"):
+        DriPP(lower=0.5, upper=0.5).fit(X, end_time=end_time)
+    with pytest.raises(ValueError, match="max_iter"):
+        DriPP(max_iter=0).fit(X, end_time=end_time)
 
 
 def test_score_is_loglik_per_unit_time(data):
