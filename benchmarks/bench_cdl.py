@@ -17,17 +17,23 @@ and the recovery of skdeep's starts: ``n_init`` chunk restarts and the greedy st
 Last full run (2 shared cores, other jobs running; 1 thread each)::
 
   method                   fit (s)   s/iter  transform (s)  iters  recovery   objective
-  skdeep CDLTransformer     20.966   0.4193          6.443     50    0.9995     98.3365
-  alphacsc BatchCDL        201.331   4.6821        114.887     43    0.9995     98.3295
-    speed-up vs alphacsc: fit x9.6 (x11.2 per iteration), transform x17.8
-    (5 channels x 100000 samples); z-step alone, same atoms and lambda: x12.5,
+  skdeep CDLTransformer      4.686   0.0937          2.478     50    0.9995     98.3365
+  alphacsc BatchCDL         89.294   2.0766         80.914     43    0.9995     98.3295
+    speed-up vs alphacsc: fit x19.1 (x22.2 per iteration), transform x32.6
+    (5 channels x 100000 samples); z-step alone, same atoms and lambda: x30.3,
     max relative gap of the activations 3.2e-11
 
+    transform                   time (s)  peak extra (MB)  max rel gap
+    one-shot                       3.189             13.7      0.0e+00
+    chunk_size=20000               3.400              4.0      1.5e-11
+    chunk_size=20000, n_jobs=2     3.458              6.9      1.5e-11
+    chunk_size=5000, n_jobs=2      5.156              2.8      1.9e-11
+
     start                fit (s)   iters  recovery
-    greedy (default)       2.680      13    0.9995
-    chunk, n_init=1        1.469       9    0.9985
-    chunk, n_init=3       11.554       9    0.9985
-    chunk, n_init=5       14.519       9    0.9985
+    greedy (default)       3.602      13    0.9995
+    chunk, n_init=1        2.031       9    0.9985
+    chunk, n_init=3       10.995       9    0.9985
+    chunk, n_init=5       18.954       9    0.9985
 """
 
 import argparse

@@ -632,6 +632,17 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     True
     >>> cdl.loss_curve_.shape == (cdl.n_iter_,)
     True
+
+    A long recording encoded in chunks gives the activations of the one-shot
+    solve:
+
+    >>> import numpy as np
+    >>> X_long = make_cdl_signals(n_trials=1, n_channels=3, n_times=6000,
+    ...                           n_atoms=2, n_times_atom=32, random_state=1)[0]
+    >>> z = cdl.transform_activations(X_long)
+    >>> z_chunks = cdl.set_params(chunk_size=1000).transform_activations(X_long)
+    >>> bool(np.allclose(z_chunks, z, rtol=0, atol=1e-10 * z.max()))
+    True
     """
 
     _parameter_constraints = {
@@ -1067,7 +1078,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return pool_activations(z, self.pooling, self.n_windows)
 
     def inverse_transform(self, X):
-        """Signals rebuilt from activations.
+        """Rebuild signals from activations.
 
         Parameters
         ----------
@@ -1148,7 +1159,7 @@ def _unbiased(X, atoms, z, std=None):
 
 
 def pool_activations(activations, pooling="stats", n_windows=4):
-    """Summaries of activations per atom and time window: classifier features.
+    """Summarise activations per atom and time window into classifier features.
 
     Parameters
     ----------
