@@ -113,12 +113,12 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Hold out ``validation_fraction`` of the observed entries, monitor their
         relative error every 10 iterations, stop once it has not improved for
         ``n_iter_no_change`` iterations and stands 1 % above its best (a
-        plateau of the incremental learning does not stop the fit), and
+        plateau of the incremental learning does not stop the fit, nor does
+        anything before the relative training error is below 0.5), and
         restore the best parameters (as :class:`~sklearn.neural_network.MLPRegressor`).
         Without it the training error is monitored the same way (the best
-        training-error parameters are kept). ``"auto"``: on for matrices (2-D
-        ``X``, where noisy data are the rule) with at least 1000 observed
-        entries.
+        training-error parameters are kept). ``"auto"``: on when at least 1000
+        entries are observed, for matrices and higher-order tensors alike.
     validation_fraction : float in (0, 1) or None, default=None
         Fraction of the observed entries held out of training (0.1 when
         ``None`` and early stopping is on). Given without early stopping, the
@@ -422,7 +422,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             records["effective_rank"].append(ranks)
 
         best = {"error": np.inf, "iteration": 0, "params": None, "stale": 0}
-        phase = {"lbfgs": False}
+        phase = {"lbfgs": False, "fitted": False}
 
         def warmup_done(loss):
             phase["lbfgs"] = np.sqrt(loss * train.size) / train_norm < _LBFGS_SWITCH
@@ -432,7 +432,13 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # ``loss`` was evaluated before the update of iteration ``it``
             if not np.isfinite(loss) or loss > _DIVERGED:
                 raise ValueError(self._divergence_message(it, loss))
-            stop = np.sqrt(loss * train.size) / train_norm < tol
+            train_error = np.sqrt(loss * train.size) / train_norm
+            stop = train_error < tol
+            # no early stop before the training error is below _LBFGS_SWITCH
+            # (the Adam warm-up of "adam-lbfgs"): on the plateaus of the
+            # incremental learning the held-out error can stand a little
+            # above an earlier value without any noise being fitted
+            phase["fitted"] = phase["fitted"] or train_error < _LBFGS_SWITCH
             every = 1 if phase["lbfgs"] else _CHECK_EVERY
             if it % every == 0 or stop or phase["lbfgs"]:
                 # the monitored error: held-out with early stopping, else training
@@ -454,7 +460,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 # only an error that has gone up again (noise being fitted,
                 # an unstable step) after n_iter_no_change stale iterations
                 stop = stop or (
-                    best["stale"] >= self.n_iter_no_change
+                    phase["fitted"]
+                    and best["stale"] >= self.n_iter_no_change
                     and error > best["error"] * (1.0 + _RISE)
                 )
             if stop or it == self.max_iter or (track_every and it % track_every == 0):
@@ -529,12 +536,11 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         early = self.early_stopping
         fraction = self.validation_fraction
         if early == "auto":
-            # matrices (the imputer): noise is the rule; on higher-order tensors
-            # the held-out entries slow down the escape from the plateaus
-            early = (
-                len(self.tensor_shape_) == 1
-                and n_observed >= _AUTO_EARLY_STOPPING_MIN_OBSERVED
-            )
+            # enough observed entries to spare a validation set, whatever the
+            # order: noise is the rule on real data (matrices and images
+            # alike), and with the Adam warm-up followed by L-BFGS the held-out
+            # error no longer stops noise-free low-rank tensors on a plateau
+            early = n_observed >= _AUTO_EARLY_STOPPING_MIN_OBSERVED
         if fraction is None:
             fraction = _DEFAULT_VALIDATION_FRACTION if early else None
         if fraction is None:
