@@ -94,9 +94,13 @@ print(f"{'method':<18} {'hungarian':>9} {'direct':>7} {'novel':>6}")
 for name, pred in predictions.items():
     named = name in ("NovelClassKMeans", "HierarchicalGMM")
     hung = cluster_accuracy(y_true[unlabeled], pred[unlabeled])
-    direct = direct_label_accuracy(y_true[unlabeled], pred[unlabeled])
-    nov = direct_label_accuracy(y_true, pred, labels=novel)
-    direct_s, nov_s = (f"{direct:.3f}", f"{nov:.3f}") if named else ("-", "-")
+    # only the hierarchical models name their clusters: KMeans and the mixture
+    # return cluster indices, which have no direct accuracy
+    direct_s = nov_s = "-"
+    if named:
+        direct = direct_label_accuracy(y_true[unlabeled], pred[unlabeled])
+        nov = direct_label_accuracy(y_true, pred, labels=novel)
+        direct_s, nov_s = f"{direct:.3f}", f"{nov:.3f}"
     print(f"{name:<18} {hung:>9.3f} {direct_s:>7} {nov_s:>6}")
 
 # %%
