@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Scaling out on a dask cluster through joblib's backend
-=====================================================
+======================================================
 
 Every loop of skdeep that can run in parallel (the trials of the CDL z-step,
 the ``n_init`` starts, the chunks of a long recording, the folds and parameters
