@@ -10,7 +10,6 @@ from sklearn.utils._param_validation import Interval
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
-from ._hkmeans import novel_priors
 from ._ncd_kernels import cluster_sums, squared_distances
 
 # The h-k-means start runs with NovelClassKMeans' defaults (max_iter and tol are
@@ -74,7 +73,8 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
     reg_covar : float
         Added to the variances.
     priors : ndarray of shape (n_novel, n_features) or None
-        Where the tree places each novel leaf (:func:`novel_priors`).
+        The prior centre of each novel mean (in ``HierarchicalGMM``: its parent
+        node's centre in the h-k-means start).
     kappa : float
         Strength of the hierarchy prior on the novel means: the prior of novel
         mean ``mu_l`` is ``N(priors[l], diag(var) / kappa)``, worth ``kappa``
@@ -174,8 +174,8 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
     (its ``n_init`` starts and its naming). Labeled samples keep their class:
     their responsibilities are clamped to it. The hierarchy acts in EM too: each
     novel mean has a Gaussian prior ``N(prior_l, diag(var) / kappa)`` centred
-    where the tree places its leaf (see ``n_neighbors`` in
-    :class:`NovelClassKMeans`), worth ``kappa = 2 * lambda_hierarchy * n_samples
+    at the centre of its parent node in the h-k-means start (where the
+    h-k-means penalty shrinks that leaf), worth ``kappa = 2 * lambda_hierarchy * n_samples
     / n_leaves`` samples, so EM (a MAP-EM) keeps the naming of its start.
 
     Parameters
@@ -346,8 +346,14 @@ learning_rate :
         start = self._hkmeans(Xs, y_index, tree, known, IterationMonitor(
             self, max_iter=_START_MAX_ITER, tol=_START_TOL, verbose=0))
         novel = ~known
-        priors = novel_priors(start.centers, tree, known, self.n_neighbors) if (
-            novel.any()) else None
+        # The prior of a novel mean sits where h-k-means' own penalty pulls that
+        # leaf: its parent's centre in the start (the prototype minus the leaf's
+        # offset). Not at novel_priors (the mean of the nearest known
+        # prototypes, the anchor of the naming): that point can lie far from
+        # every novel cluster, and a pull toward it let EM drain both novel
+        # components into their known siblings.
+        leaf_offsets = start.offsets[np.asarray(tree.leaves)]
+        priors = (start.centers - leaf_offsets)[novel] if novel.any() else None
         kappa = _EM_PRIOR_FACTOR * self.lambda_hierarchy * Xs.shape[0] / len(known)
         monitor = IterationMonitor(self)
         solution = em(Xs, y_index, known, start.centers, start.assignments,
