@@ -175,8 +175,9 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
     their responsibilities are clamped to it. The hierarchy acts in EM too: each
     novel mean has a Gaussian prior ``N(prior_l, diag(var) / kappa)`` centred
     at the centre of its parent node in the h-k-means start (where the
-    h-k-means penalty shrinks that leaf), worth ``kappa = 2 * lambda_hierarchy * n_samples
-    / n_leaves`` samples, so EM (a MAP-EM) keeps the naming of its start.
+    h-k-means penalty shrinks that leaf), worth
+    ``kappa = 2 * lambda_hierarchy * n_samples / n_leaves`` samples, so EM (a
+    MAP-EM) keeps the naming of its start.
 
     Parameters
     ----------
