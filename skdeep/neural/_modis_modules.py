@@ -110,6 +110,23 @@ def kl_to_standard_normal(mu, log_var):
     return 0.5 * torch.sum(mu**2 + torch.exp(log_var) - 1.0 - log_var, dim=1)
 
 
+def _relativistic_pairs(logits, modality, n_modalities, sign):
+    """Mean of ``softplus(sign * (D_a(z_b) - D_a(z_a)))`` over the pairs of rows
+    of every ordered pair of modalities ``(a, b)``, then over those pairs."""
+    total, n_pairs = 0.0, 0
+    for a in range(n_modalities):
+        own = logits[modality == a, a]
+        if own.numel() == 0:
+            continue
+        for b in range(n_modalities):
+            other = logits[modality == b, a]
+            if b == a or other.numel() == 0:
+                continue
+            total = total + F.softplus(sign * (other[None, :] - own[:, None])).mean()
+            n_pairs += 1
+    return total / max(n_pairs, 1)
+
+
 def rpgan_discriminator_loss(logits, modality, n_modalities):
     """Relativistic pairing loss of the modality head.
 
@@ -118,35 +135,13 @@ def rpgan_discriminator_loss(logits, modality, n_modalities):
     ``softplus(D_a(z_b) - D_a(z_a))`` averaged over all pairs of rows of the
     batch, then over the pairs of modalities.
     """
-    total, n_pairs = 0.0, 0
-    for a in range(n_modalities):
-        own = logits[modality == a, a]
-        if own.numel() == 0:
-            continue
-        for b in range(n_modalities):
-            other = logits[modality == b, a]
-            if b == a or other.numel() == 0:
-                continue
-            total = total + F.softplus(other[None, :] - own[:, None]).mean()
-            n_pairs += 1
-    return total / max(n_pairs, 1)
+    return _relativistic_pairs(logits, modality, n_modalities, 1.0)
 
 
 def rpgan_generator_loss(logits, modality, n_modalities):
     """The encoders' side of the relativistic pairing: the reverse ordering,
     ``softplus(D_a(z_a) - D_a(z_b))``; it moves latents of both modalities."""
-    total, n_pairs = 0.0, 0
-    for a in range(n_modalities):
-        own = logits[modality == a, a]
-        if own.numel() == 0:
-            continue
-        for b in range(n_modalities):
-            other = logits[modality == b, a]
-            if b == a or other.numel() == 0:
-                continue
-            total = total + F.softplus(own[:, None] - other[None, :]).mean()
-            n_pairs += 1
-    return total / max(n_pairs, 1)
+    return _relativistic_pairs(logits, modality, n_modalities, -1.0)
 
 
 def zero_centred_penalties(discriminator, z, modality, n_modalities):
