@@ -24,8 +24,10 @@ from ._dstep import (
     data_fit,
     flatten_atoms,
     toeplitz_ztz,
+    tukey_window,
     update_D,
     update_uv,
+    update_uv_joint,
 )
 from ._lgcd import _lgcd_batch, compute_DtD, compute_DtX, reconstruct
 
@@ -306,29 +308,63 @@ def _encode(X, atoms, lam, n_jobs, z0=None):
     return _z_step(DtX, DtD, norm_D, lam, z, tol, n_jobs)
 
 
-def _project_chunks(chunks, rank1):
-    """Project chunks of signal (K, C, L) on the constraint set as ``(u, v, D)``."""
-    K, C, L = chunks.shape
-    if rank1:
-        u, v = np.zeros((K, C)), np.zeros((K, L))
-        for k, chunk in enumerate(chunks):
-            if np.any(chunk):
-                u[k], v[k] = _rank1_from_chunk(chunk)
-        return u, v, _full_atoms(u, v)
-    norms = np.sqrt(np.sum(chunks * chunks, axis=(1, 2), keepdims=True))
-    D = np.divide(chunks, norms, out=np.zeros_like(chunks), where=norms > 0)
-    return None, None, D
+class _AtomSet:
+    """The set the atoms live in, and the d-step that keeps them there.
 
+    Rank-1 atoms ``u v^T`` with ``||u|| <= 1`` and ``||v|| <= 1`` (separate) or
+    ``||u||^2 + ||v||^2 <= 1`` (joint), or full-rank atoms in the unit ball; with
+    a ``window`` (n_times_atom,), the temporal atoms are ``window * r`` and the
+    constraint applies to ``r`` (alphacsc's ``window=True``). Atoms are passed
+    around as ``(u, v, D)`` in their tapered form, the one that codes the signals.
+    """
 
-def _replace_atom(atoms, k, new, rank1):
-    u, v, D = atoms
-    if rank1:
-        u, v = u.copy(), v.copy()
-        u[k], v[k] = new[0][0], new[1][0]
+    def __init__(self, rank1, uv_constraint="separate", window=None):
+        self.rank1 = rank1
+        self.joint = rank1 and uv_constraint == "joint"
+        self.window = window
+
+    def from_factors(self, u, v):
+        """Atoms from factors of norm at most 1, scaled into the set and tapered."""
+        if self.joint:
+            # the rank-1 atom of largest norm under ||u||^2 + ||v||^2 <= 1
+            u, v = u / np.sqrt(2.0), v / np.sqrt(2.0)
+        if self.window is not None:
+            v = v * self.window
         return u, v, _full_atoms(u, v)
-    D = D.copy()
-    D[k] = new[2][0]
-    return None, None, D
+
+    def from_chunks(self, chunks):
+        """Chunks of signal (K, C, L) projected on the set, as ``(u, v, D)``."""
+        K, C, L = chunks.shape
+        if self.rank1:
+            u, v = np.zeros((K, C)), np.zeros((K, L))
+            for k, chunk in enumerate(chunks):
+                if np.any(chunk):
+                    u[k], v[k] = _rank1_from_chunk(chunk)
+            return self.from_factors(u, v)
+        norms = np.sqrt(np.sum(chunks * chunks, axis=(1, 2), keepdims=True))
+        D = np.divide(chunks, norms, out=np.zeros_like(chunks), where=norms > 0)
+        return None, None, D if self.window is None else D * self.window
+
+    def d_step(self, atoms, Q, B):
+        """Update the atoms with the activations' sufficient statistics fixed."""
+        u, v, D = atoms
+        if self.rank1:
+            update = update_uv_joint if self.joint else update_uv
+            u, v = update(u, v, Q, B, window=self.window)
+            return u, v, _full_atoms(u, v)
+        return None, None, update_D(D, Q, B, window=self.window)
+
+    def replace(self, atoms, k, chunk):
+        """``atoms`` with atom ``k`` restarted on a (C, L) chunk of signal."""
+        u, v, D = atoms
+        new = self.from_chunks(chunk[None])
+        if self.rank1:
+            u, v = u.copy(), v.copy()
+            u[k], v[k] = new[0][0], new[1][0]
+            return u, v, _full_atoms(u, v)
+        D = D.copy()
+        D[k] = new[2][0]
+        return None, None, D
 
 
 def _window_energy(X, L):
@@ -358,8 +394,8 @@ def _sort_by_variance(atoms, z, rank1):
     return np.argsort(-energy, kind="stable")
 
 
-def _learn(X, atoms, *, lam0, reg, lmbd_max, rank1, max_iter, tol, n_jobs, monitor,
-           callback, scale):
+def _learn(X, atoms, *, lam0, reg, lmbd_max, atom_set, max_iter, tol, n_jobs,
+           monitor, callback, scale):
     """Batch CDL from the atoms ``(u, v, D)`` on signals in internal units.
 
     A pure function: returns the atoms, the activations, the objective after
@@ -397,12 +433,7 @@ def _learn(X, atoms, *, lam0, reg, lmbd_max, rank1, max_iter, tol, n_jobs, monit
             converged = True
             break
 
-        u, v, D = atoms
-        if rank1:
-            u, v = update_uv(u, v, Q, B)
-            atoms = (u, v, _full_atoms(u, v))
-        else:
-            atoms = (None, None, update_D(D, Q, B))
+        atoms = atom_set.d_step(atoms, Q, B)
         pobj.append(data_fit(flatten_atoms(atoms[2]), Q, B, half_sq_norm_X) + l1)
         monitor.record(pobj[-1])
         if callback is not None and callback(
@@ -417,8 +448,7 @@ def _learn(X, atoms, *, lam0, reg, lmbd_max, rank1, max_iter, tol, n_jobs, monit
         unused = np.flatnonzero(nnz < 2)
         if unused.size and monitor.n_iter < max_iter:
             k0 = unused[0]
-            new = _project_chunks(_worst_window(X, z, atoms, L)[None], rank1)
-            atoms = _replace_atom(atoms, k0, new, rank1)
+            atoms = atom_set.replace(atoms, k0, _worst_window(X, z, atoms, L))
             z[:, k0] = 0.0
             last_restart = monitor.n_iter
             continue
@@ -491,6 +521,20 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     rank1 : bool, default=True
         Learn rank-1 atoms ``u_k v_k^T``; ``False`` learns full-rank atoms. The two
         coincide for univariate signals.
+    uv_constraint : {"separate", "joint"}, default="separate"
+        Norm constraint of rank-1 atoms (alphacsc's options): ``"separate"``,
+        ``||u_k|| <= 1`` and ``||v_k|| <= 1``, with ``u`` and ``v`` updated in
+        turn (each step a convex problem); ``"joint"``, ``||u_k||^2 + ||v_k||^2
+        <= 1``, with ``(u, v)`` updated together by projected gradient. The
+        atoms span the same set up to their scale (at most 1/2 in norm under
+        ``"joint"``), which the activations absorb. Ignored when ``rank1=False``.
+    window : bool, default=False
+        Taper the temporal atoms with a Tukey window (cosine fraction 0.5):
+        each atom is ``window * r`` with the norm constraint on ``r``, so its
+        ends go smoothly to zero and an atom cannot use its edges to fit
+        fragments of neighbouring patterns (alphacsc's ``window``). The learned
+        atoms (``v_hat_``, ``D_hat_``) are the tapered ones. Needs
+        ``n_times_atom >= 3``.
     center : bool, default=True
         Subtract the baseline (the median) of each channel in each trial before
         coding (in :meth:`fit`, :meth:`partial_fit` and :meth:`transform`). Atoms
@@ -650,6 +694,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "n_times_atom": [Interval(numbers.Integral, 1, None, closed="left")],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
         "rank1": ["boolean"],
+        "uv_constraint": [StrOptions({"separate", "joint"})],
+        "window": ["boolean"],
         "center": ["boolean"],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "D_init": [StrOptions({"chunk", "random", "greedy"}), "array-like"],
@@ -674,6 +720,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_times_atom=64,
         reg=0.1,
         rank1=True,
+        uv_constraint="separate",
+        window=False,
         center=True,
         n_init=3,
         D_init="greedy",
@@ -695,6 +743,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_times_atom = n_times_atom
         self.reg = reg
         self.rank1 = rank1
+        self.uv_constraint = uv_constraint
+        self.window = window
         self.center = center
         self.n_init = n_init
         self.D_init = D_init
@@ -775,7 +825,12 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return X
 
-    def _check_reg(self):
+    def _check_params(self):
+        if self.window and self.n_times_atom < 3:
+            raise ValueError(
+                "window=True tapers the atoms to zero at both ends and needs "
+                f"n_times_atom >= 3; got n_times_atom={self.n_times_atom}."
+            )
         if self.lmbd_max != "fixed" and self.reg > 1:
             raise ValueError(
                 f"The 'reg' parameter of CDLTransformer must be in (0, 1] with "
@@ -784,6 +839,10 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
 
     # --------------------------------------------------------------- helpers
+    def _atom_set(self):
+        window = tukey_window(self.n_times_atom) if self.window else None
+        return _AtomSet(self.rank1, self.uv_constraint, window)
+
     def _set_atoms(self, atoms):
         u, v, D = atoms
         self.D_hat_ = D
@@ -817,13 +876,14 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             raise ValueError("D_init contains NaN or infinity.")
         if not np.all(np.any(chunks != 0, axis=(1, 2))):
             raise ValueError("D_init has an all-zero atom.")
+        atom_set = self._atom_set()
         if self.rank1 and D0.ndim == 2:
             u = D0[:, :n_channels] / np.maximum(
                 np.linalg.norm(D0[:, :n_channels], axis=1, keepdims=True), 1.0)
             v = D0[:, n_channels:] / np.maximum(
                 np.linalg.norm(D0[:, n_channels:], axis=1, keepdims=True), 1.0)
-            return u, v, _full_atoms(u, v)
-        return _project_chunks(chunks, self.rank1)
+            return atom_set.from_factors(u, v)
+        return atom_set.from_chunks(chunks)
 
     def _initial_atoms(self, X, rng):
         """The starting dictionary ``(u, v, D)`` of one run, on scaled signals."""
@@ -831,14 +891,15 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         K, L = self.n_atoms, self.n_times_atom
         if not isinstance(self.D_init, str):
             return self._user_atoms(n_channels)
+        atom_set = self._atom_set()
         if self.D_init == "random":
             if self.rank1:
                 u = rng.standard_normal((K, n_channels))
                 v = rng.standard_normal((K, L))
                 u /= np.linalg.norm(u, axis=1, keepdims=True)
                 v /= np.linalg.norm(v, axis=1, keepdims=True)
-                return u, v, _full_atoms(u, v)
-            return _project_chunks(rng.standard_normal((K, n_channels, L)), False)
+                return atom_set.from_factors(u, v)
+            return atom_set.from_chunks(rng.standard_normal((K, n_channels, L)))
         chunks = np.zeros((K, n_channels, L))
         if self.D_init == "greedy":
             energy = _window_energy(X, L)
@@ -849,7 +910,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 n = rng.randint(n_trials)
                 t = rng.randint(n_times - L + 1)
                 chunks[k] = X[n, :, t : t + L]
-        return _project_chunks(chunks, self.rank1)
+        return atom_set.from_chunks(chunks)
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -868,7 +929,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : CDLTransformer
             The fitted transformer.
         """
-        self._check_reg()
+        self._check_params()
         X = self._validate_signals(X, reset=True)
         n_trials, n_channels, n_times = X.shape
         self.n_channels_, self.n_times_ = n_channels, n_times
@@ -893,7 +954,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # A callback runs in this process, so its starts run here in turn.
         parallel_starts = len(starts) > 1 and self.callback is None
         kwargs = dict(
-            lam0=lam0, reg=self.reg, lmbd_max=self.lmbd_max, rank1=self.rank1,
+            lam0=lam0, reg=self.reg, lmbd_max=self.lmbd_max,
+            atom_set=self._atom_set(),
             max_iter=self.max_iter, tol=self.tol,
             n_jobs=1 if parallel_starts else self.n_jobs,
             callback=self.callback, scale=self.scale_,
@@ -948,7 +1010,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         first = not hasattr(self, "n_batches_")
         if first:
-            self._check_reg()
+            self._check_params()
         X = self._validate_signals(X, reset=first)
         if self.center:
             X = _center(X)
@@ -982,17 +1044,12 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._ztz = a * self._ztz + compute_ztz(z, L)
         self._ztX = a * self._ztX + compute_ztX(z, Xs, L)
         Q, B = toeplitz_ztz(self._ztz), flatten_atoms(self._ztX)
-        u, v, D = atoms
         if np.any(z):
-            if self.rank1:
-                u, v = update_uv(u, v, Q, B)
-                atoms = (u, v, _full_atoms(u, v))
-            else:
-                atoms = (None, None, update_D(D, Q, B))
+            atom_set = self._atom_set()
+            atoms = atom_set.d_step(atoms, Q, B)
             unused = np.flatnonzero(np.diagonal(self._ztz[:, :, L - 1]) == 0.0)
             if unused.size:
-                new = _project_chunks(_worst_window(Xs, z, atoms, L)[None], self.rank1)
-                atoms = _replace_atom(atoms, unused[0], new, self.rank1)
+                atoms = atom_set.replace(atoms, unused[0], _worst_window(Xs, z, atoms, L))
         # objective of this batch with the updated atoms
         ztz_b, ztX_b = compute_ztz(z, L), compute_ztX(z, Xs, L)
         loss = data_fit(flatten_atoms(atoms[2]), toeplitz_ztz(ztz_b),

@@ -10,7 +10,9 @@ so every gradient step costs ``O((n_atoms * n_times_atom)^2 * n_channels)``,
 independently of the number and length of the signals. Rank-1 atoms
 ``D_k = u_k v_k^T`` are updated alternately in ``u`` and in ``v``; each block is a
 convex quadratic problem on a product of unit balls solved by projected gradient
-with a backtracking (adaptive) step.
+with a backtracking (adaptive) step. Under the joint constraint
+``||u_k||^2 + ||v_k||^2 <= 1`` the pair is updated together instead, and tapered
+atoms (``window * r``) are updated in their raw form ``r``.
 """
 
 import numpy as np
@@ -137,8 +139,31 @@ def _project_rows(x):
     return x / norms
 
 
-def update_uv(u, v, Q, B, max_iter=300, eps=1e-8):
-    """One alternate update of rank-1 atoms ``u`` (K, C) then ``v`` (K, L)."""
+def tukey_window(n_times_atom):
+    """The temporal taper of ``window=True``: a Tukey window (cosine fraction 0.5).
+
+    Zero at both ends; see :func:`untaper` for the raw atoms.
+    """
+    from scipy.signal.windows import tukey
+
+    return tukey(n_times_atom, alpha=0.5)
+
+
+def untaper(v, window):
+    """The raw atoms ``r`` of tapered atoms ``v = window * r`` (last axis).
+
+    ``r`` is 0 where the window is: those samples do not touch the fit, and any
+    other value would only use up the norm budget of the atom.
+    """
+    return np.divide(v, window, out=np.zeros_like(v), where=window > 0)
+
+
+def update_uv(u, v, Q, B, window=None, max_iter=300, eps=1e-8):
+    """One alternate update of rank-1 atoms ``u`` (K, C) then ``v`` (K, L).
+
+    Each factor stays in its unit ball. With a ``window`` (L,), the temporal
+    atoms are ``v = window * r`` and the constraint applies to ``r``.
+    """
     n_atoms, L = v.shape
     Bk = B.reshape(n_atoms, L, -1)  # (K, L, C)
     # u-step: D_k = u_k v_k^T, so the quadratic form in U is M = V^T Q V.
@@ -148,26 +173,90 @@ def update_uv(u, v, Q, B, max_iter=300, eps=1e-8):
     M = Vm.T @ Q @ Vm
     b = np.einsum("klc,kl->kc", Bk, v)
     u = _pgd_quadratic(M, b, u, _project_rows, max_iter, eps)
-    # v-step: quadratic form Q weighted by the channel overlaps u_k . u_l.
+    # v-step: quadratic form Q weighted by the channel overlaps u_k . u_l,
+    # in the raw atoms r = v / window when the atoms are tapered
     H = Q * np.kron(u @ u.T, np.ones((L, L)))
     c = np.einsum("klc,kc->kl", Bk, u).reshape(-1, 1)
-    v_flat = _pgd_quadratic(
-        H, c, v.reshape(-1, 1), lambda x: _project_rows(x.reshape(n_atoms, L)).reshape(
-            -1, 1
-        ), max_iter, eps
-    )
-    return u, v_flat.reshape(n_atoms, L)
+    r = v.reshape(-1, 1)
+    if window is not None:
+        w = np.tile(window, n_atoms)
+        H = H * w[:, None] * w[None, :]
+        c = c * w[:, None]
+        r = untaper(r[:, 0], w)[:, None]
+    r = _pgd_quadratic(
+        H, c, r, lambda x: _project_rows(x.reshape(n_atoms, L)).reshape(-1, 1),
+        max_iter, eps,
+    ).reshape(n_atoms, L)
+    return u, r if window is None else r * window
 
 
-def update_D(D, Q, B, max_iter=300, eps=1e-8):
-    """Projected gradient on full-rank atoms ``D`` (K, C, L), each in the unit ball."""
+def update_uv_joint(u, v, Q, B, window=None, max_iter=300, eps=1e-8):
+    """Projected gradient on ``(u_k, v_k)`` together, ``||u_k||^2 + ||v_k||^2 <= 1``.
+
+    alphacsc's ``uv_constraint="joint"``. The data fit is not convex in ``(u, v)``
+    jointly: the step is found by backtracking on the objective itself (each
+    accepted step decreases it). With a ``window``, ``v = window * r`` and the
+    constraint applies to ``(u, r)``.
+    """
+    n_atoms, n_channels = u.shape
+    L = v.shape[1]
+    w = np.ones(L) if window is None else window
+    x = np.hstack([u, untaper(v, w)])
+
+    def split(x):
+        return x[:, :n_channels], x[:, n_channels:] * w
+
+    def fit_and_grad(x):
+        u, v = split(x)
+        Dm = (u[:, None, :] * v[:, :, None]).reshape(n_atoms * L, n_channels)
+        G = Q @ Dm - B
+        f = 0.5 * np.sum(Dm * (G - B))  # 0.5 <D, Q D> - <B, D>
+        Gk = G.reshape(n_atoms, L, n_channels)
+        grad_u = np.einsum("klc,kl->kc", Gk, v)
+        grad_r = np.einsum("klc,kc->kl", Gk, u) * w
+        return f, np.hstack([grad_u, grad_r])
+
+    # a first step from the curvature in v alone (that of Q for unit u)
+    lip = _largest_eigenvalue(Q)
+    if lip <= 0.0:
+        return u, v
+    step = 1.0 / lip
+    f, grad = fit_and_grad(x)
+    for _ in range(max_iter):
+        while True:
+            x_new = _project_rows(x - step * grad)
+            diff = x_new - x
+            f_new, grad_new = fit_and_grad(x_new)
+            bound = f + np.sum(grad * diff) + np.sum(diff * diff) / (2 * step)
+            if f_new <= bound + 1e-12 * abs(f) or step < 1e-20:
+                break
+            step /= 2.0
+        if f_new > f:  # no progress possible at this precision
+            break
+        x, f, grad = x_new, f_new, grad_new
+        if np.sum(diff * diff) <= eps**2 * max(np.sum(x * x), 1e-300):
+            break
+        step *= 1.5  # let the step grow back after a backtracking
+    return split(x)
+
+
+def update_D(D, Q, B, window=None, max_iter=300, eps=1e-8):
+    """Projected gradient on full-rank atoms ``D`` (K, C, L), each in the unit ball.
+
+    With a ``window`` (L,), ``D = window * R`` and the constraint applies to ``R``.
+    """
     n_atoms = D.shape[0]
 
     def project(Dm):
         return flatten_atoms(_project_atoms(unflatten_atoms(Dm, n_atoms)))
 
-    Dm = _pgd_quadratic(Q, B, flatten_atoms(D), project, max_iter, eps)
-    return unflatten_atoms(Dm, n_atoms).copy()
+    if window is None:
+        Dm = _pgd_quadratic(Q, B, flatten_atoms(D), project, max_iter, eps)
+        return unflatten_atoms(Dm, n_atoms).copy()
+    w = np.tile(window, n_atoms)[:, None]
+    Rm = _pgd_quadratic(Q * w * w.T, B * w, flatten_atoms(untaper(D, window)), project,
+                        max_iter, eps)
+    return unflatten_atoms(Rm, n_atoms) * window
 
 
 def _project_atoms(D):

@@ -19,8 +19,13 @@ from skdeep.decomposition._dstep import (
     compute_ztz,
     flatten_atoms,
     toeplitz_ztz,
+    tukey_window,
+    untaper,
+    update_D,
     update_uv,
+    update_uv_joint,
 )
+from skdeep.decomposition._lgcd import reconstruct
 from skdeep.metrics import dictionary_recovery_score
 from skdeep.point_process import events_to_realisations
 
@@ -289,3 +294,114 @@ def test_activations_to_events_feed_dripp(signals):
         activations_to_events(np.full((1, 2, 3), np.nan))
     with pytest.raises(ValueError, match="integers"):
         activations_to_events(z, offset=0.5)
+
+
+def _tapered_problem(seed=3, noise=0.0):
+    """Signals made of atoms that are exactly tapered by the Tukey window."""
+    _, u, v, z = make_cdl_signals(n_trials=4, n_channels=4, n_times=600, n_atoms=2,
+                                  n_times_atom=24, noise_level=0.0, random_state=seed)
+    window = tukey_window(v.shape[1])
+    v = v * window
+    v /= np.linalg.norm(untaper(v, window), axis=1, keepdims=True)
+    X = reconstruct(z, None, u, v)
+    X += noise * X.std() * np.random.RandomState(seed).standard_normal(X.shape)
+    return X, u, v, z, window
+
+
+def _perturbed(a, rng):
+    a = a + 0.5 * rng.standard_normal(a.shape)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def _cosines(a, b, axis=1):
+    return np.abs(np.sum(a * b, axis=axis)) / (
+        np.linalg.norm(a, axis=axis) * np.linalg.norm(b, axis=axis))
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_tapered_dstep_recovers_tapered_atoms_from_true_activations(joint):
+    X, u, v, z, window = _tapered_problem()
+    if joint:  # atoms of norm 1/2 at most: twice the activations fit X exactly
+        z = 2 * z
+    L = v.shape[1]
+    Q = toeplitz_ztz(compute_ztz(z, L))
+    B = flatten_atoms(compute_ztX(z, X, L))
+    rng = np.random.RandomState(0)
+    scale = np.sqrt(0.5) if joint else 1.0
+    u_hat, v_hat = scale * _perturbed(u, rng), scale * _perturbed(v, rng) * window
+    update = update_uv_joint if joint else update_uv
+    for _ in range(30):
+        u_hat, v_hat = update(u_hat, v_hat, Q, B, window=window)
+    np.testing.assert_allclose(_cosines(v_hat, v), 1.0, atol=1e-4)
+    np.testing.assert_allclose(_cosines(u_hat, u), 1.0, atol=1e-4)
+    # the constraint holds on the raw atoms, which are 0 where the window is
+    raw = untaper(v_hat, window)
+    assert np.all(raw[:, [0, -1]] == 0.0)
+    if joint:
+        assert np.all(np.sum(u_hat**2, axis=1) + np.sum(raw**2, axis=1) <= 1 + 1e-10)
+    else:
+        assert np.all(np.linalg.norm(raw, axis=1) <= 1 + 1e-10)
+    if not joint:  # full-rank atoms, tapered the same way
+        D = u[:, :, None] * v[:, None, :]
+        D0 = u_hat[:, :, None] * (_perturbed(v, rng) * window)[:, None, :]
+        D_hat = update_D(D0, Q, B, window=window)
+        np.testing.assert_allclose(_cosines(D_hat, D, axis=(1, 2)), 1.0, atol=1e-4)
+
+
+def test_joint_dstep_recovers_atoms_from_true_activations():
+    X, u, v, z = make_cdl_signals(n_trials=4, n_channels=4, n_times=600, n_atoms=2,
+                                  n_times_atom=24, noise_level=0.0, random_state=3)
+    z = 2 * z  # the joint constraint allows atoms of norm 1/2 at most
+    L = v.shape[1]
+    Q = toeplitz_ztz(compute_ztz(z, L))
+    B = flatten_atoms(compute_ztX(z, X, L))
+    rng = np.random.RandomState(0)
+    u_hat, v_hat = _perturbed(u, rng) / np.sqrt(2), _perturbed(v, rng) / np.sqrt(2)
+    f = []
+    for _ in range(30):
+        u_hat, v_hat = update_uv_joint(u_hat, v_hat, Q, B)
+        Dm = flatten_atoms(u_hat[:, :, None] * v_hat[:, None, :])
+        f.append(0.5 * np.sum(Dm * (Q @ Dm)) - np.sum(B * Dm))
+    assert np.all(np.diff(f) <= 1e-9 * np.abs(f[:-1]))
+    assert np.all(np.sum(u_hat**2, axis=1) + np.sum(v_hat**2, axis=1) <= 1 + 1e-10)
+    np.testing.assert_allclose(_cosines(v_hat, v), 1.0, atol=1e-4)
+    np.testing.assert_allclose(_cosines(u_hat, u), 1.0, atol=1e-4)
+    # the minimum is the exact fit
+    np.testing.assert_allclose(f[-1], -0.5 * np.sum(X * X), rtol=1e-6)
+
+
+def test_joint_constraint_fit(signals):
+    X, u, v, _ = signals
+    sep = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
+    joint = CDLTransformer(n_atoms=3, n_times_atom=32, uv_constraint="joint",
+                           random_state=0).fit(X)
+    norms = np.sum(joint.u_hat_**2, axis=1) + np.sum(joint.v_hat_**2, axis=1)
+    assert np.all(norms <= 1 + 1e-10)
+    assert np.all(np.diff(joint.pobj_) <= 1e-10 * np.abs(joint.pobj_[:-1]))
+    assert dictionary_recovery_score(_truth(u, v), joint.D_hat_) >= 0.99
+    # the same model up to the scale of the atoms: the same reconstructions
+    rec_sep = sep.inverse_transform(sep.transform_activations(X))
+    rec_joint = joint.inverse_transform(joint.transform_activations(X))
+    np.testing.assert_allclose(rec_joint, rec_sep, atol=0.02 * np.abs(X).max())
+
+
+@pytest.mark.parametrize("rank1", [True, False])
+def test_window_tapers_the_atoms_and_recovers_tapered_patterns(rank1):
+    X, u, v, _, window = _tapered_problem(noise=0.05)
+    cdl = CDLTransformer(n_atoms=2, n_times_atom=24, window=True, rank1=rank1,
+                         random_state=0).fit(X)
+    assert np.abs(cdl.D_hat_[:, :, [0, -1]]).max() < 1e-8
+    assert dictionary_recovery_score(_truth(u, v), cdl.D_hat_) >= 0.99
+    assert np.all(np.diff(cdl.pobj_) <= 1e-10 * np.abs(cdl.pobj_[:-1]))
+    # partial_fit keeps the taper too
+    online = CDLTransformer(n_atoms=2, n_times_atom=24, window=True, rank1=rank1,
+                            random_state=0)
+    for chunk in np.array_split(X, 2):
+        online.partial_fit(chunk)
+    assert np.abs(online.D_hat_[:, :, [0, -1]]).max() < 1e-8
+
+
+def test_window_needs_three_samples():
+    X = np.random.RandomState(0).standard_normal((3, 50))
+    with pytest.raises(ValueError, match="n_times_atom >= 3"):
+        CDLTransformer(n_atoms=2, n_times_atom=2, window=True).fit(X)
