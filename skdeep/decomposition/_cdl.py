@@ -1049,7 +1049,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             atoms = atom_set.d_step(atoms, Q, B)
             unused = np.flatnonzero(np.diagonal(self._ztz[:, :, L - 1]) == 0.0)
             if unused.size:
-                atoms = atom_set.replace(atoms, unused[0], _worst_window(Xs, z, atoms, L))
+                worst = _worst_window(Xs, z, atoms, L)
+                atoms = atom_set.replace(atoms, unused[0], worst)
         # objective of this batch with the updated atoms
         ztz_b, ztX_b = compute_ztz(z, L), compute_ztX(z, Xs, L)
         loss = data_fit(flatten_atoms(atoms[2]), toeplitz_ztz(ztz_b),
