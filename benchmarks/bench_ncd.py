@@ -17,7 +17,9 @@ Settings (every method fits the same data in this process):
 Columns, on the unlabeled samples: ``ACC`` Hungarian accuracy; ``leaf``: novel
 samples given the right leaf name; ``parent``: the right parent (subtree) name.
 Sibling novel leaves share their prior, so their leaf names are a coin flip;
-``parent`` is the meaningful figure then. ``no tree``: ``lambda_hierarchy=0``.
+``parent`` is the meaningful figure then. ``no tree``: ``lambda_hierarchy=0``;
+``known fixed``: ``known_means="labeled"`` (the known means stay at their labeled
+means, as in the paper's h-GMM).
 Baselines: ``KMeans(n_init=10)`` and ``GaussianMixture(diag, n_init=3)``.
 
 Usage::
@@ -102,6 +104,8 @@ def run_case(X, y, y_true, tree, seed):
             tree, random_state=seed).fit_predict(X, y),
         "HierarchicalGMM no tree": lambda: HierarchicalGMM(
             tree, lambda_hierarchy=0.0, random_state=seed).fit_predict(X, y),
+        "HierarchicalGMM known fixed": lambda: HierarchicalGMM(
+            tree, known_means="labeled", random_state=seed).fit_predict(X, y),
     }
     rows = {}
     for name, fit in methods.items():

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
@@ -15,10 +15,6 @@ from ._ncd_kernels import cluster_sums, squared_distances
 # The h-k-means start runs with NovelClassKMeans' defaults (max_iter and tol are
 # EM's here); it is silent, and a start stopped early is fine: EM goes on from it.
 _START_MAX_ITER, _START_TOL = 100, 1e-4
-# The hierarchy prior of EM's novel means is worth this many times
-# lambda_hierarchy * n_samples / n_leaves samples (chosen by experiment, see
-# HierarchicalGMM's Notes).
-_EM_PRIOR_FACTOR = 2.0
 
 
 class EMSolution(NamedTuple):
@@ -58,8 +54,8 @@ def _check_variances(var, reg_covar):
 
 
 def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
-       kappa=0.0, monitor):
-    """MAP-EM over the novel components of the h-GMM, known means fixed.
+       kappa=0.0, refit_known=True, monitor):
+    """MAP-EM of the h-GMM from its h-k-means start.
 
     Parameters
     ----------
@@ -79,6 +75,10 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
         Strength of the hierarchy prior on the novel means: the prior of novel
         mean ``mu_l`` is ``N(priors[l], diag(var) / kappa)``, worth ``kappa``
         samples at the prior. ``0`` is plain maximum-likelihood EM.
+    refit_known : bool
+        Update the known means from their labeled samples and the
+        responsibilities of the unlabeled ones (semi-supervised EM); ``False``
+        keeps them at the means of their labeled samples.
     monitor : IterationMonitor
         Records the negative mean log-posterior (log-likelihood plus the log
         prior of the novel means, over ``n_samples``) of each iteration; stops
@@ -94,7 +94,7 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
     X_lab, X_unl = X[labeled], X[~labeled]
     lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_classes)
     means = centers.copy()
-    # Known means: the class means of the labeled samples, fixed from now on.
+    # Known means start at the class means of their labeled samples.
     means[known] = lab_sums[known] / lab_counts[known, None]
     novel = ~known
     novel_idx = np.flatnonzero(novel)
@@ -139,11 +139,15 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
         # M-step: novel means, weights, shared diagonal covariance.
         nk = resp.sum(axis=0, dtype=np.float64)
         sums = (resp.T @ X).astype(np.float64, copy=False)
-        update = novel & (nk + kappa > 10 * np.finfo(float).eps)
+        # the prior (worth kappa samples) acts on the novel means only
+        prior_counts = np.where(novel, kappa, 0.0)
         prior_sums = np.zeros_like(sums)
         prior_sums[novel_idx] = kappa * priors
+        update = nk + prior_counts > 10 * np.finfo(float).eps
+        if not refit_known:
+            update &= novel
         means[update] = (sums[update] + prior_sums[update]) / (
-            nk[update, None] + kappa)
+            nk[update, None] + prior_counts[update, None])
         if X_unl.shape[0]:
             wk = resp[~labeled].sum(axis=0, dtype=np.float64)
         else:
@@ -168,16 +172,20 @@ class HierarchicalGMM(_BaseHierarchicalClusterer):
     """Hierarchical Gaussian mixture (h-GMM) for novel class discovery.
 
     One Gaussian component per leaf of the label tree, with a shared diagonal
-    covariance. The means of the known classes are the means of their labeled
-    samples and stay fixed; EM estimates the means of the novel components, the
-    mixing weights and the covariance, starting from :class:`NovelClassKMeans`
-    (its ``n_init`` starts and its naming). Labeled samples keep their class:
-    their responsibilities are clamped to it. The hierarchy acts in EM too: each
+    covariance. EM estimates the means, the mixing weights and the covariance,
+    starting from :class:`NovelClassKMeans` (its ``n_init`` starts and its
+    naming) with the known means at the means of their labeled samples.
+    Labeled samples keep their class: their responsibilities are clamped to it;
+    the unlabeled samples also move the known means (semi-supervised EM, as
+    they move the known prototypes of h-k-means) unless
+    ``known_means="labeled"``. The hierarchy acts in EM too: each
     novel mean has a Gaussian prior ``N(prior_l, diag(var) / kappa)`` centred
     at the centre of its parent node in the h-k-means start (where the
     h-k-means penalty shrinks that leaf), worth
-    ``kappa = 2 * lambda_hierarchy * n_samples / n_leaves`` samples, so EM (a
-    MAP-EM) keeps the naming of its start.
+    ``kappa = lambda_hierarchy * n_samples / n_leaves`` samples: a novel leaf
+    holding its share of the samples has its mean shrunk toward that centre by
+    about ``1 / (1 + lambda_hierarchy)``, as the h-k-means penalty shrinks its
+    offset. EM (a MAP-EM) so keeps the naming of its start.
 
     Parameters
     ----------
@@ -190,6 +198,13 @@ learning_rate :
         Parameters of the :class:`NovelClassKMeans` initialisation (same defaults:
         1.0, 0.05, "alternating", 3, 10, 0.01); ``lambda_hierarchy`` also sets
         the strength of the prior on the novel means.
+    known_means : {"refit", "labeled"}, default="refit"
+        ``"refit"``: EM updates the known means too, from their labeled samples
+        and the responsibilities of the unlabeled ones. ``"labeled"``: they stay
+        at the means of their labeled samples (the h-GMM of the paper). With
+        few labeled samples in a class the labeled mean is a noisy anchor; on
+        real single-cell data ``"refit"`` was the better of the two (see the
+        Notes).
     reg_covar : float, default=1e-6
         Added to the variances, as in :class:`sklearn.mixture.GaussianMixture`,
         but unit-free: it is added to the variances of ``X`` centred and
@@ -262,11 +277,19 @@ learning_rate :
     responsibilities); the per-component statistics are float64 and the fitted
     arrays are returned in the dtype of ``X``.
 
+    On ``benchmarks/bench_ncd.py`` (scanpy's ``pbmc68k_reduced``, 700 real
+    immune cells on a 16-node lineage tree, two cell types held out as novel,
+    12 cases), Hungarian accuracy on the unlabeled cells: ``KMeans(n_init=10)``
+    0.623, :class:`NovelClassKMeans` 0.751, ``HierarchicalGMM`` 0.758 (0.749
+    with ``known_means="labeled"``); novel cells given the right leaf name
+    0.669, the right parent 0.855.
+
     References
     ----------
     .. [1] M. Senoussi, T. Artières, P. Villoutreix, "Hierarchical novel class
        discovery for single-cell transcriptomic profiles", 2024 (h-GMM: EM over
-       the novel components, known means fixed, initialised by h-k-means). The
+       the novel components, known means fixed, initialised by h-k-means:
+       ``known_means="labeled"``). The default refit of the known means, the
        shared diagonal covariance and the MAP prior on the novel means are
        choices of this implementation.
 
@@ -288,6 +311,7 @@ learning_rate :
 
     _parameter_constraints: dict = {
         **_BaseHierarchicalClusterer._parameter_constraints,
+        "known_means": [StrOptions({"refit", "labeled"})],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -302,6 +326,7 @@ learning_rate :
         n_neighbors=3,
         n_init=10,
         learning_rate=0.01,
+        known_means="refit",
         reg_covar=1e-6,
         max_iter=100,
         tol=1e-4,
@@ -324,6 +349,7 @@ learning_rate :
             n_jobs=n_jobs,
             verbose=verbose,
         )
+        self.known_means = known_means
         self.reg_covar = reg_covar
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -355,11 +381,11 @@ learning_rate :
         # components into their known siblings.
         leaf_offsets = start.offsets[np.asarray(tree.leaves)]
         priors = (start.centers - leaf_offsets)[novel] if novel.any() else None
-        kappa = _EM_PRIOR_FACTOR * self.lambda_hierarchy * Xs.shape[0] / len(known)
+        kappa = self.lambda_hierarchy * Xs.shape[0] / len(known)
         monitor = IterationMonitor(self)
         solution = em(Xs, y_index, known, start.centers, start.assignments,
                       reg_covar=self.reg_covar, priors=priors, kappa=kappa,
-                      monitor=monitor)
+                      refit_known=self.known_means == "refit", monitor=monitor)
         monitor.finish(solution.converged)
         with np.errstate(over="ignore", under="ignore"):
             covariances = solution.variances * np.float64(self._scale) ** 2

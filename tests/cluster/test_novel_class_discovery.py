@@ -9,10 +9,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
+from skdeep.cluster._hierarchical_gmm import em
 from skdeep.cluster._hkmeans import name_novel_clusters, node_penalties
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.metrics import cluster_accuracy, direct_label_accuracy
 from skdeep.utils import unlabeled_mask
+from skdeep.utils._iteration import IterationMonitor
 
 ESTIMATORS = [NovelClassKMeans, HierarchicalGMM]
 TREE = {"a": "ab", "b": "ab", "c": "cd", "d": "cd", "ab": "r", "cd": "r"}
@@ -148,13 +150,27 @@ def test_gmm_probabilities_and_density():
     k = len(gmm.classes_)
     expected_bic = -2 * np.log(dens).sum() + (k * d + d + k - 1) * np.log(n)
     np.testing.assert_allclose(gmm.bic(X), expected_bic)
-    # Known means are the labeled class means and stay fixed.
-    lab = ~unlabeled_mask(y)
-    for name in gmm.known_classes_:
-        k = gmm.classes_.tolist().index(name)
-        np.testing.assert_allclose(gmm.means_[k], X[lab & (y == name)].mean(0))
     # EM does not decrease the log-likelihood.
     assert np.all(np.diff(gmm.loss_curve_) <= 1e-10)
+
+
+def test_gmm_known_means_labeled_or_refit():
+    X, y, y_true, tree, _ = _simulated(0, n_samples=600)
+    lab = ~unlabeled_mask(y)
+    fixed = HierarchicalGMM(tree, known_means="labeled", random_state=0).fit(X, y)
+    refit = HierarchicalGMM(tree, random_state=0).fit(X, y)
+    assert np.all(np.diff(refit.loss_curve_) <= 1e-10)
+    err_fixed, err_refit = [], []
+    for name in fixed.known_classes_:
+        k = fixed.classes_.tolist().index(name)
+        labeled_mean = X[lab & (y == name)].mean(0)
+        # "labeled": the labeled class means, fixed
+        np.testing.assert_allclose(fixed.means_[k], labeled_mean)
+        # "refit": the unlabeled samples move them toward the whole class
+        class_mean = X[y_true == name].mean(0)
+        err_fixed.append(np.linalg.norm(labeled_mean - class_mean))
+        err_refit.append(np.linalg.norm(refit.means_[k] - class_mean))
+    assert np.mean(err_refit) < 0.8 * np.mean(err_fixed)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -450,3 +466,43 @@ def test_hgmm_keeps_novel_components_of_its_start():
             >= cluster_accuracy(y_true[mask], k.labels_[mask]) - 0.02)
     assert np.all(h.weights_[np.isin(h.classes_, novel)] > 0.05)
     assert np.all(np.diff(h.loss_curve_) <= 1e-10)
+
+
+@pytest.mark.parametrize("refit_known", [True, False])
+def test_em_fixed_point_is_the_map_update(refit_known):
+    """At convergence each mean is its MAP update: the responsibility-weighted
+    mean of the samples plus, for a novel mean, kappa samples at its prior."""
+    X, y, y_true, tree, novel = make_hierarchical_blobs(
+        400, 3, depth=2, n_novel=1, random_state=0)
+    leaves = sorted(set(y_true.tolist()))
+    y_index = np.array([leaves.index(v) if v != -1 else -1 for v in y])
+    known = np.array([leaf not in novel for leaf in leaves])
+    rng = np.random.RandomState(0)
+    centers = np.array([X[y_true == leaf].mean(0) for leaf in leaves])
+    centers += 0.3 * rng.standard_normal(centers.shape)
+    assignments = np.where(y_index >= 0, y_index,
+                           np.argmin(((X[:, None] - centers) ** 2).sum(-1), 1))
+    priors = centers[~known] + 1.0  # away from the data: the pull shows
+    kappa = 25.0
+
+    class Owner:
+        max_iter, tol, verbose = 2000, 0.0, 0
+
+    sol = em(X, y_index, known, centers, assignments, reg_covar=0.0,
+             priors=priors, kappa=kappa, refit_known=refit_known,
+             monitor=IterationMonitor(Owner()))
+    # the E-step at the solution, written out with scipy
+    dens = np.stack([w * multivariate_normal(m, np.diag(sol.variances)).pdf(X)
+                     for w, m in zip(sol.weights, sol.means)], axis=1)
+    resp = dens / dens.sum(1, keepdims=True)
+    lab = y_index >= 0
+    resp[lab] = np.eye(len(leaves))[y_index[lab]]
+    nk, sums = resp.sum(0), resp.T @ X
+    for k in range(len(leaves)):
+        if known[k]:
+            expected = sums[k] / nk[k] if refit_known else X[y_index == k].mean(0)
+        else:
+            prior = priors[np.flatnonzero(~known).tolist().index(k)]
+            expected = (sums[k] + kappa * prior) / (nk[k] + kappa)
+        np.testing.assert_allclose(sol.means[k], expected, rtol=1e-6, atol=1e-8)
+    assert np.all(np.diff(sol.loss_curve) <= 1e-12)
