@@ -13,6 +13,7 @@ and the recovery of skdeep's starts: ``n_init`` chunk restarts and the greedy st
 
     python benchmarks/bench_cdl.py            # 10 trials x 5 channels x 2000 samples
     python benchmarks/bench_cdl.py --quick    # a smaller problem
+    python benchmarks/bench_cdl.py --uv-constraint joint --window  # their options
 
 Last full run (2 shared cores, other jobs running; 1 thread each)::
 
@@ -69,7 +70,7 @@ p = json.loads(str(data["params"]))
 cdl = BatchCDL(
     n_atoms=p["n_atoms"], n_times_atom=p["n_times_atom"], reg=p["reg"],
     n_iter=p["n_iter"], n_jobs=1, solver_z="lgcd", rank1=True,
-    uv_constraint="separate", solver_d="alternate_adaptive",
+    uv_constraint=p["uv_constraint"], solver_d=p["solver_d"], window=p["window"],
     lmbd_max="scaled", eps=p["eps"], D_init=data["uv_init"], verbose=0,
     random_state=0,
 )
@@ -127,6 +128,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a smaller problem")
     parser.add_argument("--n-iter", type=int, default=None)
     parser.add_argument("--no-anchor", action="store_true", help="skdeep only")
+    parser.add_argument("--uv-constraint", choices=["separate", "joint"],
+                        default="separate", help="alphacsc's solver_d 'joint' "
+                        "runs with 'joint', 'alternate_adaptive' with 'separate'")
+    parser.add_argument("--window", action="store_true", help="Tukey-tapered atoms")
     parser.add_argument("--long-times", type=int, default=None,
                         help="length of the long recording encoded by transform")
     args = parser.parse_args(argv)
@@ -146,7 +151,9 @@ def main(argv=None):
         sizes, n_trials=1, n_times=long_times))[0]
     reg = 0.1
     params = dict(n_atoms=sizes["n_atoms"], n_times_atom=sizes["n_times_atom"],
-                  reg=reg, n_iter=n_iter, eps=1e-10)
+                  reg=reg, n_iter=n_iter, eps=1e-10, uv_constraint=args.uv_constraint,
+                  solver_d="joint" if args.uv_constraint == "joint"
+                  else "alternate_adaptive", window=args.window)
 
     # both methods start from the same chunks of signal (best rank-1 of each)
     rng = check_random_state(0)
@@ -160,7 +167,8 @@ def main(argv=None):
 
     cdl = CDLTransformer(n_atoms=sizes["n_atoms"], n_times_atom=sizes["n_times_atom"],
                          reg=reg, max_iter=n_iter, tol=0.0, D_init=uv_init,
-                         center=False, random_state=0)
+                         center=False, uv_constraint=args.uv_constraint,
+                         window=args.window, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         cdl.set_params(max_iter=2).fit(X[:2])  # compile the numba kernels
@@ -191,7 +199,8 @@ def main(argv=None):
                      objective(X, D_anchor, anchor["z_hat"], lam)))
         print(f"lambda: skdeep {lam:.6g}, alphacsc {float(anchor['reg']):.6g}")
 
-    print(f"\ndata: {sizes}, reg={reg}, {n_iter} iterations, long recording "
+    print(f"\ndata: {sizes}, reg={reg}, {n_iter} iterations, uv_constraint="
+          f"{args.uv_constraint}, window={args.window}, long recording "
           f"{X_long.shape[1]} channels x {X_long.shape[2]} samples; 1 thread each\n")
     header = ("method", "fit (s)", "s/iter", "transform (s)", "iters", "recovery",
               "objective")
