@@ -570,9 +570,19 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         rate of activations (fraction of nonzero samples); ``"count"`` the rate
         alone. ``None`` returns the flattened activations.
     n_windows : int, default=4
-        Number of equal time windows the activations are pooled over by
+        Number of time windows the activations are pooled over by
         :meth:`transform` (1 pools over the whole signal). Signals shorter than
         ``n_windows`` valid samples use as many windows as samples.
+    pooling_windows : {"triangular", "hard"}, default="triangular"
+        Shape of the pooling windows (see :func:`pool_activations`):
+        overlapping triangular windows, in which a feature changes smoothly as
+        an activation shifts in time, or consecutive equal windows.
+    include_baseline : bool, default=True
+        Append to the pooled features of :meth:`transform` the median of each
+        channel of each trial (the baseline ``center`` removes before coding):
+        the model of a trial is this baseline plus the atoms, and without it
+        two trials that differ by an offset get the same features. Ignored
+        with ``pooling=None``.
     callback : callable, default=None
         Called after each iteration as ``callback(n_iter, D, z, loss)`` with the
         current atoms (n_atoms, n_channels, n_times_atom), activations (in the
@@ -669,8 +679,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ...                               n_atoms=2, n_times_atom=32, noise_level=0.05,
     ...                               random_state=0)
     >>> cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.2, random_state=0)
-    >>> cdl.fit(X).transform(X).shape  # 2 atoms x 4 windows x (max, mean, rate)
-    (4, 24)
+    >>> cdl.fit(X).transform(X).shape  # 2 atoms x 4 windows x 3 stats + 3 baselines
+    (4, 27)
     >>> D_true = u[:, :, None] * v[:, None, :]
     >>> dictionary_recovery_score(D_true, cdl.D_hat_) > 0.95
     True
@@ -704,6 +714,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "pooling": [StrOptions(set(_POOLING_STATS)), None],
         "n_windows": [Interval(numbers.Integral, 1, None, closed="left")],
+        "pooling_windows": [StrOptions({"triangular", "hard"})],
+        "include_baseline": ["boolean"],
         "callback": [callable, None],
         "sort_atoms": ["boolean"],
         "unbiased_z_hat": ["boolean"],
@@ -730,6 +742,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         tol=1e-3,
         pooling="stats",
         n_windows=4,
+        pooling_windows="triangular",
+        include_baseline=True,
         callback=None,
         sort_atoms=False,
         unbiased_z_hat=False,
@@ -753,6 +767,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.tol = tol
         self.pooling = pooling
         self.n_windows = n_windows
+        self.pooling_windows = pooling_windows
+        self.include_baseline = include_baseline
         self.callback = callback
         self.sort_atoms = sort_atoms
         self.unbiased_z_hat = unbiased_z_hat
@@ -1082,7 +1098,10 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             their support when ``unbiased_z_hat=True``).
         """
         check_is_fitted(self)
-        X = self._validate_signals(X, reset=False)
+        return self._activations(self._validate_signals(X, reset=False))
+
+    def _activations(self, X):
+        """:meth:`transform_activations` of validated signals (n, C, T)."""
         atoms = self._atoms()
         lam = self.lambda_ / self.scale_
         if self.chunk_size is not None and (
@@ -1127,13 +1146,20 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         features : ndarray of shape (n_trials, n_features)
             For each atom, each of the ``n_windows`` windows and each statistic
             of ``pooling`` (in that order, the statistic varying fastest), the
-            statistic of the activations in the window; with ``pooling=None``
-            the activations flattened atom by atom.
+            statistic of the activations in the window, then (with
+            ``include_baseline=True``) the median of each channel; with
+            ``pooling=None`` the activations flattened atom by atom.
         """
-        z = self.transform_activations(X)
+        check_is_fitted(self)
+        X = self._validate_signals(X, reset=False)
+        z = self._activations(X)
         if self.pooling is None:
             return z.reshape(z.shape[0], -1)
-        return pool_activations(z, self.pooling, self.n_windows)
+        features = pool_activations(z, self.pooling, self.n_windows,
+                                    self.pooling_windows)
+        if self.include_baseline:
+            features = np.hstack([features, np.median(X, axis=2)])
+        return features
 
     def inverse_transform(self, X):
         """Rebuild signals from activations.
@@ -1181,7 +1207,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_valid = self.n_times_ - self.n_times_atom + 1
         if self.pooling is not None:
             n_windows = min(self.n_windows, n_valid)
-            return self.n_atoms * n_windows * len(_POOLING_STATS[self.pooling])
+            n_pooled = self.n_atoms * n_windows * len(_POOLING_STATS[self.pooling])
+            return n_pooled + (self.n_channels_ if self.include_baseline else 0)
         return self.n_atoms * n_valid
 
     def __sklearn_tags__(self):
@@ -1216,7 +1243,25 @@ def _unbiased(X, atoms, z, std=None):
     return out
 
 
-def pool_activations(activations, pooling="stats", n_windows=4):
+def _window_weights(n_valid, n_windows, windows):
+    """(n_valid, n_windows) weight of each sample in each window.
+
+    ``"hard"``: consecutive equal windows (up to one sample). ``"triangular"``:
+    windows centred on ``n_windows`` points spread evenly from the first to the
+    last sample, each sample shared between its two nearest centres in
+    proportion to its closeness, so the weights of a sample sum to 1 and a
+    feature changes smoothly as an activation moves in time.
+    """
+    n_windows = min(n_windows, n_valid)
+    if windows == "hard" or n_windows == 1:
+        bounds = np.linspace(0, n_valid, n_windows + 1).round().astype(int)
+        index = np.searchsorted(bounds, np.arange(n_valid), side="right") - 1
+        return (index[:, None] == np.arange(n_windows)).astype(np.float64)
+    position = np.arange(n_valid) * ((n_windows - 1) / (n_valid - 1))
+    return np.maximum(0.0, 1.0 - np.abs(position[:, None] - np.arange(n_windows)))
+
+
+def pool_activations(activations, pooling="stats", n_windows=4, windows="triangular"):
     """Summarise activations per atom and time window into classifier features.
 
     Parameters
@@ -1227,9 +1272,18 @@ def pool_activations(activations, pooling="stats", n_windows=4):
     pooling : {"stats", "max", "mean", "sum", "count"}, default="stats"
         Statistics per window: ``"stats"`` is the max, the mean and the rate of
         activations (fraction of nonzero samples); ``"count"`` the rate alone.
+        With triangular windows the mean, the sum and the rate weigh each
+        sample by its window weight, and the max is taken over the samples of
+        nonzero weight.
     n_windows : int, default=4
-        Number of equal (up to one sample) consecutive time windows; at most
-        ``n_times_valid`` are used.
+        Number of time windows; at most ``n_times_valid`` are used.
+    windows : {"triangular", "hard"}, default="triangular"
+        ``"triangular"``: overlapping windows centred on ``n_windows`` points
+        spread evenly from the first to the last sample, each sample shared
+        between its two nearest centres in proportion to its closeness (the
+        features move smoothly as an activation shifts in time, instead of
+        jumping across a window border); ``"hard"``: consecutive equal windows
+        (up to one sample). Both are the whole signal when ``n_windows=1``.
 
     Returns
     -------
@@ -1242,8 +1296,10 @@ def pool_activations(activations, pooling="stats", n_windows=4):
     >>> from skdeep.decomposition import pool_activations
     >>> z = np.zeros((1, 1, 8))
     >>> z[0, 0, [1, 6]] = [2.0, 1.0]
-    >>> pool_activations(z, "stats", n_windows=2)
+    >>> pool_activations(z, "stats", n_windows=2, windows="hard")
     array([[2.  , 0.5 , 0.25, 1.  , 0.25, 0.25]])
+    >>> pool_activations(z, "max", n_windows=3).round(3)  # centres 0, 3.5, 7
+    array([[2., 2., 1.]])
     """
     z = np.asarray(activations, dtype=np.float64)
     if z.ndim != 3 or z.shape[2] == 0:
@@ -1257,20 +1313,22 @@ def pool_activations(activations, pooling="stats", n_windows=4):
         )
     if not isinstance(n_windows, numbers.Integral) or n_windows < 1:
         raise ValueError(f"n_windows must be a positive integer; got {n_windows!r}.")
+    if windows not in ("triangular", "hard"):
+        raise ValueError(
+            f"windows must be 'triangular' or 'hard'; got {windows!r}."
+        )
     n_trials, n_atoms, n_valid = z.shape
-    bounds = np.linspace(0, n_valid, min(n_windows, n_valid) + 1).round().astype(int)
-    funcs = {
-        "max": lambda w: w.max(axis=2),
-        "mean": lambda w: w.mean(axis=2),
-        "sum": lambda w: w.sum(axis=2),
-        "count": lambda w: np.count_nonzero(w, axis=2) / w.shape[2],
-    }
+    W = _window_weights(n_valid, n_windows, windows)  # (n_valid, n_windows)
     stats = _POOLING_STATS[pooling]
-    feats = np.stack(
-        [
-            np.stack([funcs[s](z[:, :, a:b]) for s in stats], axis=-1)
-            for a, b in zip(bounds[:-1], bounds[1:])
-        ],
-        axis=2,
-    )  # (n_trials, n_atoms, n_windows, n_stats)
-    return feats.reshape(n_trials, -1)
+    features = []
+    if "max" in stats:
+        support = W > 0
+        features.append(np.stack(
+            [z[:, :, col].max(axis=2) for col in support.T], axis=-1))
+    if "mean" in stats or "sum" in stats:
+        sums = z @ W
+        features.append(sums / W.sum(axis=0) if "mean" in stats else sums)
+    if "count" in stats:
+        features.append((z > 0) @ W / W.sum(axis=0))
+    # (n_trials, n_atoms, n_windows, n_stats), stats in the order of _POOLING_STATS
+    return np.stack(features, axis=-1).reshape(n_trials, -1)

@@ -235,26 +235,99 @@ def test_partial_fit_matches_batch_fit():
 def test_pool_activations():
     z = np.zeros((2, 1, 10))
     z[0, 0, [1, 8]] = [2.0, 4.0]
-    feats = pool_activations(z, "stats", n_windows=2)
+    feats = pool_activations(z, "stats", n_windows=2, windows="hard")
     np.testing.assert_allclose(feats[0], [2.0, 0.4, 0.2, 4.0, 0.8, 0.2])
     np.testing.assert_allclose(feats[1], 0.0)
-    np.testing.assert_allclose(pool_activations(z, "max", 1), [[4.0], [0.0]])
-    np.testing.assert_allclose(pool_activations(z, "count", 1), [[0.2], [0.0]])
+    for windows in ("hard", "triangular"):  # one window: the whole signal
+        np.testing.assert_allclose(pool_activations(z, "max", 1, windows),
+                                   [[4.0], [0.0]])
+        np.testing.assert_allclose(pool_activations(z, "count", 1, windows),
+                                   [[0.2], [0.0]])
     assert pool_activations(z, "sum", n_windows=50).shape == (2, 10)
     with pytest.raises(ValueError, match="pooling must be"):
         pool_activations(z, "median")
     with pytest.raises(ValueError, match="n_windows"):
         pool_activations(z, "max", 0)
+    with pytest.raises(ValueError, match="windows must be"):
+        pool_activations(z, "max", 2, windows="gaussian")
+
+
+@pytest.mark.parametrize("n_valid, n_windows", [(1, 4), (2, 4), (3, 2), (50, 4),
+                                                (97, 5)])
+def test_triangular_pooling_matches_its_definition(n_valid, n_windows):
+    rng = np.random.RandomState(n_valid)
+    z = rng.exponential(size=(3, 2, n_valid)) * (rng.uniform(size=(3, 2, n_valid))
+                                                 < 0.3)
+    G = min(n_windows, n_valid)
+    # window j is centred on t_j = j (n_valid - 1) / (G - 1), reaching its
+    # neighbours' centres linearly
+    centres = np.linspace(0, n_valid - 1, G) if G > 1 else np.zeros(1)
+    spacing = centres[1] - centres[0] if G > 1 else np.inf
+    expected = np.zeros((3, 2, G, 3))
+    for j, c in enumerate(centres):
+        w = np.clip(1 - np.abs(np.arange(n_valid) - c) / spacing, 0, None)
+        if G == 1:
+            w = np.ones(n_valid)
+        expected[..., j, 0] = np.where(w > 0, z, 0).max(axis=2)
+        expected[..., j, 1] = (z * w).sum(axis=2) / w.sum()
+        expected[..., j, 2] = ((z > 0) * w).sum(axis=2) / w.sum()
+    np.testing.assert_allclose(pool_activations(z, "stats", n_windows),
+                               expected.reshape(3, -1), atol=1e-12)
+    # each sample's weights sum to one: the weighted sums add up to the total
+    sums = pool_activations(z, "sum", n_windows).reshape(3, 2, G).sum(axis=2)
+    np.testing.assert_allclose(sums, z.sum(axis=2))
+
+
+def test_triangular_features_move_smoothly_with_an_activation():
+    """An activation crossing the border of two hard windows jumps from one
+    feature to the other; with triangular windows each step moves it a little."""
+    steps = {}
+    for windows in ("hard", "triangular"):
+        feats = []
+        for t in range(40, 61):
+            z = np.zeros((1, 1, 101))
+            z[0, 0, t] = 1.0
+            feats.append(pool_activations(z, "mean", 2, windows)[0])
+        steps[windows] = np.abs(np.diff(feats, axis=0)).max()
+    assert steps["triangular"] <= 0.011 * 2 / 101 * 100  # 1 % of the range
+    assert steps["hard"] > 10 * steps["triangular"]
 
 
 def test_transform_default_features(signals):
     X = signals[0]
     cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
     feats = cdl.transform(X)
-    assert feats.shape == (6, 3 * 4 * 3)
+    assert feats.shape == (6, 3 * 4 * 3 + 3)  # pooled stats, then the baselines
     assert len(cdl.get_feature_names_out()) == feats.shape[1]
     np.testing.assert_allclose(
-        feats, pool_activations(cdl.transform_activations(X), "stats", 4))
+        feats[:, :-3], pool_activations(cdl.transform_activations(X), "stats", 4))
+    np.testing.assert_allclose(feats[:, -3:], np.median(X, axis=2))
+    plain = cdl.set_params(include_baseline=False, pooling_windows="hard")
+    assert plain.transform(X).shape == (6, 36)
+    assert len(plain.get_feature_names_out()) == 36
+
+
+def test_baseline_features_tell_offsets_apart():
+    """Two classes of the same events on different offsets: centring removes
+    the offset before coding, the baseline features keep it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _, _, _ = make_cdl_signals(n_trials=40, n_channels=2, n_times=300, n_atoms=2,
+                                  n_times_atom=16, noise_level=0.1, random_state=0)
+    y = np.arange(40) % 2
+    X = X + 3.0 * X.std() * y[:, None, None]
+    scores = {}
+    for include in (False, True):
+        pipe = make_pipeline(
+            CDLTransformer(n_atoms=2, n_times_atom=16, include_baseline=include,
+                           random_state=0),
+            StandardScaler(), LogisticRegression())
+        scores[include] = cross_val_score(pipe, X, y, cv=4).mean()
+    assert scores[True] == 1.0
+    assert scores[False] < 0.8
 
 
 def test_activations_to_events_feed_dripp(signals):
