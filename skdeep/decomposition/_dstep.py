@@ -17,6 +17,7 @@ atoms (``window * r``) are updated in their raw form ``r``.
 
 import numpy as np
 from numba import njit
+from scipy.signal.windows import tukey
 
 
 @njit(cache=True)
@@ -144,8 +145,6 @@ def tukey_window(n_times_atom):
 
     Zero at both ends; see :func:`untaper` for the raw atoms.
     """
-    from scipy.signal.windows import tukey
-
     return tukey(n_times_atom, alpha=0.5)
 
 
