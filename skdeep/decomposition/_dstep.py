@@ -102,36 +102,46 @@ def _largest_eigenvalue(A, n_iter=30):
     return lam
 
 
-def _pgd_quadratic(A, C, x, project, max_iter, eps):
-    """Minimise ``0.5 <x, A x> - <C, x>`` over ``project``'s set by projected gradient.
+def _projected_gradient(value_and_grad, x, project, step, max_iter, eps, grow=1.0):
+    """Minimise a smooth function over ``project``'s set by projected gradient.
 
-    The step starts at ``1 / lambda_max(A)`` (power iteration) and is halved until the
-    sufficient-decrease condition of proximal gradient holds, so each step decreases
-    the objective. Stops when the relative change of ``x`` falls below ``eps``.
+    ``value_and_grad(x)`` returns the objective and its gradient. The step is
+    halved until the sufficient-decrease condition of proximal gradient holds, so
+    each accepted step decreases the objective, then multiplied by ``grow``
+    before the next iteration. Stops when the relative change of ``x`` falls below
+    ``eps``, or when no step decreases the objective at this precision.
     """
-    lip = _largest_eigenvalue(A)
-    if lip <= 0.0:
-        return x
-    step = 1.0 / lip
-    Ax = A @ x
-    f = 0.5 * np.sum(x * Ax) - np.sum(C * x)
+    f, grad = value_and_grad(x)
     for _ in range(max_iter):
-        grad = Ax - C
         while True:
             x_new = project(x - step * grad)
             diff = x_new - x
-            Ax_new = A @ x_new
-            f_new = 0.5 * np.sum(x_new * Ax_new) - np.sum(C * x_new)
+            f_new, grad_new = value_and_grad(x_new)
             bound = f + np.sum(grad * diff) + np.sum(diff * diff) / (2 * step)
             if f_new <= bound + 1e-12 * abs(f) or step < 1e-20:
                 break
             step /= 2.0
         if f_new > f:  # no progress possible at this precision
             break
-        x, Ax, f = x_new, Ax_new, f_new
+        x, f, grad = x_new, f_new, grad_new
         if np.sum(diff * diff) <= eps**2 * max(np.sum(x * x), 1e-300):
             break
+        step *= grow
     return x
+
+
+def _pgd_quadratic(A, C, x, project, max_iter, eps):
+    """Minimise ``0.5 <x, A x> - <C, x>`` over ``project``'s set by projected gradient,
+    from the step ``1 / lambda_max(A)`` (power iteration)."""
+    lip = _largest_eigenvalue(A)
+    if lip <= 0.0:
+        return x
+
+    def value_and_grad(x):
+        Ax = A @ x
+        return 0.5 * np.sum(x * Ax) - np.sum(C * x), Ax - C
+
+    return _projected_gradient(value_and_grad, x, project, 1.0 / lip, max_iter, eps)
 
 
 def _project_rows(x):
@@ -215,27 +225,13 @@ def update_uv_joint(u, v, Q, B, window=None, max_iter=300, eps=1e-8):
         grad_r = np.einsum("klc,kc->kl", Gk, u) * w
         return f, np.hstack([grad_u, grad_r])
 
-    # a first step from the curvature in v alone (that of Q for unit u)
+    # a first step from the curvature in v alone (that of Q for unit u), let
+    # grow back after a backtracking: the curvature changes with (u, v)
     lip = _largest_eigenvalue(Q)
     if lip <= 0.0:
         return u, v
-    step = 1.0 / lip
-    f, grad = fit_and_grad(x)
-    for _ in range(max_iter):
-        while True:
-            x_new = _project_rows(x - step * grad)
-            diff = x_new - x
-            f_new, grad_new = fit_and_grad(x_new)
-            bound = f + np.sum(grad * diff) + np.sum(diff * diff) / (2 * step)
-            if f_new <= bound + 1e-12 * abs(f) or step < 1e-20:
-                break
-            step /= 2.0
-        if f_new > f:  # no progress possible at this precision
-            break
-        x, f, grad = x_new, f_new, grad_new
-        if np.sum(diff * diff) <= eps**2 * max(np.sum(x * x), 1e-300):
-            break
-        step *= 1.5  # let the step grow back after a backtracking
+    x = _projected_gradient(fit_and_grad, x, _project_rows, 1.0 / lip, max_iter,
+                            eps, grow=1.5)
     return split(x)
 
 
