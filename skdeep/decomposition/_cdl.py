@@ -533,7 +533,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         each atom is ``window * r`` with the norm constraint on ``r``, so its
         ends go smoothly to zero and an atom cannot use its edges to fit
         fragments of neighbouring patterns (alphacsc's ``window``). The learned
-        atoms (``v_hat_``, ``D_hat_``) are the tapered ones. Needs
+        atoms (``v_hat_``, ``D_hat_``) are the tapered ones, and the starting
+        atoms (an array ``D_init`` too) are tapered before the fit. Needs
         ``n_times_atom >= 3``.
     center : bool, default=True
         Subtract the baseline (the median) of each channel in each trial before
