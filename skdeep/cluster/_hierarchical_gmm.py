@@ -24,7 +24,7 @@ class EMSolution(NamedTuple):
     variances: np.ndarray  # (n_features,) shared diagonal covariance, float64
     weights: np.ndarray  # (n_leaves,) mixing weights, float64
     assignments: np.ndarray  # leaf index per sample: given label or most probable
-    loss_curve: np.ndarray  # negative mean log-likelihood per iteration
+    loss_curve: np.ndarray  # negative mean log-posterior per iteration
     n_iter: int
     converged: bool
 
@@ -246,10 +246,11 @@ learning_rate :
         labeled samples to their class), ``predict`` of the sample otherwise
         (its most probable leaf).
     lower_bound_ : float
-        Mean log-likelihood per training sample at the last iteration: the
-        mixture density for unlabeled samples, the density of their class for
-        labeled ones (with unlabeled samples the mixing weights describe those
-        only). EM does not decrease it.
+        Mean log-posterior per training sample at the last iteration: the
+        log-likelihood (the mixture density for unlabeled samples, the density
+        of their class for labeled ones; with unlabeled samples the mixing
+        weights describe those only) plus the log prior of the novel means,
+        over ``n_samples``. EM does not decrease it.
     loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective EM minimises (float64): ``-lower_bound_`` after each
         iteration, the negative mean log-posterior (log-likelihood plus the

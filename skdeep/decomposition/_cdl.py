@@ -324,10 +324,17 @@ class _AtomSet:
         self.window = window
 
     def from_factors(self, u, v):
-        """Atoms from factors of norm at most 1, scaled into the set and tapered."""
+        """Atoms from factors of norm at most 1, put in the set and tapered."""
         if self.joint:
-            # the rank-1 atom of largest norm under ||u||^2 + ||v||^2 <= 1
-            u, v = u / np.sqrt(2.0), v / np.sqrt(2.0)
+            # the same atoms u v^T with ||u|| = ||v|| (the balanced pair that
+            # fits the joint ball best), shrunk into the ball if outside it
+            nu = np.linalg.norm(u, axis=1, keepdims=True)
+            nv = np.linalg.norm(v, axis=1, keepdims=True)
+            s = np.sqrt(nu * nv)
+            u = np.divide(u * s, nu, out=np.zeros_like(u), where=nu > 0)
+            v = np.divide(v * s, nv, out=np.zeros_like(v), where=nv > 0)
+            shrink = np.maximum(np.sqrt(2.0) * s, 1.0)  # ||(u, v)|| = sqrt(2) s
+            u, v = u / shrink, v / shrink
         if self.window is not None:
             v = v * self.window
         return u, v, _full_atoms(u, v)
@@ -527,7 +534,9 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         turn (each step a convex problem); ``"joint"``, ``||u_k||^2 + ||v_k||^2
         <= 1``, with ``(u, v)`` updated together by projected gradient. The
         atoms span the same set up to their scale (at most 1/2 in norm under
-        ``"joint"``), which the activations absorb. Ignored when ``rank1=False``.
+        ``"joint"``), which the activations absorb when ``reg`` is relative to
+        ``lambda_max``; with ``lmbd_max="fixed"`` the same ``reg`` weighs twice
+        as much under ``"joint"``. Ignored when ``rank1=False``.
     window : bool, default=False
         Taper the temporal atoms with a Tukey window (cosine fraction 0.5):
         each atom is ``window * r`` with the norm constraint on ``r``, so its
@@ -580,7 +589,8 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         an activation shifts in time, or consecutive equal windows.
     include_baseline : bool, default=True
         Append to the pooled features of :meth:`transform` the median of each
-        channel of each trial (the baseline ``center`` removes before coding):
+        channel of each trial (the baseline ``center`` removes before coding;
+        appended whether or not ``center`` is set):
         the model of a trial is this baseline plus the atoms, and without it
         two trials that differ by an offset get the same features. Ignored
         with ``pooling=None``.
@@ -1258,7 +1268,8 @@ def _window_weights(n_valid, n_windows, windows):
         bounds = np.linspace(0, n_valid, n_windows + 1).round().astype(int)
         index = np.searchsorted(bounds, np.arange(n_valid), side="right") - 1
         return (index[:, None] == np.arange(n_windows)).astype(np.float64)
-    position = np.arange(n_valid) * ((n_windows - 1) / (n_valid - 1))
+    # multiply first: a sample on a centre gets exactly 0 in the next window
+    position = np.arange(n_valid) * (n_windows - 1) / (n_valid - 1)
     return np.maximum(0.0, 1.0 - np.abs(position[:, None] - np.arange(n_windows)))
 
 

@@ -506,3 +506,27 @@ def test_em_fixed_point_is_the_map_update(refit_known):
             expected = (sums[k] + kappa * prior) / (nk[k] + kappa)
         np.testing.assert_allclose(sol.means[k], expected, rtol=1e-6, atol=1e-8)
     assert np.all(np.diff(sol.loss_curve) <= 1e-12)
+
+
+def test_hgmm_prior_strength_is_the_hkmeans_shrinkage(monkeypatch):
+    """fit hands EM a prior on the novel means worth
+    lambda_hierarchy * n_samples / n_leaves samples, whatever the units."""
+    import skdeep.cluster._hierarchical_gmm as hgmm_module
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return em(*args, **kwargs)
+
+    monkeypatch.setattr(hgmm_module, "em", spy)
+    X, y, _, tree, _ = _simulated(0, n_samples=600)
+    for scale in (1.0, 2.0**-10):  # a power of two: the same internal units
+        gmm = HierarchicalGMM(tree, lambda_hierarchy=0.2, random_state=0)
+        gmm.fit(scale * X, y)
+    n_leaves = len(gmm.classes_)
+    for kwargs in seen:
+        assert kwargs["kappa"] == pytest.approx(0.2 * 600 / n_leaves)
+        assert kwargs["priors"].shape == (len(gmm.novel_classes_), X.shape[1])
+    # the priors are in the fit's internal units
+    np.testing.assert_allclose(seen[0]["priors"], seen[1]["priors"], atol=1e-8)

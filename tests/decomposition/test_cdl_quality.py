@@ -253,7 +253,7 @@ def test_pool_activations():
 
 
 @pytest.mark.parametrize("n_valid, n_windows", [(1, 4), (2, 4), (3, 2), (50, 4),
-                                                (97, 5)])
+                                                (97, 5), (48, 4), (50, 2)])
 def test_triangular_pooling_matches_its_definition(n_valid, n_windows):
     rng = np.random.RandomState(n_valid)
     z = rng.exponential(size=(3, 2, n_valid)) * (rng.uniform(size=(3, 2, n_valid))
@@ -268,7 +268,8 @@ def test_triangular_pooling_matches_its_definition(n_valid, n_windows):
         w = np.clip(1 - np.abs(np.arange(n_valid) - c) / spacing, 0, None)
         if G == 1:
             w = np.ones(n_valid)
-        expected[..., j, 0] = np.where(w > 0, z, 0).max(axis=2)
+        # the max sees the samples of positive weight (up to rounding here)
+        expected[..., j, 0] = np.where(w > 1e-9, z, 0).max(axis=2)
         expected[..., j, 1] = (z * w).sum(axis=2) / w.sum()
         expected[..., j, 2] = ((z > 0) * w).sum(axis=2) / w.sum()
     np.testing.assert_allclose(pool_activations(z, "stats", n_windows),
@@ -276,6 +277,18 @@ def test_triangular_pooling_matches_its_definition(n_valid, n_windows):
     # each sample's weights sum to one: the weighted sums add up to the total
     sums = pool_activations(z, "sum", n_windows).reshape(3, 2, G).sum(axis=2)
     np.testing.assert_allclose(sums, z.sum(axis=2))
+
+
+def test_triangular_max_sees_only_its_window():
+    # the last sample sits on the last centre: it has no weight in the first
+    # window (n_valid - 1 is a multiple of n_windows - 1 only up to rounding)
+    for n_valid, n_windows in [(50, 2), (48, 4), (148, 4)]:
+        z = np.zeros((1, 1, n_valid))
+        z[0, 0, -1] = 1.0
+        expected = np.zeros(n_windows)
+        expected[-1] = 1.0
+        np.testing.assert_array_equal(pool_activations(z, "max", n_windows)[0],
+                                      expected)
 
 
 def test_triangular_features_move_smoothly_with_an_activation():
@@ -303,6 +316,8 @@ def test_transform_default_features(signals):
         feats[:, :-3], pool_activations(cdl.transform_activations(X), "stats", 4))
     np.testing.assert_allclose(feats[:, -3:], np.median(X, axis=2))
     plain = cdl.set_params(include_baseline=False, pooling_windows="hard")
+    np.testing.assert_allclose(plain.transform(X), pool_activations(
+        cdl.transform_activations(X), "stats", 4, windows="hard"))
     assert plain.transform(X).shape == (6, 36)
     assert len(plain.get_feature_names_out()) == 36
 
@@ -478,3 +493,32 @@ def test_window_needs_three_samples():
     X = np.random.RandomState(0).standard_normal((3, 50))
     with pytest.raises(ValueError, match="n_times_atom >= 3"):
         CDLTransformer(n_atoms=2, n_times_atom=2, window=True).fit(X)
+
+
+def test_joint_warm_start_and_partial_fit(signals):
+    X, u, v, _ = signals
+    joint = CDLTransformer(n_atoms=3, n_times_atom=32, uv_constraint="joint",
+                           random_state=0).fit(X)
+    params = dict(n_atoms=3, n_times_atom=32, uv_constraint="joint", max_iter=1,
+                  tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        from_uv = CDLTransformer(
+            D_init=np.hstack([joint.u_hat_, joint.v_hat_]), **params).fit(X)
+    with pytest.warns(ConvergenceWarning):
+        from_D = CDLTransformer(D_init=joint.D_hat_, **params).fit(X)
+    # a pair already in the joint ball starts as those very atoms, whatever the
+    # layout: lambda is reg times their lambda_max (not shrunk a second time)
+    np.testing.assert_allclose(from_uv.lambda_, from_D.lambda_, rtol=1e-10)
+    Xs = cdl_module._center(X) / from_uv.scale_
+    atoms = (joint.u_hat_, joint.v_hat_, joint.D_hat_)
+    expected = 0.1 * cdl_module._lambda_max(Xs, atoms).max() * from_uv.scale_
+    np.testing.assert_allclose(from_uv.lambda_, expected, rtol=1e-10)
+    # online learning keeps the joint constraint and finds the atoms
+    online = CDLTransformer(n_atoms=3, n_times_atom=32, uv_constraint="joint",
+                            random_state=0)
+    for _ in range(3):
+        for chunk in np.array_split(X, 3):
+            online.partial_fit(chunk)
+    norms = np.sum(online.u_hat_**2, axis=1) + np.sum(online.v_hat_**2, axis=1)
+    assert np.all(norms <= 1 + 1e-10)
+    assert dictionary_recovery_score(_truth(u, v), online.D_hat_) >= 0.95
