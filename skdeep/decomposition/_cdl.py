@@ -1163,9 +1163,18 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         X = self._validate_signals(X, reset=False)
-        z = self._activations(X)
         if self.pooling is None:
+            z = self._activations(X)
             return z.reshape(z.shape[0], -1)
+        n_valid_fit = self.n_times_ - self.n_times_atom + 1
+        n_valid = X.shape[2] - self.n_times_atom + 1
+        if min(self.n_windows, n_valid) != min(self.n_windows, n_valid_fit):
+            raise ValueError(
+                f"X has {X.shape[2]} samples per signal: too few for the "
+                f"{min(self.n_windows, n_valid_fit)} pooling windows of the fit "
+                f"(at least {self.n_times_atom + self.n_windows - 1} needed)."
+            )
+        z = self._activations(X)
         features = pool_activations(z, self.pooling, self.n_windows,
                                     self.pooling_windows)
         if self.include_baseline:

@@ -315,6 +315,10 @@ def test_transform_default_features(signals):
     np.testing.assert_allclose(
         feats[:, :-3], pool_activations(cdl.transform_activations(X), "stats", 4))
     np.testing.assert_allclose(feats[:, -3:], np.median(X, axis=2))
+    # signals of another length pool into the same windows, unless too short
+    assert cdl.transform(X[:, :, :300]).shape == feats.shape
+    with pytest.raises(ValueError, match="too few for the 4 pooling windows"):
+        cdl.transform(X[:, :, :34])
     plain = cdl.set_params(include_baseline=False, pooling_windows="hard")
     np.testing.assert_allclose(plain.transform(X), pool_activations(
         cdl.transform_activations(X), "stats", 4, windows="hard"))
