@@ -1036,8 +1036,7 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             The updated transformer.
         """
         first = not hasattr(self, "n_batches_")
-        if first:
-            self._check_params()
+        self._check_params()
         X = self._validate_signals(X, reset=first)
         if self.center:
             X = _center(X)
