@@ -1221,6 +1221,34 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             X_rec = reconstruct(z, self.D_hat_)
         return X_rec[:, 0, :] if self._fit_ndim == 2 else X_rec
 
+    def get_feature_names_out(self, input_features=None):
+        """Get the names of the features of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in :meth:`fit`.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``cdltransformer_atom{k}_window{j}_{statistic}`` for the pooled
+            features, then ``cdltransformer_baseline{c}`` for the channels'
+            baselines; ``cdltransformer{i}`` for flattened activations
+            (``pooling=None``).
+        """
+        names = super().get_feature_names_out(input_features)
+        if self.pooling is None:
+            return names
+        n_valid = self.n_times_ - self.n_times_atom + 1
+        stats = ["rate" if s == "count" else s for s in _POOLING_STATS[self.pooling]]
+        out = [f"cdltransformer_atom{k}_window{j}_{s}"
+               for k in range(self.n_atoms)
+               for j in range(min(self.n_windows, n_valid)) for s in stats]
+        if self.include_baseline:
+            out += [f"cdltransformer_baseline{c}" for c in range(self.n_channels_)]
+        return np.asarray(out, dtype=object)
+
     @property
     def _n_features_out(self):
         n_valid = self.n_times_ - self.n_times_atom + 1

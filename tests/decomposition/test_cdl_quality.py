@@ -311,7 +311,17 @@ def test_transform_default_features(signals):
     cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
     feats = cdl.transform(X)
     assert feats.shape == (6, 3 * 4 * 3 + 3)  # pooled stats, then the baselines
-    assert len(cdl.get_feature_names_out()) == feats.shape[1]
+    names = cdl.get_feature_names_out()
+    assert len(names) == feats.shape[1]
+    assert list(names[:4]) == ["cdltransformer_atom0_window0_max",
+                               "cdltransformer_atom0_window0_mean",
+                               "cdltransformer_atom0_window0_rate",
+                               "cdltransformer_atom0_window1_max"]
+    assert list(names[-3:]) == [f"cdltransformer_baseline{c}" for c in range(3)]
+    frame = cdl.set_output(transform="pandas").transform(X)
+    np.testing.assert_allclose(frame["cdltransformer_baseline1"],
+                               np.median(X[:, 1], axis=1))
+    cdl.set_output(transform="default")
     np.testing.assert_allclose(
         feats[:, :-3], pool_activations(cdl.transform_activations(X), "stats", 4))
     np.testing.assert_allclose(feats[:, -3:], np.median(X, axis=2))
