@@ -19,7 +19,7 @@ iterations), the noisy fold-in table and the torch backend's timing.
 
 Run ``python benchmarks/bench_tensor.py`` (a few minutes), ``--quick`` or
 ``--scaling`` (about 7 minutes). Requires ``tensorly`` (``pip install
-skdeep[bench]``).
+skdeep-research[bench]``).
 
 Results of ``--scaling``, 2026-11-23, 2-core shared machine,
 ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` (other jobs were running: CPU is

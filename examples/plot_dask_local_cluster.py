@@ -16,7 +16,7 @@ script; a script that starts worker processes must create the cluster under
 ``if __name__ == "__main__":``); with a ``Client`` connected to a remote scheduler
 (SLURM, Kubernetes, a cloud service: see ``dask-jobqueue`` and
 ``dask-kubernetes``) the same code runs there. The example needs
-``pip install "skdeep[distributed]"``; without it, it says so and stops.
+``pip install "skdeep-research[distributed]"``; without it, it says so and stops.
 """
 
 # %%
@@ -38,7 +38,7 @@ try:
     import distributed
 except ImportError:  # the example needs the `distributed` extra
     distributed = None
-    print('dask.distributed is not installed: pip install "skdeep[distributed]" '
+    print('dask.distributed is not installed: pip install "skdeep-research[distributed]" '
           "to run this example.")
 
 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -1,4 +1,4 @@
-"""Deep estimators on PyTorch (optional: ``pip install skdeep[torch]``).
+"""Deep estimators on PyTorch (optional: ``pip install skdeep-research[torch]``).
 
 Importing this package never imports torch; the estimators import it when they
 are fitted.

@@ -52,7 +52,7 @@ class MODISIntegrator(
     a sample has NaN in the blocks it was not measured in (a sample measured in
     several modalities uses all of them: its latent is the product of the
     Gaussian posteriors of its blocks). Requires PyTorch
-    (``pip install skdeep[torch]``).
+    (``pip install skdeep-research[torch]``).
 
     Parameters
     ----------

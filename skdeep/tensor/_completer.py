@@ -131,7 +131,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         iterations (``0``: only at the start and the end).
     backend : {"numpy", "torch"}, default="numpy"
         ``"numpy"`` uses vectorised numpy with hand-derived gradients; ``"torch"``
-        uses autograd (install ``skdeep[torch]``), on ``device``. Both start from
+        uses autograd (install ``skdeep-research[torch]``), on ``device``. Both start from
         the same initialisation and agree up to floating-point rounding.
     device : str, default="auto"
         Torch device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or

@@ -9,7 +9,8 @@ from sklearn.utils import check_random_state
 
 _INSTALL_HINT = (
     "This feature needs PyTorch, an optional dependency of skdeep. Install it with "
-    "`pip install skdeep[torch]`."
+    "`pip install 'skdeep-research[torch]'` (the distribution is skdeep-research; "
+    "the import name stays skdeep)."
 )
 
 
