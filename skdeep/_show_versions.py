@@ -40,11 +40,40 @@ def _get_versions():
     return versions
 
 
-def show_versions():
-    """Print skdeep's, Python's and the dependencies' versions.
+def _cuda_status():
+    """Whether torch sees a GPU, in words (without torch: why not)."""
+    try:
+        import torch
+    except ImportError:
+        return "unavailable (PyTorch not installed: pip install 'skdeep-research[torch]')"
+    if not torch.cuda.is_available():
+        return f"not available (torch {torch.__version__}, CPU build or no GPU)"
+    names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return f"available, {len(names)} device(s): {', '.join(names)}"
 
-    Optional dependencies that are not installed are reported as ``None``. This
-    imports torch when it is installed, to report whether CUDA is available.
+
+def _threadpools():
+    """The BLAS and OpenMP thread pools numpy, scipy and numba run on."""
+    from threadpoolctl import threadpool_info
+
+    return [
+        {
+            "library": pool.get("internal_api", "?"),
+            "user_api": pool.get("user_api", "?"),
+            "version": pool.get("version"),
+            "num_threads": pool.get("num_threads"),
+        }
+        for pool in threadpool_info()
+    ]
+
+
+def show_versions():
+    """Print skdeep's, Python's and the dependencies' versions, CUDA and BLAS.
+
+    Optional dependencies that are not installed are reported as ``None``. The
+    ``cuda`` line says whether PyTorch sees a GPU (importing torch when it is
+    installed); the thread-pool section lists the BLAS and OpenMP libraries and
+    their thread counts, which decide the speed of the numpy and numba kernels.
 
     Examples
     --------
@@ -56,7 +85,13 @@ def show_versions():
     print("\nSystem and dependencies:")
     for key, value in versions.items():
         print(f"{key:>{width}}: {value}")
-    if versions["torch"] is not None:
-        import torch
-
-        print(f"{'cuda':>{width}}: {torch.cuda.is_available()}")
+    print(f"{'cuda':>{width}}: {_cuda_status()}")
+    print("\nThread pools (BLAS, OpenMP):")
+    pools = _threadpools()
+    if not pools:
+        print("  none found")
+    for pool in pools:
+        print(
+            f"  {pool['user_api']:<7} {pool['library']:<10} "
+            f"version {pool['version']}, {pool['num_threads']} thread(s)"
+        )

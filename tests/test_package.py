@@ -32,6 +32,9 @@ def test_version_and_show_versions(capsys):
     for name in ("skdeep", "numpy", "sklearn", "numba", "joblib"):
         assert f"{name}:" in out
     assert skdeep.__version__ in out
+    assert "cuda: " in out
+    assert "Thread pools (BLAS, OpenMP):" in out
+    assert "blas" in out  # numpy runs on some BLAS, which threadpoolctl names
 
 
 def test_all_estimators_type_filter():
@@ -70,3 +73,69 @@ def test_tour_only_filters_and_rejects_unknown(capsys):
     assert [row.estimator for row in picked] == ["TensorCompleter", "DriPP"]
     with pytest.raises(SystemExit):
         main(["--only", "no-such-estimator"])
+
+
+# Run in a fresh interpreter in which ``import torch`` fails, as on a machine where
+# only ``pip install .`` was run (PyTorch is an optional dependency).
+_WITHOUT_TORCH = """
+import runpy, sys
+
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, _NoTorch())
+"""
+
+
+def _run_without_torch(code):
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TORCH + code],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_tour_without_torch_skips_the_deep_estimators_and_exits_0():
+    out = _run_without_torch(
+        "sys.argv = ['skdeep', '--quick', '--only', 'dripp', '--only', 'nystrom', "
+        "'--only', 'modis']\n"
+        "runpy.run_module('skdeep', run_name='__main__')"
+    )
+    assert out.returncode == 0, out.stderr
+    table = out.stdout.split("-----", 1)[1]
+    rows = {line.split()[0]: line for line in table.splitlines() if line.strip()}
+    assert "skipped" in rows["NystromNetClassifier"]
+    assert "skipped" in rows["MODISIntegrator"]
+    assert "skipped" not in rows["DriPP"]
+    assert "2 deep estimator(s) skipped" in out.stdout
+    assert "pip install 'skdeep-research[torch]'" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "make_and_fit",
+    [
+        "from skdeep.neural import NystromNetClassifier as E\n"
+        "E().fit(np.eye(4), [0, 1, 0, 1])",
+        "from skdeep.neural import MODISIntegrator as E\n"
+        "E([2, 2]).fit(np.eye(4), [0, 1, -1, -1])",
+        "from skdeep.tensor import TensorCompleter as E\n"
+        "E(backend='torch').fit(np.eye(4))",
+    ],
+)
+def test_deep_estimators_without_torch_give_the_install_command(make_and_fit):
+    out = _run_without_torch("import numpy as np\n" + make_and_fit)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError"), out.stderr
+    assert "pip install 'skdeep-research[torch]'" in last
+
+
+def test_show_versions_without_torch_says_how_to_get_cuda():
+    out = _run_without_torch("import skdeep; skdeep.show_versions()")
+    assert out.returncode == 0, out.stderr
+    cuda = [line for line in out.stdout.splitlines() if "cuda:" in line]
+    assert len(cuda) == 1 and "PyTorch not installed" in cuda[0]
+    assert "skdeep-research[torch]" in cuda[0]

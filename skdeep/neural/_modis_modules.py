@@ -5,9 +5,12 @@ imports it inside ``fit``/``predict`` only. The classes live at module level so
 that fitted estimators pickle.
 """
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from ..utils._torch import import_torch
+
+# import_torch gives the install hint when torch is missing.
+torch = import_torch()
+nn = torch.nn
+F = torch.nn.functional
 
 _SLOPE = 0.2  # LeakyReLU slope of the paper's code
 

@@ -1,7 +1,6 @@
 """Deep networks with an adaptive Nyström layer (Giffon et al. 2019)."""
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..utils._validation import FLOAT_DTYPES, validate_data
+from ..utils._warnings import warn
 from ._base import BaseTorchEstimator
 
 _KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
@@ -66,10 +66,12 @@ class NystromNetClassifier(
 
     Parameters
     ----------
-    n_landmarks : int, default=100
+    n_landmarks : int or "auto", default="auto"
         Number of landmarks ``m``, drawn stratified by class among the distinct
-        training samples of positive weight. Clipped, with a warning, to the
-        number of such samples.
+        training samples of positive weight. ``"auto"`` takes
+        ``min(100, number of such samples)``: every training sample in the
+        few-shot regime, 100 of them beyond. An int larger than the number of
+        such samples is clipped to it, with a warning.
     kernel : {"rbf", "laplacian", "linear", "chi2", "cosine"} or list of those, \
             default="rbf"
         Kernel of the Nyström layer. A list concatenates one Nyström layer per
@@ -123,7 +125,7 @@ class NystromNetClassifier(
     batch_size : int or None, default=256
         Samples per mini-batch (few-shot training sets fit in one batch);
         ``None`` trains on the full batch.
-    max_iter : int, default=300
+    max_iter : int, default=1000
         Maximum number of epochs.
     tol : float, default=1e-4
         Minimal decrease of the monitored loss (the validation loss with
@@ -227,7 +229,8 @@ class NystromNetClassifier(
 
     _parameter_constraints = {
         **BaseTorchEstimator._parameter_constraints,
-        "n_landmarks": [Interval(Integral, 1, None, closed="left")],
+        "n_landmarks": [Interval(Integral, 1, None, closed="left"),
+                        StrOptions({"auto"})],
         "kernel": [StrOptions(set(_KERNELS)), list, tuple],
         "gamma": [Interval(Real, 0, None, closed="neither"), list, tuple, None],
         "landmarks": [StrOptions({"sample", "learned"})],
@@ -248,7 +251,7 @@ class NystromNetClassifier(
 
     def __init__(
         self,
-        n_landmarks=100,
+        n_landmarks="auto",
         kernel="rbf",
         gamma=None,
         landmarks="sample",
@@ -262,7 +265,7 @@ class NystromNetClassifier(
         metric_penalty=1.0,
         alpha=1e-4,
         batch_size=256,
-        max_iter=300,
+        max_iter=1000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -722,6 +725,10 @@ class NystromNetClassifier(
         return tags
 
 
+# n_landmarks="auto": all the training samples up to this many.
+_AUTO_LANDMARKS = 100
+
+
 def _draw_landmarks(X, y, sample_weight, n_landmarks, rng):
     """Indices of ``n_landmarks`` distinct rows of positive weight, by class.
 
@@ -734,13 +741,14 @@ def _draw_landmarks(X, y, sample_weight, n_landmarks, rng):
     eligible = np.flatnonzero(sample_weight > 0)
     _, first = np.unique(X[eligible], axis=0, return_index=True)
     candidates = eligible[first]
-    if n_landmarks > candidates.size:
-        warnings.warn(
+    if n_landmarks == "auto":
+        n_landmarks = min(_AUTO_LANDMARKS, candidates.size)
+    elif n_landmarks > candidates.size:
+        warn(
             f"n_landmarks={n_landmarks} is larger than the {candidates.size} "
             "distinct training samples of positive weight; using "
             f"{candidates.size} landmarks.",
             UserWarning,
-            stacklevel=3,
         )
         n_landmarks = candidates.size
     labels = y[candidates]

@@ -6,8 +6,12 @@ fitted estimators pickle.
 """
 
 import numpy as np
-import torch
-from torch import nn
+
+from ..utils._torch import import_torch
+
+# import_torch gives the install hint when torch is missing.
+torch = import_torch()
+nn = torch.nn
 
 KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
 # Kernels with a bandwidth gamma (the others have none).

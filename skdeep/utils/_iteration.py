@@ -8,10 +8,11 @@ the curve, prints progress in one format and raises the
 """
 
 import time
-import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+
+from ._warnings import warn
 
 
 def relative_decrease(previous, current):
@@ -114,7 +115,7 @@ class IterationMonitor:
             )
         if not converged:
             tol = "" if self.tol is None else f" (tol={self.tol})"
-            warnings.warn(
+            warn(
                 f"{self.name} did not converge: it stopped at "
                 f"max_iter={self.max_iter} iterations{tol}; {hint}.",
                 ConvergenceWarning,
