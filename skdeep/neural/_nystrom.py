@@ -128,10 +128,12 @@ class NystromNetClassifier(
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float, default=1e-4
-        Minimal decrease of the monitored loss (the validation loss with
-        ``early_stopping``, else the training objective) that resets the patience.
+        Stop when the monitored loss (the validation loss with
+        ``early_stopping``, else the training objective) has decreased by at
+        most ``tol`` times its first value over the last ``n_iter_no_change``
+        epochs (skdeep's one stopping rule, see the user guide's conventions).
     n_iter_no_change : int, default=10
-        Epochs without a decrease of ``tol`` before stopping.
+        Window of the stopping rule, in epochs.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training samples,
         stop when its cross-entropy stalls and restore the best weights.

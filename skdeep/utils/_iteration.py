@@ -1,10 +1,27 @@
-"""The one iteration contract of skdeep's iterative estimators.
+"""The one iteration contract of skdeep's iterative estimators, and its stopping rule.
 
 Every iterative estimator takes ``max_iter``, ``tol`` and ``verbose``, and exposes
 ``n_iter_`` and ``loss_curve_`` (the objective it minimises, one finite value per
 iteration; the negative log-likelihood for EM). :class:`IterationMonitor` keeps
-the curve, prints progress in one format and raises the
+the curve, prints progress in one format, decides convergence and raises the
 :class:`~sklearn.exceptions.ConvergenceWarning` that names ``max_iter``.
+
+The stopping rule (the one meaning of ``tol``)
+---------------------------------------------
+A fit has converged when the monitored objective (the training objective, or the
+validation loss of a fit that holds some data out) has decreased by at most
+``tol * scale`` over the last ``n_iter_no_change`` iterations::
+
+    min(values[:-n_iter_no_change]) - min(values[-n_iter_no_change:]) <= tol * scale
+
+``n_iter_no_change`` is the estimator's parameter of that name where it has one
+(the torch estimators, whose stochastic objective needs patience) and 1 for the
+deterministic solvers (EM, alternating minimisation). ``scale`` is fixed once per
+fit so that ``tol`` does not depend on the units of the data: by default the
+absolute value of the first monitored value (``tol`` is then a decrease relative
+to where the fit started); an estimator whose objective can cross zero passes a
+scale of the data instead and says so in its ``tol`` entry (the number of
+samples for a mean log-likelihood, the observation time for a point process).
 """
 
 import time
@@ -14,22 +31,63 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._warnings import warn
 
+_TINY = np.finfo(np.float64).tiny
+
 
 def relative_decrease(previous, current):
     """``(previous - current) / max(|previous|, tiny)``: the usual stopping ratio."""
-    return (previous - current) / max(abs(previous), np.finfo(np.float64).tiny)
+    return (previous - current) / max(abs(previous), _TINY)
+
+
+def has_converged(values, tol, scale=None, n_iter_no_change=1):
+    """The stopping rule on a sequence of monitored values (see the module doc).
+
+    Parameters
+    ----------
+    values : sequence of float
+        The monitored objective, one value per iteration so far.
+    tol : float or None
+        Tolerance; ``None`` never converges.
+    scale : float or None, default=None
+        Scale of the objective; ``None`` takes ``|values[0]|``.
+    n_iter_no_change : int, default=1
+        Length of the window over which the decrease is measured.
+
+    Returns
+    -------
+    converged : bool
+
+    Examples
+    --------
+    >>> from skdeep.utils._iteration import has_converged
+    >>> has_converged([10.0, 5.0, 4.99], tol=1e-2)  # 0.01 <= 1e-2 * 10
+    True
+    >>> has_converged([10.0, 5.0, 4.9, 4.85], tol=1e-2, n_iter_no_change=2)
+    False
+    """
+    window = int(n_iter_no_change)
+    if tol is None or len(values) <= window:
+        return False
+    if scale is None:
+        scale = abs(values[0])
+    decrease = min(values[:-window]) - min(values[-window:])
+    return bool(decrease <= tol * max(float(scale), _TINY))
 
 
 class IterationMonitor:
-    """Records one objective value per iteration, prints progress and warns.
+    """Records one objective value per iteration, prints progress, stops, warns.
 
     Parameters
     ----------
     estimator : estimator
         The estimator being fitted; its class name prefixes every message, and
-        its ``max_iter``, ``tol`` and ``verbose`` are read when not given.
-    max_iter, tol, verbose : optional
+        its ``max_iter``, ``tol``, ``verbose`` and ``n_iter_no_change`` (1 when it
+        has none) are read when not given.
+    max_iter, tol, verbose, n_iter_no_change : optional
         Override the estimator's parameters (e.g. for a nested solver).
+    scale : float or None, default=None
+        Scale of the objective in the stopping rule (see the module doc);
+        ``None`` takes the absolute first monitored value.
     print_every : int, default=1
         With ``verbose == 1``, print one line every ``print_every`` iterations
         (and the last one); ``verbose >= 2`` prints every iteration.
@@ -38,21 +96,28 @@ class IterationMonitor:
     --------
     >>> from sklearn.cluster import KMeans
     >>> from skdeep.utils._iteration import IterationMonitor
-    >>> monitor = IterationMonitor(KMeans(max_iter=3, tol=0.1, verbose=0))
+    >>> monitor = IterationMonitor(KMeans(max_iter=5, tol=0.1, verbose=0))
     >>> for loss in [4.0, 2.0, 1.9]:
     ...     monitor.record(loss)
-    >>> monitor.n_iter, round(monitor.relative_decrease(), 3)
-    (3, 0.05)
+    ...     if monitor.converged():
+    ...         break
+    >>> monitor.n_iter  # 2.0 - 1.9 <= 0.1 * 4.0
+    3
     """
 
     def __init__(self, estimator, *, max_iter=None, tol=None, verbose=None,
-                 print_every=1):
+                 n_iter_no_change=None, scale=None, print_every=1):
         self.name = type(estimator).__name__
         self.max_iter = estimator.max_iter if max_iter is None else max_iter
         self.tol = getattr(estimator, "tol", None) if tol is None else tol
         self.verbose = int(estimator.verbose if verbose is None else verbose)
+        if n_iter_no_change is None:
+            n_iter_no_change = getattr(estimator, "n_iter_no_change", None) or 1
+        self.n_iter_no_change = int(n_iter_no_change)
+        self.scale = scale
         self.print_every = max(int(print_every), 1)
         self.losses = []
+        self.monitored = []
         self.terms = {}
         self._start = time.perf_counter()
 
@@ -61,9 +126,14 @@ class IterationMonitor:
         """Number of iterations recorded so far."""
         return len(self.losses)
 
-    def record(self, loss, **terms):
-        """Record the objective after one more iteration (and named extra terms)."""
+    def record(self, loss, *, monitored=None, **terms):
+        """Record the objective after one more iteration (and named extra terms).
+
+        ``monitored`` is the value the stopping rule watches when it is not the
+        objective itself (the validation loss of an early-stopped fit).
+        """
         self.losses.append(float(loss))
+        self.monitored.append(float(loss if monitored is None else monitored))
         for key, value in terms.items():
             self.terms.setdefault(key, []).append(float(value))
         if self.verbose and (
@@ -80,6 +150,12 @@ class IterationMonitor:
             f"[{self.name}] iteration {iteration:5d}  loss {loss:.6e}{extra}  "
             f"({time.perf_counter() - self._start:.2f} s)",
             flush=True,
+        )
+
+    def converged(self):
+        """Whether the stopping rule (see the module doc) holds now."""
+        return has_converged(
+            self.monitored, self.tol, self.scale, self.n_iter_no_change
         )
 
     def relative_decrease(self):

@@ -256,11 +256,14 @@ def train(
     max_iter : int
         Maximum number of epochs.
     tol : float, default=1e-4
-        Minimal improvement of the monitored loss (the validation loss if given,
-        else the training loss) that resets the patience.
+        Tolerance of the stopping rule of
+        :mod:`skdeep.utils._iteration`, applied to the monitored loss (the
+        validation loss if given, else the training loss): stop when it has
+        decreased by at most ``tol`` times its first value over the last
+        ``n_iter_no_change`` epochs.
     n_iter_no_change : int or None, default=10
-        Stop after this many epochs without an improvement of ``tol``; ``None``
-        disables this rule (the callback may still stop the run).
+        Window (patience) of the stopping rule, in epochs; ``None`` disables
+        the rule (the callback may still stop the run).
     batch_size : int or None, default=None
         Samples per mini-batch; ``None`` is full-batch training.
     generator : torch.Generator or None, default=None
@@ -315,11 +318,11 @@ def train(
         estimator,
         max_iter=max_iter if reported_max_iter is None else reported_max_iter,
         tol=tol,
+        n_iter_no_change=n_iter_no_change or 1,
         print_every=print_every,
     )
     validation_curve = []
     best_value, best_iteration, best_state = np.inf, None, None
-    no_improvement = 0
     converged = False
     n_batches = 0
 
@@ -379,20 +382,16 @@ def train(
                 f"{type(estimator).__name__}: the training loss became "
                 f"{means[objective]} at epoch {epoch}; lower the learning rate."
             )
-        monitor.record(means[objective], **terms)
+        monitor.record(means[objective], monitored=monitored, **terms)
 
-        if monitored < best_value - tol:
-            no_improvement = 0
-        else:
-            no_improvement += 1
-        if monitored < best_value:
+        # Early stopping keeps the weights of the best validation epoch.
+        if validation_loss is not None and monitored < best_value:
             best_value = monitored
-            if validation_loss is not None:
-                best_iteration, best_state = epoch, _snapshot(modules)
+            best_iteration, best_state = epoch, _snapshot(modules)
         if callback is not None and callback(epoch, result()):
             converged = True
             break
-        if n_iter_no_change is not None and no_improvement >= n_iter_no_change:
+        if n_iter_no_change is not None and monitor.converged():
             converged = True
             break
     if best_state is not None:

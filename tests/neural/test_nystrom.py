@@ -106,16 +106,20 @@ def test_kernel_layer_matches_sklearn_kernels(kernel):
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_adaptive_metric_beats_fixed_with_a_trained_backbone(digits):
-    # With a trained backbone and the step size 1e-2 the learned metric does
-    # far better than the exact map (measured 0.74 against 0.56 at 5 shots);
-    # at the default step 5e-2 the two are within a few points.
+    # With a trained backbone, the step size 1e-2 and the same budget of 300
+    # epochs, the learned metric does better than the exact map (measured 0.643
+    # against 0.571 at 5 shots over these two seeds); trained to convergence the
+    # gap narrows (0.644 against 0.614), and at the default step 5e-2 the two
+    # are within a few points.
     X, y = digits
     scores = {}
     for metric in ("adaptive", "fixed"):
         scores[metric] = np.mean([
             accuracy(NystromNetClassifier(backbone="mlp", metric=metric,
-                                          learning_rate=1e-2,
+                                          learning_rate=1e-2, max_iter=300,
+                                          n_landmarks=100,
                                           device="cpu", random_state=seed),
                      X, y, *few_shot_split(y, 5, seed))
             for seed in range(2)
@@ -366,9 +370,24 @@ def test_bad_data_are_clear_errors(digits):
 def test_too_many_landmarks_are_clipped_with_a_warning(digits):
     X, y = digits
     with pytest.warns(UserWarning, match="n_landmarks=100"):
-        clf = NystromNetClassifier(max_iter=2, device="cpu").fit(X[:30], y[:30])
+        clf = NystromNetClassifier(n_landmarks=100, max_iter=2, device="cpu")
+        clf.fit(X[:30], y[:30])
     assert clf.n_landmarks_ == 30
     assert clf.transform(X[:2]).shape == (2, 30)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_samples, expected", [(30, 30), (300, 100)])
+def test_auto_landmarks_take_every_sample_up_to_100_silently(
+    digits, n_samples, expected
+):
+    X, y = digits
+    clf = NystromNetClassifier(max_iter=2, device="cpu", random_state=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="n_landmarks")
+        clf.fit(X[:n_samples], y[:n_samples])
+    assert clf.n_landmarks_ == expected
+    assert np.unique(clf.landmark_indices_).size == expected
 
 
 def test_wrong_backbone_type_is_a_clear_error(digits):
