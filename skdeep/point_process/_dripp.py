@@ -60,9 +60,10 @@ class DriPP(BaseEstimator):
     max_iter : int, default=200
         Maximum number of EM iterations.
     tol : float, default=1e-8
-        The fit stops when the log-likelihood per unit time changes by less than
+        The fit stops when the log-likelihood per unit time increases by at most
         ``tol`` over one iteration (the first iteration is measured from the
-        initial parameters).
+        initial parameters): skdeep's one stopping rule with the total observed
+        time as the scale of the objective.
     init : {"smart_start", "random"} or dict, default="smart_start"
         ``"smart_start"`` starts from the empirical delays (the paper's
         initialisation): the baseline from the target events outside every kernel
@@ -360,14 +361,16 @@ class DriPP(BaseEstimator):
         # parameters: the value of iteration k is that of the parameters after k
         # updates, so the last recorded value is that of the fitted parameters
         loglik, *next_params = self._em_iteration(events, params, work)
-        monitor = IterationMonitor(self)
+        # tol is per unit time: the stopping rule's scale is the observed time
+        monitor = IterationMonitor(
+            self, scale=events.total_time, initial=-loglik
+        )
         converged = False
         while monitor.n_iter < self.max_iter:
             params = tuple(next_params)
-            previous = loglik
             loglik, *next_params = self._em_iteration(events, params, work)
             monitor.record(-loglik)
-            if abs(loglik - previous) <= self.tol * events.total_time:
+            if monitor.converged():
                 converged = True
                 break
         monitor.finish(converged, hint="increase max_iter or tol")

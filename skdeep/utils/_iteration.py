@@ -88,6 +88,10 @@ class IterationMonitor:
     scale : float or None, default=None
         Scale of the objective in the stopping rule (see the module doc);
         ``None`` takes the absolute first monitored value.
+    initial : float or None, default=None
+        The objective before the first iteration (e.g. at an EM's starting
+        parameters), when the solver knows it: the first iteration's decrease
+        is then measured from it. It is not part of the loss curve.
     print_every : int, default=1
         With ``verbose == 1``, print one line every ``print_every`` iterations
         (and the last one); ``verbose >= 2`` prints every iteration.
@@ -106,7 +110,7 @@ class IterationMonitor:
     """
 
     def __init__(self, estimator, *, max_iter=None, tol=None, verbose=None,
-                 n_iter_no_change=None, scale=None, print_every=1):
+                 n_iter_no_change=None, scale=None, initial=None, print_every=1):
         self.name = type(estimator).__name__
         self.max_iter = estimator.max_iter if max_iter is None else max_iter
         self.tol = getattr(estimator, "tol", None) if tol is None else tol
@@ -117,7 +121,7 @@ class IterationMonitor:
         self.scale = scale
         self.print_every = max(int(print_every), 1)
         self.losses = []
-        self.monitored = []
+        self.monitored = [] if initial is None else [float(initial)]
         self.terms = {}
         self._start = time.perf_counter()
 
