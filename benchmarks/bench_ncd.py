@@ -77,7 +77,9 @@ def pbmc_cases(seeds):
             rng = np.random.RandomState(seed)
             novel = np.isin(y_true, pair)
             y = y_true.copy()
-            y[novel | (rng.uniform(size=len(y)) < 0.5)] = -1
+            # string labels: "-1" marks the unlabeled cells (one label type, as
+            # make_hierarchical_blobs returns)
+            y[novel | (rng.uniform(size=len(y)) < 0.5)] = "-1"
             yield X, y, y_true, PBMC_TREE, seed
 
 

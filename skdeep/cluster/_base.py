@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
-from ._hierarchy import as_label_array, resolve_classes
+from ._hierarchy import _plain, as_label_array, resolve_classes
 from ._hkmeans import hkmeans
 
 
@@ -145,6 +145,30 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         """Validate ``X`` for a fitted model; float32 is kept."""
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
+
+    def _score_targets(self, y, n_samples):
+        """Class index (``classes_`` order) of each labeled sample of ``y``, -1
+        for the unlabeled ones; ``None`` when ``y`` is ``None``.
+
+        The labels follow :meth:`fit`: ``-1`` (or ``"-1"``) marks unlabeled
+        samples, and a label must be one of ``classes_``.
+        """
+        if y is None:
+            return None
+        y, labeled = check_semi_supervised_y(y, n_samples)
+        position = {_plain(leaf): k for k, leaf in enumerate(self.classes_)}
+        index = np.full(n_samples, -1, dtype=np.intp)
+        for i in np.flatnonzero(labeled):
+            label = _plain(y[i])
+            k = position.get(label)
+            if k is None:
+                raise ValueError(
+                    f"y contains the label {label!r}, which is not a leaf of the "
+                    f"fitted tree (classes_: {self.classes_.tolist()[:10]}); "
+                    "-1 marks unlabeled samples."
+                )
+            index[i] = k
+        return index
 
     def fit_predict(self, X, y):
         """Fit and return ``labels_``: given labels, predicted leaves elsewhere.

@@ -362,7 +362,8 @@ learning_rate :
         X : array-like of shape (n_samples, n_features)
             Training data; float32 is kept (see the Notes).
         y : array-like of shape (n_samples,)
-            Leaf labels of the known classes; ``-1`` marks unlabeled samples.
+            Leaf labels of the known classes; ``-1`` marks unlabeled samples
+            (``"-1"`` too with string labels; see :meth:`NovelClassKMeans.fit`).
 
         Returns
         -------
@@ -466,21 +467,71 @@ learning_rate :
         return logsumexp(self._log_joint_X(X), axis=1) - log_jacobian
 
     def score(self, X, y=None):
-        """Mean log density of the mixture.
+        """Mean log-likelihood per sample (higher is better).
+
+        Without ``y``: the mean of :meth:`score_samples`, the log density of
+        the mixture, as :meth:`sklearn.mixture.GaussianMixture.score`. With
+        ``y`` (what :class:`~sklearn.model_selection.GridSearchCV` passes): the
+        log-likelihood EM maximises, per sample: the density of its own
+        component, ``log N(x | mean_y, covariance)``, for a labeled sample, the
+        mixture density for an unlabeled one (``-1``). The prior on the novel
+        means is not part of it (it would change with ``lambda_hierarchy``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Samples, with the features seen during fit.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,) or None, default=None
+            Leaf labels, ``-1`` for unlabeled samples, as in :meth:`fit`; every
+            label must be one of ``classes_``. ``None`` treats every sample as
+            unlabeled.
 
         Returns
         -------
         score : float
-            The mean of :meth:`score_samples` over ``X`` (higher is better).
+            Mean log-likelihood per sample, in the units of ``X`` (log density).
+
+        Notes
+        -----
+        On held-out samples the score measures how well the components
+        describe new data, which :class:`~sklearn.model_selection.GridSearchCV`
+        can use to tune e.g. ``reg_covar``, ``known_means`` or ``n_init``. It
+        does not see the naming of the novel components, which is what
+        ``lambda_hierarchy`` is for (the prior pulls the novel means away
+        from their samples, so the score tends to favour a small
+        ``lambda_hierarchy``), and like any likelihood it rewards more
+        components (``n_novel_classes``) on data with more structure than the
+        tree holds; :meth:`bic` penalises their number.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.model_selection import GridSearchCV
+        >>> from skdeep.cluster import HierarchicalGMM
+        >>> rng = np.random.RandomState(0)
+        >>> X = np.concatenate([rng.normal(m, 0.3, (30, 2)) for m in (0, 6, 3)])
+        >>> y = np.array(["a"] * 30 + ["b"] * 30 + ["-1"] * 30, dtype=object)
+        >>> y[rng.rand(90) < 0.3] = "-1"
+        >>> order = rng.permutation(90)
+        >>> X, y = X[order], y[order]
+        >>> hierarchy = {"a": "root", "b": "root", "c": "root"}
+        >>> gmm = HierarchicalGMM(hierarchy, random_state=0).fit(X, y)
+        >>> bool(np.isclose(gmm.score(X), gmm.score_samples(X).mean()))
+        True
+        >>> grid = {"reg_covar": [1e-6, 1.0]}
+        >>> GridSearchCV(gmm, grid, cv=3).fit(X, y).best_params_
+        {'reg_covar': 1e-06}
         """
-        return float(np.mean(self.score_samples(X)))
+        log_joint = self._log_joint_X(X)
+        log_density = logsumexp(log_joint, axis=1)
+        index = self._score_targets(y, log_joint.shape[0])
+        if index is not None:
+            labeled = np.flatnonzero(index >= 0)
+            log_weights = np.log(self.weights_.astype(np.float64))
+            log_density[labeled] = (log_joint[labeled, index[labeled]]
+                                    - log_weights[index[labeled]])
+        log_jacobian = float(self.n_features_in_ * np.log(self._scale))
+        return float(np.mean(log_density, dtype=np.float64) - log_jacobian)
 
     def bic(self, X):
         """Bayesian information criterion on ``X`` (lower is better).

@@ -198,8 +198,11 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X : array-like of shape (n_samples, n_features)
             Training data; float32 is kept (see the Notes).
         y : array-like of shape (n_samples,)
-            Leaf labels of the known classes; ``-1`` marks unlabeled samples.
-            Integers, or strings in an object array.
+            Leaf labels of the known classes; ``-1`` marks unlabeled samples
+            (scikit-learn's semi-supervised convention). With string labels
+            the marker may be the string ``"-1"`` (as
+            :func:`~skdeep.datasets.make_hierarchical_blobs` returns, so that
+            ``y`` holds one type) or the integer ``-1`` in an object array.
 
         Returns
         -------
@@ -265,20 +268,79 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return self.classes_[nearest]
 
     def score(self, X, y=None):
-        """Opposite of the sum of squared distances to the nearest prototype.
+        """Opposite of the sum of squared distances of ``X`` to its prototypes.
+
+        Without ``y``, each sample is measured to its nearest prototype: minus
+        the inertia, as :meth:`sklearn.cluster.KMeans.score`. With ``y`` (what
+        :class:`~sklearn.model_selection.GridSearchCV` passes), the labeled
+        samples are measured to the prototype of their own label, as the fit
+        clamps them, and the unlabeled ones (``-1``) to their nearest
+        prototype: minus the inertia of the partition that ``labels_`` gives
+        the training samples. A novel prototype that takes over a known class
+        is then penalised on that class's labeled samples.
+
+        The score holds the data terms of the loss only, unweighted: neither
+        ``lambda_unlabeled`` nor the hierarchy penalty enters it (a score that
+        contained them would change with the parameters it is asked to
+        compare). See the Notes for what it can and cannot select.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Samples, with the features seen during fit.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,) or None, default=None
+            Leaf labels, ``-1`` for unlabeled samples, as in :meth:`fit`; every
+            label must be one of ``classes_``. ``None`` treats every sample as
+            unlabeled.
 
         Returns
         -------
         score : float
-            Larger is better, as for :meth:`sklearn.cluster.KMeans.score`.
+            Minus the sum of squared Euclidean distances, in units of
+            ``X**2`` (higher is better).
+
+        Notes
+        -----
+        More prototypes can only bring the samples nearer: the score favours
+        the largest ``n_novel_classes`` of a grid, as ``KMeans.score`` favours
+        the largest ``n_clusters``. The hierarchy penalty pulls prototypes away
+        from their samples' means towards the tree, so the score also tends to
+        favour a small ``lambda_hierarchy``, whose purpose (naming the novel
+        clusters) it does not see. Use it to compare fits that have the same
+        prototypes to place (e.g. ``n_init``, ``solver``, ``n_neighbors`` or a
+        ``lambda_hierarchy`` so large that it collapses the tree), and
+        choose the number of novel classes and the naming strength from the
+        tree and from labeled checks (:func:`skdeep.metrics.direct_label_accuracy`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.model_selection import GridSearchCV
+        >>> from skdeep.cluster import NovelClassKMeans
+        >>> rng = np.random.RandomState(0)
+        >>> X = np.concatenate([rng.normal(m, 0.3, (30, 2)) for m in (0, 6, 3)])
+        >>> y = np.array(["a"] * 30 + ["b"] * 30 + ["-1"] * 30, dtype=object)
+        >>> y[rng.rand(90) < 0.3] = "-1"
+        >>> order = rng.permutation(90)
+        >>> X, y = X[order], y[order]
+        >>> hierarchy = {"a": "root", "b": "root", "c": "root"}
+        >>> model = NovelClassKMeans(hierarchy, random_state=0).fit(X, y)
+        >>> bool(model.score(X, y) <= model.score(X))  # labeled samples clamped
+        True
+
+        A penalty so strong that it pulls the prototypes together scores worse
+        on held-out samples:
+
+        >>> grid = {"lambda_hierarchy": [0.05, 100.0]}
+        >>> GridSearchCV(model, grid, cv=3).fit(X, y).best_params_
+        {'lambda_hierarchy': 0.05}
         """
-        total = self._scaled_distances(X).min(axis=1).sum(dtype=np.float64)
+        d2 = self._scaled_distances(X)
+        index = self._score_targets(y, d2.shape[0])
+        nearest = d2.min(axis=1)
+        if index is not None:
+            labeled = np.flatnonzero(index >= 0)
+            nearest[labeled] = d2[labeled, index[labeled]]
+        total = nearest.sum(dtype=np.float64)
         with np.errstate(over="ignore", under="ignore"):
             return -float(total * np.float64(self._scale) ** 2)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ..utils._validation import check_simulation_size
+from ..utils._validation import UNLABELED, check_simulation_size
 
 # Largest tree (number of nodes, root excluded) the simulator builds: a balanced
 # tree of depth 12 and branching 4 would have 22 million nodes, take minutes and
@@ -39,6 +39,26 @@ def _random_tree(depth, branching):
                 nxt.append(child)
         level = nxt
     return edges
+
+
+def _label_names(leaves):
+    """The leaves as a label array of one type, and the marker of unlabeled samples.
+
+    Integer leaves give an int64 array and ``-1``; string leaves an object array
+    of strings and ``"-1"``, so that ``y`` never mixes strings and integers.
+    """
+    if all(isinstance(leaf, Integral) and not isinstance(leaf, bool)
+           for leaf in leaves):
+        return np.asarray(leaves, dtype=np.int64), UNLABELED
+    if all(isinstance(leaf, str) for leaf in leaves):
+        names = np.empty(len(leaves), dtype=object)
+        names[:] = leaves
+        return names, str(UNLABELED)
+    kinds = sorted({type(leaf).__name__ for leaf in leaves})
+    raise TypeError(
+        "hierarchy leaves must be all strings or all integers, so that the "
+        f"labels have one type; got leaves of types {kinds}."
+    )
 
 
 @validate_params(
@@ -128,10 +148,16 @@ def make_hierarchical_blobs(
     -------
     X : ndarray of shape (n_samples, n_features)
         Samples.
-    y : ndarray of object of shape (n_samples,)
-        Leaf labels of the labeled samples, ``-1`` for unlabeled ones.
-    y_true : ndarray of object of shape (n_samples,)
-        True leaf of every sample.
+    y : ndarray of shape (n_samples,)
+        Leaf labels of the labeled samples and a marker for the unlabeled
+        ones, of the type of the leaf names so that ``y`` holds labels of one
+        type (``np.unique(y)`` works): with string leaves (the random tree's)
+        an object array of strings with ``"-1"`` for unlabeled samples; with
+        integer leaves an int64 array with ``-1``. Both markers are what
+        :func:`skdeep.utils.unlabeled_mask` and the estimators of
+        :mod:`skdeep.cluster` read as unlabeled.
+    y_true : ndarray of shape (n_samples,)
+        True leaf of every sample, of the dtype of ``y``.
     hierarchy : dict
         The tree, ``{child: parent}``; the novel leaves are in it by name.
     novel : list
@@ -148,15 +174,22 @@ def make_hierarchical_blobs(
         ``n_nodes * n_features`` pass 10**8 entries (800 MB of float64).
         These caps are checked before anything is allocated.
     TypeError
-        When an argument has the wrong type (e.g. a float ``n_samples``).
+        When an argument has the wrong type (e.g. a float ``n_samples``), or
+        when the leaves of a given ``hierarchy`` mix strings and integers.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skdeep.datasets import make_hierarchical_blobs
+    >>> from skdeep.utils import unlabeled_mask
     >>> X, y, y_true, tree, novel = make_hierarchical_blobs(
     ...     n_samples=200, n_features=5, depth=2, n_novel=1, random_state=0)
     >>> X.shape, len(tree), len(novel)
     ((200, 5), 6, 1)
+    >>> np.unique(y).tolist()
+    ['-1', 'c0.0', 'c0.1', 'c1.1']
+    >>> bool(np.all(unlabeled_mask(y) == (y == "-1")))
+    True
     """
     # Imported here: the tree utilities live with the estimators.
     from ..cluster._hierarchy import LabelTree, parse_hierarchy
@@ -189,6 +222,7 @@ def make_hierarchical_blobs(
             f"n_novel={n_novel} must be smaller than the number of leaves "
             f"({len(leaves)}) so that some classes are known."
         )
+    names, marker = _label_names(leaves)
     centers = np.zeros((tree.n_nodes, n_features))
     for node in range(1, tree.n_nodes):  # preorder: parents first
         std = scale * shrink ** (tree.depth[node] - 1)
@@ -211,13 +245,12 @@ def make_hierarchical_blobs(
     X = centers[tree.leaves][which] + noise
     novel_idx = np.sort(rng.choice(len(leaves), size=n_novel, replace=False))
     novel = [leaves[i] for i in novel_idx]
-    y_true = np.empty(n_samples, dtype=object)
-    y_true[:] = [leaves[i] for i in which]
+    y_true = names[which]
     y = y_true.copy()
     is_novel = np.isin(which, novel_idx)
-    y[is_novel] = -1
+    y[is_novel] = marker
     known_rows = np.flatnonzero(~is_novel)
     n_hidden = known_rows.size - int(round(labeled_fraction * known_rows.size))
-    y[rng.choice(known_rows, size=n_hidden, replace=False)] = -1
+    y[rng.choice(known_rows, size=n_hidden, replace=False)] = marker
     perm = rng.permutation(n_samples)
     return X[perm], y[perm], y_true[perm], dict(edges), novel

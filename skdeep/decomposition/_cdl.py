@@ -29,7 +29,7 @@ from ._dstep import (
     update_uv,
     update_uv_joint,
 )
-from ._lgcd import _lgcd_batch, compute_DtD, compute_DtX, reconstruct
+from ._lgcd import _lgcd_batch, compute_DtD, compute_DtX, objective, reconstruct
 
 # LGCD stops when no coordinate moves by more than this fraction of std(X_n), as
 # in alphacsc; the cap on passes over the segments is never reached in practice.
@@ -1220,6 +1220,86 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             X_rec = reconstruct(z, self.D_hat_)
         return X_rec[:, 0, :] if self._fit_ndim == 2 else X_rec
+
+    def score(self, X, y=None):
+        """Return minus the sparse coding objective per trial, the dictionary fixed.
+
+        Each trial is coded as in :meth:`transform_activations` (centred when
+        ``center=True``, with the fitted atoms and l1 weights, and without the
+        refit of ``unbiased_z_hat``), and the score is minus the z-step's
+        objective averaged over the trials,
+
+        .. math::
+
+            -\\frac{1}{N} \\sum_n \\min_{z_n \\geq 0} \\frac12
+            \\|X_n / s - \\sum_k z_{nk} * D_k\\|_2^2
+            + \\sum_k \\frac{\\lambda_k}{s} \\|z_{nk}\\|_1,
+
+        with ``s = scale_``: the objective of the fit (``loss_curve_``) in its
+        internal units, per trial. Higher is better. As for
+        :meth:`sklearn.decomposition.PCA.score`, it lets
+        :class:`~sklearn.model_selection.GridSearchCV` compare fits on held-out
+        trials, and it does not depend on the units of the signals.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times) or (n_trials, n_times)
+            Signals with the channels seen in fit; 3-D signals may have any length
+            of at least ``n_times_atom``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean over the trials of the sparse coding objective.
+
+        Notes
+        -----
+        The score compares dictionaries under *one* objective: use it to tune
+        what changes how well the atoms are learned at a given sparsity and
+        size (``n_times_atom``, ``D_init``, ``n_init``, ``window``,
+        ``uv_constraint``, ``max_iter``, ...). It is not a model selection
+        criterion for the parameters that change the objective itself:
+
+        - a larger ``reg`` raises the l1 weight, so the objective grows with it
+          for any dictionary: the score favours the smallest ``reg`` of a grid;
+        - more atoms can only lower the minimum over the activations (an atom
+          left unused costs nothing): the score favours the largest
+          ``n_atoms`` of a grid, as an in-sample fit would.
+
+        Choose these two by the task the features serve, e.g. the
+        cross-validated accuracy of a classifier in a
+        :class:`~sklearn.pipeline.Pipeline` after the transformer.
+        The trials are coded whole (``chunk_size`` does not apply).
+
+        Examples
+        --------
+        >>> from sklearn.model_selection import GridSearchCV
+        >>> from skdeep.datasets import make_cdl_signals
+        >>> from skdeep.decomposition import CDLTransformer
+        >>> X = make_cdl_signals(n_trials=6, n_channels=3, n_times=400, n_atoms=2,
+        ...                      n_times_atom=32, noise_level=0.05,
+        ...                      random_state=0)[0]
+        >>> cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.2,
+        ...                      random_state=0)
+        >>> cdl.fit(X[:4]).score(X[4:]) < 0  # held-out trials
+        True
+        >>> search = GridSearchCV(cdl, {"n_times_atom": [8, 32]}, cv=3).fit(X)
+        >>> search.best_params_  # the atoms of the simulation are 32 samples long
+        {'n_times_atom': 32}
+        """
+        check_is_fitted(self)
+        X = self._validate_signals(X, reset=False)
+        if self.center:
+            X = _center(X)
+        Xs = X / self.scale_
+        atoms = self._atoms()
+        lam = self.lambda_ / self.scale_
+        z, converged = _encode(Xs, atoms, lam, self.n_jobs)
+        self._warn_z_step(converged)
+        u, v, D = atoms
+        return -float(np.mean(objective(Xs, z, lam, D, u, v)))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the features of :meth:`transform`.

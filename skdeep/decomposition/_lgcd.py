@@ -167,3 +167,15 @@ def reconstruct(z, D, u=None, v=None):
         return np.einsum("kc,nkt->nct", u, zv)
     out = fftconvolve(z[:, :, None, :], D[None], mode="full", axes=-1)
     return out.sum(axis=1)
+
+
+def objective(X, z, reg, D, u=None, v=None):
+    """The objective of the z-step for each trial, shape (n,).
+
+    ``0.5 * ||X_n - sum_k z_nk * D_k||_2^2 + sum_k reg[k] * ||z_nk||_1`` for signals
+    ``X`` (n, C, T) and activations ``z`` (n, K, T - L + 1), with one l1 weight per
+    atom in ``reg`` (K,); rank-1 atoms are passed as in :func:`reconstruct`.
+    """
+    residual = X - reconstruct(z, D, u, v)
+    data_fit = 0.5 * np.einsum("nct,nct->n", residual, residual)
+    return data_fit + np.einsum("k,nkt->n", reg, np.abs(z))

@@ -15,12 +15,23 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import accuracy_score
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from ..utils._training import BalancedBatchSampler, TrainingStep
-from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
+from ..utils._validation import (
+    FLOAT_DTYPES,
+    check_semi_supervised_y,
+    unlabeled_mask,
+    validate_data,
+)
 from ._base import BaseTorchEstimator
 
 # Adam's betas of the paper's public code (a GAN-style first moment).
@@ -726,6 +737,73 @@ class MODISIntegrator(
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labeled samples; those marked ``-1`` are left out.
+
+        :meth:`sklearn.base.ClassifierMixin.score` would count every unlabeled
+        sample (``y == -1``, never a predicted class) as an error, so a
+        :class:`~sklearn.model_selection.GridSearchCV` on semi-supervised ``y``
+        would mostly measure the fraction of labeled samples in each fold. Here
+        the samples that :func:`skdeep.utils.unlabeled_mask` marks are dropped
+        and the score is the (weighted) fraction of the others whose predicted
+        class is their label.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples with NaN in the blocks they were not measured in.
+        y : array-like of shape (n_samples,)
+            Labels, ``-1`` for unlabeled samples (as in :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; those of the unlabeled samples are ignored.
+
+        Returns
+        -------
+        score : float
+            Accuracy of :meth:`predict` on the labeled samples of ``X``.
+
+        Raises
+        ------
+        ValueError
+            When no sample of ``y`` is labeled.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.model_selection import GridSearchCV
+        >>> from skdeep.datasets import make_multiomics
+        >>> from skdeep.neural import MODISIntegrator
+        >>> X, y, y_true, modality = make_multiomics(
+        ...     n_samples=200, n_features=(10, 8), n_classes=3, labeled_fraction=0.3,
+        ...     random_state=0)
+        >>> model = MODISIntegrator(modalities=[10, 8], n_components=4,
+        ...                         batch_size=None, learning_rate=1e-2,
+        ...                         max_iter=5, device="cpu", random_state=0)
+        >>> labeled = y != -1
+        >>> score = model.fit(X, y).score(X, y)
+        >>> bool(score == np.mean(model.predict(X[labeled]) == y[labeled]))
+        True
+
+        Tuned on the labeled samples of each held-out fold (30 % of them):
+
+        >>> search = GridSearchCV(model, {"max_iter": [1, 30]}, cv=3).fit(X, y)
+        >>> search.best_params_
+        {'max_iter': 30}
+        """
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y, sample_weight)
+        labeled = ~unlabeled_mask(y)
+        if not labeled.any():
+            raise ValueError(
+                f"{type(self).__name__}.score needs labeled samples, but every "
+                "sample of y is marked unlabeled (-1): there is no accuracy to "
+                "compute."
+            )
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[labeled]
+        y_pred = self.predict(_safe_indexing(X, labeled))
+        return float(accuracy_score(y[labeled], y_pred, sample_weight=sample_weight))
 
     def translate(self, X, target):
         """Decode samples into another modality's feature space.

@@ -109,7 +109,7 @@ def test_flat_default_tree_names_and_labels():
     X, y, y_true, _, novel = _small()
     # Integer labels of a flat tree: the known leaves are the labels seen in y.
     classes = {c: k for k, c in enumerate(sorted(set(y_true)))}
-    y_int = np.array([-1 if isinstance(v, int) else classes[v] for v in y])
+    y_int = np.where(unlabeled_mask(y), -1, [classes.get(v, -1) for v in y])
     model = NovelClassKMeans(n_novel_classes=2, random_state=0).fit(X, y_int)
     known = sorted(classes[c] for c in set(y_true) - set(novel))
     assert model.known_classes_.tolist() == known
@@ -475,7 +475,8 @@ def test_em_fixed_point_is_the_map_update(refit_known):
     X, y, y_true, tree, novel = make_hierarchical_blobs(
         400, 3, depth=2, n_novel=1, random_state=0)
     leaves = sorted(set(y_true.tolist()))
-    y_index = np.array([leaves.index(v) if v != -1 else -1 for v in y])
+    unlabeled = unlabeled_mask(y)
+    y_index = np.array([-1 if u else leaves.index(v) for v, u in zip(y, unlabeled)])
     known = np.array([leaf not in novel for leaf in leaves])
     rng = np.random.RandomState(0)
     centers = np.array([X[y_true == leaf].mean(0) for leaf in leaves])

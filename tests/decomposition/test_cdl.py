@@ -226,3 +226,76 @@ def test_input_not_mutated_and_float32(signals):
                              random_state=0).fit(X)
     assert cdl.transform(X).dtype == np.float64
     np.testing.assert_array_equal(X, X_before)
+
+
+# -- score: minus the sparse coding objective per trial --------------------------
+
+
+def _objective_reference(X, z, D, lam):
+    """0.5 ||X_n - sum_k z_nk * D_k||^2 + sum_k lam_k ||z_nk||_1 per trial, with
+    the convolutions written out channel by channel."""
+    out = []
+    for Xn, zn in zip(X, z):
+        model = np.zeros_like(Xn)
+        for k in range(D.shape[0]):
+            for c in range(D.shape[1]):
+                model[c] += np.convolve(zn[k], D[k, c])
+        out.append(0.5 * np.sum((Xn - model) ** 2) + np.sum(lam * zn.sum(axis=1)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("rank1", [True, False])
+def test_score_is_minus_the_mean_sparse_coding_objective(signals, rank1):
+    X = signals[0]
+    cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.1, rank1=rank1,
+                         random_state=0).fit(X[:4])
+    X_test = X[4:]
+    # the objective in the fit's units: centred signals over scale_, activations
+    # over scale_, weights over scale_
+    Xs = (X_test - np.median(X_test, axis=2, keepdims=True)) / cdl.scale_
+    z = cdl.transform_activations(X_test) / cdl.scale_
+    expected = _objective_reference(Xs, z, cdl.D_hat_, cdl.lambda_ / cdl.scale_)
+    assert cdl.score(X_test) == pytest.approx(-expected.mean(), rel=1e-10)
+    # the l1 solution is scored, not the refit of unbiased_z_hat
+    assert cdl.set_params(unbiased_z_hat=True).score(X_test) == pytest.approx(
+        -expected.mean(), rel=1e-10)
+
+
+def test_score_on_training_signals_matches_the_fit_objective(signals, fitted):
+    X = signals[0]
+    # the fit's last objective is for the activations before its last d-step;
+    # the score codes again with the final atoms, which can only do better (up
+    # to the z-step's tolerance)
+    last = fitted.loss_curve_[-1] / len(X)
+    assert -last <= fitted.score(X) <= -last * (1 - 1e-3)
+    # the units of the signals do not change it
+    scaled = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.1,
+                            random_state=0).fit(1e3 * X)
+    assert scaled.score(1e3 * X) == pytest.approx(fitted.score(X), rel=1e-6)
+
+
+def test_score_rejects_unfitted_and_bad_signals(signals, fitted):
+    from sklearn.exceptions import NotFittedError
+
+    X = signals[0]
+    with pytest.raises(NotFittedError):
+        CDLTransformer().score(X)
+    with pytest.raises(ValueError, match="channels"):
+        fitted.score(X[:, :2])
+
+
+def test_grid_search_with_the_default_score():
+    from sklearn.model_selection import GridSearchCV
+
+    X = make_cdl_signals(n_trials=6, n_channels=3, n_times=400, n_atoms=2,
+                         n_times_atom=32, noise_level=0.05, random_state=0)[0]
+    cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.2, random_state=0)
+    # atoms of the simulated length explain held-out trials better than short ones
+    search = GridSearchCV(cdl, {"n_times_atom": [8, 32]}, cv=3).fit(X)
+    assert search.best_params_ == {"n_times_atom": 32}
+    # the documented caveat: reg weighs the l1 term of the objective itself, so
+    # the score always prefers the smallest reg of a grid
+    search = GridSearchCV(cdl, {"reg": [0.05, 0.2, 0.5]}, cv=3).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.diff(scores) < 0)
+    assert search.best_params_ == {"reg": 0.05}

@@ -251,3 +251,82 @@ def test_bad_translate_target_and_device(data, fitted):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             _fit(data[0][:100], data[1][:100], device="cuda", max_iter=1)
+
+
+# -- score: accuracy on the labeled samples only ----------------------------------
+
+SMALL = dict(modalities=[20, 15], n_components=4, hidden_layer_sizes=(16,),
+             discriminator_hidden_sizes=(16,), batch_size=None, learning_rate=1e-2,
+             device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small():
+    # 300 samples, 20 % labeled, 3 classes
+    X, y, y_true, _ = make_multiomics(
+        n_samples=300, n_features=(20, 15), n_classes=3, labeled_fraction=0.2,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MODISIntegrator(max_iter=10, **SMALL).fit(X, y)
+    return X, y, y_true, model
+
+
+def test_score_is_the_accuracy_on_the_labeled_samples(small):
+    from sklearn.base import ClassifierMixin
+
+    X, y, _, model = small
+    labeled = y != -1
+    pred = model.predict(X)
+    expected = np.mean(pred[labeled] == y[labeled])
+    assert 0.3 < expected < 1.0  # a fit of a few epochs: the check can fail
+    assert model.score(X, y) == pytest.approx(expected)
+    # ClassifierMixin.score counts every unlabeled sample as an error
+    assert ClassifierMixin.score(model, X, y) <= labeled.mean()
+    # the weights of the unlabeled samples do not matter
+    w = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    w_unl = np.where(labeled, w, 1e6)
+    weighted = np.sum(w[labeled] * (pred[labeled] == y[labeled])) / w[labeled].sum()
+    assert model.score(X, y, sample_weight=w_unl) == pytest.approx(weighted)
+
+
+def test_score_reads_the_string_and_integer_markers(small):
+    X, y, y_true, _ = small
+    names = np.array(["B", "NK", "T"], dtype=object)
+    y_str = np.where(y == -1, "-1", names[np.maximum(y, 0)]).astype(object)
+    y_obj = y_str.copy()
+    y_obj[y == -1] = -1  # strings with the integer marker in an object array
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MODISIntegrator(max_iter=10, **SMALL).fit(X, y_str)
+    labeled = y != -1
+    expected = np.mean(model.predict(X[labeled]) == y_str[labeled])
+    assert model.score(X, y_str) == pytest.approx(expected)
+    assert model.score(X, y_obj) == pytest.approx(expected)
+    # a never-labeled sample is not scored: only the labeled ones count
+    assert model.score(X, names[y_true]) != pytest.approx(expected)
+
+
+def test_score_without_labeled_samples_raises(small):
+    X, y, _, model = small
+    with pytest.raises(ValueError, match="every sample of y is marked unlabeled"):
+        model.score(X, np.full(len(y), -1))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        model.score(X, y[:-1])
+
+
+def test_grid_search_optimises_the_labeled_accuracy(small):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, y_true, _ = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(MODISIntegrator(**SMALL), {"max_iter": [1, 60]},
+                              cv=3).fit(X, y)
+    assert search.best_params_ == {"max_iter": 60}
+    # ClassifierMixin.score would stay below the labeled fraction (0.2)
+    assert search.best_score_ > 0.6
+    unlabeled = y == -1
+    pred = search.best_estimator_.predict(X[unlabeled])
+    assert np.mean(pred == y_true[unlabeled]) > 0.6

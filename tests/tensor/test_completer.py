@@ -126,7 +126,8 @@ def test_fold_in_new_samples(shape):
     # a completely missing new sample gets the typical row, not NaN
     X_empty = np.full((1, *shape[1:]), np.nan)
     assert np.all(np.isfinite(completer.transform(X_empty)))
-    # the score is minus the error on the observed entries: near zero here
+    # the score is minus the error of predicting each observed entry from the
+    # others of its sample: near zero for noise-free low-rank data
     assert -1e-2 < completer.score(X_new) <= 0
 
 
@@ -548,3 +549,85 @@ def test_cross_val_imputer_on_digits():
     assert deep.mean() >= mean.mean()
     # no fold collapses (the 0.48 fold from fit_transform != transform)
     assert deep.min() > 0.8
+
+
+# -- score: held-out entries inside each sample -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def noisy_rank2():
+    # rank 2 plus noise, 60 % observed
+    return make_low_rank_tensor((30, 12), ranks=2, observed_fraction=0.6, noise=0.1,
+                                random_state=0)
+
+
+def _quick(**params):
+    return TensorCompleter(depth=1, init_scale=0.3, max_iter=300, tol=1e-3,
+                           random_state=0, **params)
+
+
+@pytest.mark.parametrize("shape", [(30, 12), (24, 6, 5)])
+def test_score_predicts_each_observed_entry_from_the_others(shape):
+    X, _ = make_low_rank_tensor(shape, ranks=2, observed_fraction=0.6, noise=0.1,
+                                random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        completer = _quick().fit(X[:16])
+    X_test = X[16:]
+    # written out with transform: the observed entries of each sample, in C
+    # order, dealt into 5 groups; each group imputed from the rest of its sample
+    flat = X_test.reshape(len(X_test), -1)
+    errors = []
+    for i, row in enumerate(flat):
+        positions = np.flatnonzero(~np.isnan(row))
+        for g in range(5):
+            held = positions[g::5]
+            if held.size == 0:
+                continue
+            masked = flat.copy()
+            masked[i, held] = np.nan
+            filled = completer.transform(masked.reshape(X_test.shape))
+            errors.extend(filled.reshape(len(flat), -1)[i, held] - row[held])
+    expected = -np.sqrt(np.mean(np.square(errors)))
+    assert completer.score(X_test) == pytest.approx(expected, rel=1e-8)
+    # an entry never predicts itself: the in-sample error is smaller
+    observed = ~np.isnan(X_test)
+    fold_in = completer._fold_in(X_test)
+    in_sample_rmse = np.sqrt(np.mean((fold_in - X_test)[observed] ** 2))
+    assert completer.score(X_test) < -in_sample_rmse
+
+
+def test_grid_search_picks_the_rank_an_in_sample_score_would_overfit(noisy_rank2):
+    from sklearn.model_selection import GridSearchCV
+
+    X, _ = noisy_rank2
+
+    def in_sample(estimator, X, y=None):
+        # the error on the very entries each sample was folded in from
+        observed = ~np.isnan(X)
+        model = estimator._fold_in(X)
+        return -np.sqrt(np.mean((model[observed] - X[observed]) ** 2))
+
+    grid = {"ranks": [1, 2, 6]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(_quick(), grid, cv=3, refit=False,
+                              scoring={"score": None, "in_sample": in_sample})
+        search.fit(X)
+    results = search.cv_results_
+    best = results["params"][int(np.argmax(results["mean_test_score"]))]
+    overfit = results["params"][int(np.argmax(results["mean_test_in_sample"]))]
+    assert best == {"ranks": 2}
+    assert overfit == {"ranks": 6}  # more ranks fit the noise of those entries
+
+
+def test_score_is_deterministic_and_scale_free(noisy_rank2):
+    X, _ = noisy_rank2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        completer = _quick(ranks=2).fit(X[:20])
+        scaled = _quick(ranks=2).fit(1e6 * X[:20])
+    score = completer.score(X[20:])
+    assert completer.score(X[20:]) == score
+    assert scaled.score(1e6 * X[20:]) == pytest.approx(1e6 * score, rel=1e-6)
+
