@@ -45,7 +45,10 @@ def _cuda_status():
     try:
         import torch
     except ImportError:
-        return "unavailable (PyTorch not installed: pip install 'skdeep-research[torch]')"
+        return (
+            "unavailable (PyTorch not installed: "
+            "pip install 'skdeep-research[torch]')"
+        )
     if not torch.cuda.is_available():
         return f"not available (torch {torch.__version__}, CPU build or no GPU)"
     names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]

@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from ..utils._torch_base import BaseTorchEstimator
 from ..utils._training import BalancedBatchSampler, TrainingStep
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -32,7 +33,6 @@ from ..utils._validation import (
     unlabeled_mask,
     validate_data,
 )
-from ._base import BaseTorchEstimator
 
 # Adam's betas of the paper's public code (a GAN-style first moment).
 _ADAM_BETAS = (0.5, 0.999)

@@ -17,9 +17,9 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ..utils._torch_base import BaseTorchEstimator
 from ..utils._validation import FLOAT_DTYPES, validate_data
 from ..utils._warnings import warn
-from ._base import BaseTorchEstimator
 
 _KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
 _KERNELS_WITH_GAMMA = ("rbf", "laplacian", "chi2")

@@ -25,13 +25,23 @@ samples for a mean log-likelihood, the observation time for a point process).
 """
 
 import time
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
 
 from ._warnings import warn
 
 _TINY = np.finfo(np.float64).tiny
+
+#: The constraints of the iteration contract's parameters, merged into the
+#: ``_parameter_constraints`` of every iterative estimator (declared once here).
+ITERATION_CONSTRAINTS = {
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+}
 
 
 def relative_decrease(previous, current):

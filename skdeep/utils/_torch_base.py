@@ -16,8 +16,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ..utils._torch import import_torch, resolve_device, to_numpy, torch_generator
-from ..utils._training import train
+from ._iteration import ITERATION_CONSTRAINTS
+from ._torch import import_torch, resolve_device, to_numpy, torch_generator
+from ._training import train
 
 # Rows per forward pass at inference, when the estimator has no batch_size.
 _INFERENCE_BATCH = 4096
@@ -58,15 +59,13 @@ class BaseTorchEstimator(BaseEstimator):
 
     _parameter_constraints = {
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        **ITERATION_CONSTRAINTS,
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "device": [str, object],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     # -- set-up --------------------------------------------------------------
