@@ -38,8 +38,8 @@ try:
     import distributed
 except ImportError:  # the example needs the `distributed` extra
     distributed = None
-    print('dask.distributed is not installed: pip install "skdeep-research[distributed]" '
-          "to run this example.")
+    print("dask.distributed is not installed: "
+          'pip install "skdeep-research[distributed]" to run this example.')
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 

@@ -148,8 +148,7 @@ fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.4))
 for ax, (title, img) in zip(axes, panels):
     if title not in ("original", "20 % observed"):
         title = f"{title}\nerror {missing_entry_error(image, img, inputs[0.2]):.3f}"
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad("tab:blue")  # the hidden pixels
+    cmap = plt.get_cmap("gray").with_extremes(bad="tab:blue")  # the hidden pixels
     ax.imshow(np.ma.masked_invalid(img), cmap=cmap, vmin=0, vmax=1)
     ax.set_title(title, fontsize=8)
     ax.axis("off")
