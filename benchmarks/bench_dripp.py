@@ -46,7 +46,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skdeep.datasets import make_driven_events
 from skdeep.metrics import intensity_error
 from skdeep.point_process import DriPP
-from skdeep.point_process._kernels import find_pairs, truncnorm_pdf
+from skdeep.utils._event_pairs import find_pairs
+from skdeep.utils._truncnorm import truncnorm_pdf
 
 HERE = Path(__file__).resolve().parent
 ENV_DIR = HERE / "_envs" / "dripp"

@@ -15,7 +15,9 @@ Settings (every method fits the same data in this process):
   half of the other cells are labeled.
 
 Columns, on the unlabeled samples: ``ACC`` Hungarian accuracy; ``leaf``: novel
-samples given the right leaf name; ``parent``: the right parent (subtree) name.
+samples given the right leaf name; ``parent``: the right parent (subtree) name;
+``iter``: the mean ``n_iter_`` of the fits (EM iterations for HierarchicalGMM,
+the best start's passes for NovelClassKMeans).
 Sibling novel leaves share their prior, so their leaf names are a coin flip;
 ``parent`` is the meaningful figure then. ``no tree``: ``lambda_hierarchy=0``;
 ``known fixed``: ``known_means="labeled"`` (the known means stay at their labeled
@@ -92,36 +94,41 @@ def run_case(X, y, y_true, tree, seed):
     def parent(labels):
         return np.array([tree.get(v, v) for v in labels], dtype=object)
 
+    def fitted(model, *args):
+        model.fit(X, *args)
+        labels = model.labels_ if hasattr(model, "labels_") else model.predict(X)
+        return labels, model.n_iter_
+
     methods = {
-        "KMeans (n_init=10)": lambda: KMeans(n_leaves, n_init=10,
-                                             random_state=seed).fit(X).labels_,
-        "GaussianMixture (n_init=3)": lambda: GaussianMixture(
-            n_leaves, covariance_type="diag", n_init=3,
-            random_state=seed).fit(X).predict(X),
-        "NovelClassKMeans": lambda: NovelClassKMeans(
-            tree, random_state=seed).fit_predict(X, y),
-        "NovelClassKMeans no tree": lambda: NovelClassKMeans(
-            tree, lambda_hierarchy=0.0, random_state=seed).fit_predict(X, y),
-        "HierarchicalGMM": lambda: HierarchicalGMM(
-            tree, random_state=seed).fit_predict(X, y),
-        "HierarchicalGMM no tree": lambda: HierarchicalGMM(
-            tree, lambda_hierarchy=0.0, random_state=seed).fit_predict(X, y),
-        "HierarchicalGMM known fixed": lambda: HierarchicalGMM(
-            tree, known_means="labeled", random_state=seed).fit_predict(X, y),
+        "KMeans (n_init=10)": lambda: fitted(KMeans(n_leaves, n_init=10,
+                                                    random_state=seed)),
+        "GaussianMixture (n_init=3)": lambda: fitted(GaussianMixture(
+            n_leaves, covariance_type="diag", n_init=3, random_state=seed)),
+        "NovelClassKMeans": lambda: fitted(NovelClassKMeans(
+            tree, random_state=seed), y),
+        "NovelClassKMeans no tree": lambda: fitted(NovelClassKMeans(
+            tree, lambda_hierarchy=0.0, random_state=seed), y),
+        "HierarchicalGMM": lambda: fitted(HierarchicalGMM(
+            tree, random_state=seed), y),
+        "HierarchicalGMM no tree": lambda: fitted(HierarchicalGMM(
+            tree, lambda_hierarchy=0.0, random_state=seed), y),
+        "HierarchicalGMM known fixed": lambda: fitted(HierarchicalGMM(
+            tree, known_means="labeled", random_state=seed), y),
     }
     rows = {}
     for name, fit in methods.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             start = time.perf_counter()
-            pred = np.asarray(fit(), dtype=object)
+            pred, n_iter = fit()
             seconds = time.perf_counter() - start
+        pred = np.asarray(pred, dtype=object)
         named = not name.startswith(("KMeans", "Gaussian"))
         leaf = np.mean(pred[novel] == y_true[novel]) if named else np.nan
         par = np.mean(parent(pred[novel]) == parent(y_true[novel])) if (
             named) else np.nan
         rows[name] = (cluster_accuracy(y_true[unl], pred[unl].astype(str)), leaf,
-                      par, seconds)
+                      par, n_iter, seconds)
     return rows
 
 
@@ -133,9 +140,9 @@ def report(label, cases):
     per_case = [run_case(*case) for case in cases]
     for name in per_case[0]:
         values = np.array([r[name] for r in per_case])
-        acc, leaf, par, seconds = values.mean(axis=0)
+        acc, leaf, par, n_iter, seconds = values.mean(axis=0)
         print(f"{label:>14}  {name:<28} {acc:>6.3f} {_fmt(leaf):>6} {_fmt(par):>6} "
-              f"{values[:, 0].min():>7.3f} {seconds:>7.2f}")
+              f"{values[:, 0].min():>7.3f} {n_iter:>6.1f} {seconds:>7.2f}")
     print(f"{'':>14}  ({len(per_case)} cases)")
 
 
@@ -148,7 +155,7 @@ def main(argv=None):
     n_samples, seeds = (3000, range(2)) if args.quick else (10_000, range(5))
     run_case(*next(simulated_cases("easy", 200, [0])))  # compile numba kernels
     print(f"{'data':>14}  {'method':<28} {'ACC':>6} {'leaf':>6} {'parent':>6} "
-          f"{'min ACC':>7} {'fit s':>7}")
+          f"{'min ACC':>7} {'iter':>6} {'fit s':>7}")
     for setting in ("easy", "hard"):
         report(f"{setting} {n_samples // 1000}k", simulated_cases(
             setting, n_samples, seeds))

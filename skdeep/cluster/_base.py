@@ -3,24 +3,30 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._iteration import ITERATION_CONSTRAINTS
+from ..utils._label_tree import as_label_array, plain_name
 from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
-from ._hierarchy import _plain, as_label_array, resolve_classes
+from ._hierarchy import resolve_classes
 from ._hkmeans import hkmeans
 
 
 class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
-    """Shared parameters, validation and h-k-means start of the tree clusterers.
+    """Shared parameters, fit, validation, prediction and h-k-means start of the
+    tree clusterers.
 
-    Subclasses implement ``fit``; after it, ``labels_`` holds the class of each
-    training sample: its given label when labeled, the leaf the fitted model
-    predicts otherwise.
+    Subclasses implement ``_fit_scaled`` (the solve on the standardised data,
+    setting the fitted model) and ``_class_scores`` (one column per leaf, the
+    largest for the leaf :meth:`predict` returns). After :meth:`fit`,
+    ``labels_`` holds the class of each training sample: its given label when
+    labeled, the leaf the fitted model predicts otherwise.
     """
 
     _parameter_constraints: dict = {
+        **ITERATION_CONSTRAINTS,
         "hierarchy": [dict, list, tuple, "array-like", None],
         "n_novel_classes": [Interval(Integral, 0, None, closed="left"), None],
         "lambda_unlabeled": [Interval(Real, 0, None, closed="left")],
@@ -29,11 +35,8 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -71,6 +74,32 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to labeled and unlabeled samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 is kept (see the Notes).
+        y : array-like of shape (n_samples,)
+            Leaf labels of the known classes; ``-1`` marks unlabeled samples
+            (scikit-learn's semi-supervised convention). With string labels
+            the marker may be the string ``"-1"`` (as
+            :func:`~skdeep.datasets.make_hierarchical_blobs` returns, so that
+            ``y`` holds one type) or the integer ``-1`` in an object array.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y_index, tree, known = self._check_fit_data(X, y)
+        solution = self._fit_scaled(X, self._standardize(X), y_index, tree, known)
+        self.n_iter_ = solution.n_iter
+        self.labels_ = self.classes_[solution.assignments]
+        return self
 
     def _check_fit_data(self, X, y):
         """Validate ``X``/``y`` and build the tree; set the class attributes.
@@ -146,6 +175,10 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
 
+    def _scaled_X(self, X):
+        """Validate ``X`` for a fitted model and put it in the units of the fit."""
+        return self._scaled(self._check_X(X))
+
     def _score_targets(self, y, n_samples):
         """Class index (``classes_`` order) of each labeled sample of ``y``, -1
         for the unlabeled ones; ``None`` when ``y`` is ``None``.
@@ -156,10 +189,10 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         if y is None:
             return None
         y, labeled = check_semi_supervised_y(y, n_samples)
-        position = {_plain(leaf): k for k, leaf in enumerate(self.classes_)}
+        position = {plain_name(leaf): k for k, leaf in enumerate(self.classes_)}
         index = np.full(n_samples, -1, dtype=np.intp)
         for i in np.flatnonzero(labeled):
-            label = _plain(y[i])
+            label = plain_name(y[i])
             k = position.get(label)
             if k is None:
                 raise ValueError(
@@ -169,6 +202,40 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
                 )
             index[i] = k
         return index
+
+    def _own_class_values(self, values, per_class, y):
+        """``values`` (one per sample, over all classes), with each labeled sample
+        of ``y`` taking its own class's column of ``per_class`` instead.
+
+        What :meth:`score` measures with ``y``: the labeled samples on the class
+        the fit clamps them to, the unlabeled ones (and all, without ``y``) on
+        every class.
+        """
+        index = self._score_targets(y, per_class.shape[0])
+        if index is not None:
+            labeled = np.flatnonzero(index >= 0)
+            values[labeled] = per_class[labeled, index[labeled]]
+        return values
+
+    def predict(self, X):
+        """Leaf of each sample, known or novel.
+
+        The leaf of the nearest prototype for
+        :class:`~skdeep.cluster.NovelClassKMeans`, of the most probable
+        component for :class:`~skdeep.cluster.HierarchicalGMM`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The leaf name of each sample, one of ``classes_``.
+        """
+        best = np.argmax(self._class_scores(X), axis=1)  # checks the fit first
+        return self.classes_[best]
 
     def fit_predict(self, X, y):
         """Fit and return ``labels_``: given labels, predicted leaves elsewhere.

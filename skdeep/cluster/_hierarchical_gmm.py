@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._iteration import IterationMonitor
@@ -81,91 +80,107 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
         keeps them at the means of their labeled samples.
     monitor : IterationMonitor
         Records the negative mean log-posterior (log-likelihood plus the log
-        prior of the novel means, over ``n_samples``) of each iteration; stops
-        when it decreases by less than ``tol`` or at ``max_iter`` iterations.
+        prior of the novel means, over ``n_samples``) of each iteration and
+        stops EM by skdeep's one rule (``HierarchicalGMM`` gives it the scale
+        1: ``tol`` is per sample), or at ``max_iter`` iterations.
 
     Returns
     -------
     solution : EMSolution
     """
-    n = X.shape[0]
-    n_classes = len(known)
     labeled = y_index >= 0
-    X_lab, X_unl = X[labeled], X[~labeled]
-    lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_classes)
+    lab_sums, lab_counts = cluster_sums(X[labeled], y_index[labeled], len(known))
     means = centers.copy()
     # Known means start at the class means of their labeled samples.
     means[known] = lab_sums[known] / lab_counts[known, None]
-    novel = ~known
-    novel_idx = np.flatnonzero(novel)
+    novel_idx = np.flatnonzero(~known)
     if priors is None or not novel_idx.size:
         priors, kappa = np.zeros((novel_idx.size, X.shape[1])), 0.0
     resid = X - means[assignments].astype(X.dtype, copy=False)
     var = np.mean(resid**2, axis=0, dtype=np.float64) + reg_covar
     _check_variances(var, reg_covar)
-    if X_unl.shape[0]:
-        counts = np.bincount(assignments[~labeled], minlength=n_classes) + 1.0
-    else:
+    if labeled.all():
         counts = lab_counts + 1.0
+    else:
+        counts = np.bincount(assignments[~labeled], minlength=len(known)) + 1.0
     weights = counts / counts.sum()
     x_sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
-
-    lab_rows = np.flatnonzero(labeled)
     converged = False
     for _ in range(monitor.max_iter):
-        # E-step.
-        log_joint = _log_joint(X, means, var, weights)
-        resp = np.zeros((n, n_classes), dtype=X.dtype)
-        resp[lab_rows, y_index[labeled]] = 1.0
-        ll = log_joint[lab_rows, y_index[labeled]].sum(dtype=np.float64)
-        if X_unl.shape[0]:
-            # The weights describe the unlabeled data (M-step below): a labeled
-            # sample counts with its class density only, so that each EM step
-            # maximises exactly the likelihood it reports.
-            ll -= np.log(weights)[y_index[labeled]].sum()
-            lj = log_joint[~labeled]
-            norm = logsumexp(lj, axis=1)
-            ll += norm.sum(dtype=np.float64)
-            resp[~labeled] = np.exp(lj - norm[:, None])
+        ll, resp = _e_step(X, y_index, means, var, weights)
         if kappa:
-            dev = np.sum((means[novel_idx] - priors) ** 2 / var, axis=1)
-            ll += np.sum(-0.5 * kappa * dev - 0.5 * np.sum(
-                np.log(2 * np.pi * var / kappa)))
-        monitor.record(-ll / n)
-        # Stop when the mean log-likelihood improves by less than tol.
-        if monitor.n_iter > 1 and monitor.losses[-2] - monitor.losses[-1] < monitor.tol:
+            ll += _log_prior(means[novel_idx], priors, var, kappa)
+        monitor.record(-ll / X.shape[0])
+        if monitor.converged():
             converged = True
             break
-        # M-step: means, weights, shared diagonal covariance.
-        nk = resp.sum(axis=0, dtype=np.float64)
-        sums = (resp.T @ X).astype(np.float64, copy=False)
-        # the prior (worth kappa samples) acts on the novel means only
-        prior_counts = np.where(novel, kappa, 0.0)
-        prior_sums = np.zeros_like(sums)
-        prior_sums[novel_idx] = kappa * priors
-        update = nk + prior_counts > 10 * np.finfo(float).eps
-        if not refit_known:
-            update &= novel
-        means[update] = (sums[update] + prior_sums[update]) / (
-            nk[update, None] + prior_counts[update, None])
-        if X_unl.shape[0]:
-            wk = resp[~labeled].sum(axis=0, dtype=np.float64)
-        else:
-            wk = nk.copy()
-        weights = wk + 10 * np.finfo(float).eps
-        weights /= weights.sum()
-        sq = x_sq - 2.0 * np.sum(means * sums, axis=0) + nk @ means**2
-        n_prior = 0
-        if kappa:
-            sq += kappa * np.sum((means[novel_idx] - priors) ** 2, axis=0)
-            n_prior = novel_idx.size
-        var = np.maximum(sq / (n + n_prior), 0.0) + reg_covar
-        _check_variances(var, reg_covar)
+        means, weights, var = _m_step(
+            X, resp, means, labeled=labeled, novel=~known, priors=priors,
+            kappa=kappa, refit_known=refit_known, reg_covar=reg_covar, x_sq=x_sq)
     labels = y_index.copy()
-    if X_unl.shape[0]:
-        labels[~labeled] = np.argmax(_log_joint(X_unl, means, var, weights), axis=1)
+    if not labeled.all():
+        labels[~labeled] = np.argmax(
+            _log_joint(X[~labeled], means, var, weights), axis=1)
     return EMSolution(means, var, weights, labels, monitor.loss_curve(),
                       monitor.n_iter, converged)
+
+
+def _e_step(X, y_index, means, var, weights):
+    """Responsibilities (labeled samples clamped to their class) and the
+    log-likelihood that the next M-step maximises."""
+    labeled = y_index >= 0
+    lab_rows, lab_class = np.flatnonzero(labeled), y_index[labeled]
+    log_joint = _log_joint(X, means, var, weights)
+    resp = np.zeros((X.shape[0], len(weights)), dtype=X.dtype)
+    resp[lab_rows, lab_class] = 1.0
+    ll = log_joint[lab_rows, lab_class].sum(dtype=np.float64)
+    if not labeled.all():
+        # The weights describe the unlabeled data (M-step): a labeled sample
+        # counts with its class density only, so that each EM step maximises
+        # exactly the likelihood it reports.
+        ll -= np.log(weights)[lab_class].sum()
+        lj = log_joint[~labeled]
+        norm = logsumexp(lj, axis=1)
+        ll += norm.sum(dtype=np.float64)
+        resp[~labeled] = np.exp(lj - norm[:, None])
+    return ll, resp
+
+
+def _log_prior(novel_means, priors, var, kappa):
+    """Log density of the novel means under their priors ``N(prior, var / kappa)``."""
+    dev = np.sum((novel_means - priors) ** 2 / var, axis=1)
+    return np.sum(-0.5 * kappa * dev - 0.5 * np.sum(np.log(2 * np.pi * var / kappa)))
+
+
+def _m_step(X, resp, means, *, labeled, novel, priors, kappa, refit_known,
+            reg_covar, x_sq):
+    """MAP means, mixing weights and the shared diagonal covariance from the
+    responsibilities (``means`` is updated in place); ``x_sq`` holds the
+    per-feature sums of ``X**2``."""
+    novel_idx = np.flatnonzero(novel)
+    nk = resp.sum(axis=0, dtype=np.float64)
+    sums = (resp.T @ X).astype(np.float64, copy=False)
+    # the prior (worth kappa samples) acts on the novel means only
+    prior_counts = np.where(novel, kappa, 0.0)
+    prior_sums = np.zeros_like(sums)
+    prior_sums[novel_idx] = kappa * priors
+    update = nk + prior_counts > 10 * np.finfo(float).eps
+    if not refit_known:
+        update &= novel
+    means[update] = (sums[update] + prior_sums[update]) / (
+        nk[update, None] + prior_counts[update, None])
+    # the weights describe the unlabeled data (all data when all are labeled)
+    wk = nk.copy() if labeled.all() else resp[~labeled].sum(axis=0, dtype=np.float64)
+    weights = wk + 10 * np.finfo(float).eps
+    weights /= weights.sum()
+    sq = x_sq - 2.0 * np.sum(means * sums, axis=0) + nk @ means**2
+    n_prior = 0
+    if kappa:
+        sq += kappa * np.sum((means[novel_idx] - priors) ** 2, axis=0)
+        n_prior = novel_idx.size
+    var = np.maximum(sq / (X.shape[0] + n_prior), 0.0) + reg_covar
+    _check_variances(var, reg_covar)
+    return means, weights, var
 
 
 class HierarchicalGMM(_BaseHierarchicalClusterer):
@@ -216,7 +231,10 @@ learning_rate :
         default of 100); a fit that reaches it warns with a
         :class:`~sklearn.exceptions.ConvergenceWarning`.
     tol : float, default=1e-4
-        Stop when the mean log-likelihood per sample improves by less than ``tol``.
+        EM stops when the negative mean log-likelihood per sample decreases by
+        at most ``tol`` over one iteration: skdeep's one stopping rule with the
+        scale 1, so that ``tol`` is per sample, in nats (the objective is a
+        mean and can cross zero).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation.
     n_jobs : int, default=None
@@ -353,38 +371,13 @@ learning_rate :
         self.known_means = known_means
         self.reg_covar = reg_covar
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the mixture by EM.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 is kept (see the Notes).
-        y : array-like of shape (n_samples,)
-            Leaf labels of the known classes; ``-1`` marks unlabeled samples
-            (``"-1"`` too with string labels; see :meth:`NovelClassKMeans.fit`).
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        X, y_index, tree, known = self._check_fit_data(X, y)
-        Xs = self._standardize(X)
-        start = self._hkmeans(Xs, y_index, tree, known, IterationMonitor(
-            self, max_iter=_START_MAX_ITER, tol=_START_TOL, verbose=0))
-        novel = ~known
-        # The prior of a novel mean sits where h-k-means' own penalty pulls that
-        # leaf: its parent's centre in the start (the prototype minus the leaf's
-        # offset). Not at novel_priors (the mean of the nearest known
-        # prototypes, the anchor of the naming): that point can lie far from
-        # every novel cluster, and a pull toward it let EM drain both novel
-        # components into their known siblings.
-        leaf_offsets = start.offsets[np.asarray(tree.leaves)]
-        priors = (start.centers - leaf_offsets)[novel] if novel.any() else None
-        kappa = self.lambda_hierarchy * Xs.shape[0] / len(known)
-        monitor = IterationMonitor(self)
+    def _fit_scaled(self, X, Xs, y_index, tree, known):
+        """EM on the standardised data from the h-k-means start; sets the
+        mixture."""
+        start, priors, kappa = self._em_start(Xs, y_index, tree, known)
+        # tol is per sample: the objective is a mean log-likelihood, whose
+        # decrease the rule compares with tol * 1
+        monitor = IterationMonitor(self, scale=1.0)
         solution = em(Xs, y_index, known, start.centers, start.assignments,
                       reg_covar=self.reg_covar, priors=priors, kappa=kappa,
                       refit_known=self.known_means == "refit", monitor=monitor)
@@ -406,33 +399,30 @@ learning_rate :
         log_jacobian = X.shape[1] * np.log(self._scale)
         self.loss_curve_ = solution.loss_curve + log_jacobian
         self.lower_bound_ = -float(self.loss_curve_[-1])
-        self.n_iter_ = solution.n_iter
         self.converged_ = solution.converged
-        self.labels_ = self.classes_[solution.assignments]
-        return self
+        return solution
 
-    def _log_joint_X(self, X):
-        """Log-joint in the units of the fit (a constant shift for every
-        component; see :meth:`score_samples`)."""
-        X = self._scaled(self._check_X(X))
-        return _log_joint(X, self._means_scaled, self._var_scaled,
+    def _em_start(self, Xs, y_index, tree, known):
+        """The h-k-means start of EM, and the prior of the novel means."""
+        start = self._hkmeans(Xs, y_index, tree, known, IterationMonitor(
+            self, max_iter=_START_MAX_ITER, tol=_START_TOL, verbose=0))
+        novel = ~known
+        # The prior of a novel mean sits where h-k-means' own penalty pulls that
+        # leaf: its parent's centre in the start (the prototype minus the leaf's
+        # offset). Not at novel_priors (the mean of the nearest known
+        # prototypes, the anchor of the naming): that point can lie far from
+        # every novel cluster, and a pull toward it let EM drain both novel
+        # components into their known siblings.
+        leaf_offsets = start.offsets[np.asarray(tree.leaves)]
+        priors = (start.centers - leaf_offsets)[novel] if novel.any() else None
+        kappa = self.lambda_hierarchy * Xs.shape[0] / len(known)
+        return start, priors, kappa
+
+    def _class_scores(self, X):
+        """Log-joint ``log(w_k N(x | mu_k))`` in the units of the fit (a
+        constant shift for every component; see :meth:`score_samples`)."""
+        return _log_joint(self._scaled_X(X), self._means_scaled, self._var_scaled,
                           self.weights_.astype(np.float64))
-
-    def predict(self, X):
-        """Most probable leaf, known or novel.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, with the features seen during fit.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            The leaf name of each sample's most probable component.
-        """
-        best = np.argmax(self._log_joint_X(X), axis=1)
-        return self.classes_[best]
 
     def predict_proba(self, X):
         """Posterior probability of each leaf.
@@ -447,7 +437,7 @@ learning_rate :
         proba : ndarray of shape (n_samples, n_classes)
             Columns in ``classes_`` order; rows sum to one.
         """
-        lj = self._log_joint_X(X)
+        lj = self._class_scores(X)
         return np.exp(lj - logsumexp(lj, axis=1)[:, None])
 
     def score_samples(self, X):
@@ -464,7 +454,7 @@ learning_rate :
             ``log p(x)`` of each sample under the fitted mixture.
         """
         log_jacobian = float(self.n_features_in_ * np.log(self._scale))
-        return logsumexp(self._log_joint_X(X), axis=1) - log_jacobian
+        return logsumexp(self._class_scores(X), axis=1) - log_jacobian
 
     def score(self, X, y=None):
         """Mean log-likelihood per sample (higher is better).
@@ -505,16 +495,14 @@ learning_rate :
 
         Examples
         --------
+        On three simulated classes, one of them novel:
+
         >>> import numpy as np
         >>> from sklearn.model_selection import GridSearchCV
         >>> from skdeep.cluster import HierarchicalGMM
-        >>> rng = np.random.RandomState(0)
-        >>> X = np.concatenate([rng.normal(m, 0.3, (30, 2)) for m in (0, 6, 3)])
-        >>> y = np.array(["a"] * 30 + ["b"] * 30 + ["-1"] * 30, dtype=object)
-        >>> y[rng.rand(90) < 0.3] = "-1"
-        >>> order = rng.permutation(90)
-        >>> X, y = X[order], y[order]
-        >>> hierarchy = {"a": "root", "b": "root", "c": "root"}
+        >>> from skdeep.datasets import make_hierarchical_blobs
+        >>> X, y, _, hierarchy, _ = make_hierarchical_blobs(
+        ...     90, 2, depth=1, branching=3, n_novel=1, random_state=0)
         >>> gmm = HierarchicalGMM(hierarchy, random_state=0).fit(X, y)
         >>> bool(np.isclose(gmm.score(X), gmm.score_samples(X).mean()))
         True
@@ -522,14 +510,11 @@ learning_rate :
         >>> GridSearchCV(gmm, grid, cv=3).fit(X, y).best_params_
         {'reg_covar': 1e-06}
         """
-        log_joint = self._log_joint_X(X)
-        log_density = logsumexp(log_joint, axis=1)
-        index = self._score_targets(y, log_joint.shape[0])
-        if index is not None:
-            labeled = np.flatnonzero(index >= 0)
-            log_weights = np.log(self.weights_.astype(np.float64))
-            log_density[labeled] = (log_joint[labeled, index[labeled]]
-                                    - log_weights[index[labeled]])
+        log_joint = self._class_scores(X)
+        # a labeled sample: the density of its own component, without its weight
+        log_weights = np.log(self.weights_.astype(np.float64))
+        log_density = self._own_class_values(
+            logsumexp(log_joint, axis=1), log_joint - log_weights, y)
         log_jacobian = float(self.n_features_in_ * np.log(self._scale))
         return float(np.mean(log_density, dtype=np.float64) - log_jacobian)
 

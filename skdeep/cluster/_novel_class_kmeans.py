@@ -1,7 +1,7 @@
 """Hierarchical k-means for novel class discovery (h-k-means)."""
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
@@ -79,9 +79,11 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Maximum number of alternating passes or Adam steps; a fit that reaches
         it warns with a :class:`~sklearn.exceptions.ConvergenceWarning`.
     tol : float, default=1e-4
-        Stop when the relative decrease of the loss falls to ``tol`` (its
-        relative change for Adam; the alternating solver also stops when no
-        assignment changes).
+        Stop when the loss decreases by at most ``tol`` times its first value
+        per iteration: skdeep's one stopping rule, over the last iteration for
+        the alternating solver (which also stops at a fixed point, when no
+        assignment changes) and averaged over the last 20 steps for Adam,
+        whose loss does not decrease at every step.
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means++ starts of the novel prototypes.
     n_jobs : int, default=None
@@ -189,28 +191,8 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the prototypes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 is kept (see the Notes).
-        y : array-like of shape (n_samples,)
-            Leaf labels of the known classes; ``-1`` marks unlabeled samples
-            (scikit-learn's semi-supervised convention). With string labels
-            the marker may be the string ``"-1"`` (as
-            :func:`~skdeep.datasets.make_hierarchical_blobs` returns, so that
-            ``y`` holds one type) or the integer ``-1`` in an object array.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        X, y_index, tree, known = self._check_fit_data(X, y)
-        Xs = self._standardize(X)
+    def _fit_scaled(self, X, Xs, y_index, tree, known):
+        """The h-k-means solve on the standardised data; sets the prototypes."""
         monitor = IterationMonitor(self)
         solution = self._hkmeans(Xs, y_index, tree, known, monitor)
         monitor.finish(solution.converged)
@@ -224,16 +206,17 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.cluster_centers_ = centers.astype(X.dtype, copy=False)
         with np.errstate(over="ignore", under="ignore"):
             self.loss_curve_ = solution.loss_curve * np.float64(self._scale) ** 2
-        self.n_iter_ = solution.n_iter
-        self.labels_ = self.classes_[solution.assignments]
         self._n_features_out = len(self.classes_)
-        return self
+        return solution
 
     def _scaled_distances(self, X):
         """Squared distances to the prototypes in the units of the fit."""
-        X = self._check_X(X)
-        Xs = self._scaled(X)
+        Xs = self._scaled_X(X)
         return squared_distances(Xs, self._centers_scaled.astype(Xs.dtype))
+
+    def _class_scores(self, X):
+        """Minus the squared distances: the nearest prototype scores highest."""
+        return -self._scaled_distances(X)
 
     def transform(self, X):
         """Euclidean distances to the prototypes, columns in ``classes_`` order.
@@ -250,22 +233,6 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         d2 = self._scaled_distances(X)
         return np.sqrt(d2) * d2.dtype.type(self._scale)
-
-    def predict(self, X):
-        """Name of the nearest prototype's leaf, known or novel.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, with the features seen during fit.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            The leaf name of each sample's nearest prototype.
-        """
-        nearest = np.argmin(self._scaled_distances(X), axis=1)
-        return self.classes_[nearest]
 
     def score(self, X, y=None):
         """Opposite of the sum of squared distances of ``X`` to its prototypes.
@@ -336,11 +303,7 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         {'lambda_hierarchy': 0.05}
         """
         d2 = self._scaled_distances(X)
-        index = self._score_targets(y, d2.shape[0])
-        nearest = d2.min(axis=1)
-        if index is not None:
-            labeled = np.flatnonzero(index >= 0)
-            nearest[labeled] = d2[labeled, index[labeled]]
+        nearest = self._own_class_values(d2.min(axis=1), d2, y)
         total = nearest.sum(dtype=np.float64)
         with np.errstate(over="ignore", under="ignore"):
             return -float(total * np.float64(self._scale) ** 2)

@@ -7,6 +7,8 @@ from scipy.stats import truncnorm
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._event_pairs import find_pairs
+from ..utils._truncnorm import truncnorm_pdf
 from ..utils._validation import MAX_SIMULATED_ENTRIES, check_array_arg
 
 
@@ -26,8 +28,6 @@ def _per_driver(value, n_drivers, name):
 
 def _thin(target, drivers, baseline, alpha, mean, std, lower, upper, rng):
     # keep each event of the excitatory process with probability lambda / lambda_+
-    from ..point_process._kernels import find_pairs, truncnorm_pdf
-
     positive = np.full(target.size, float(baseline))
     negative = np.zeros(target.size)
     for p, driver in enumerate(drivers):
@@ -153,6 +153,42 @@ def make_driven_events(
     array([0.8, 0.8])
     """
     end_time = float(end_time)
+    alpha, mean, std = _check_kernels(alpha, kernel_mean, kernel_std, n_drivers,
+                                      baseline, lower, upper)
+    isi_low, isi_high = _check_isi(isi)
+    # the arrays drawn per realisation: baseline events and each driver's stimuli
+    # with their children, checked before anything is allocated
+    n_events = baseline * end_time + n_drivers * (end_time / isi_low + 1) * (
+        1 + max(float(alpha.max()), 0.0)
+    )
+    if not n_events <= MAX_SIMULATED_ENTRIES:
+        raise ValueError(
+            f"end_time={end_time:g} with isi[0]={isi_low:g}, baseline={baseline:g} "
+            f"and {n_drivers} drivers gives about {n_events:.3g} events per "
+            f"realisation, more than the cap of {MAX_SIMULATED_ENTRIES:,}; reduce "
+            "end_time or raise isi."
+        )
+    rng = check_random_state(random_state)
+    kernels = (float(baseline), alpha, mean, std, lower, upper)
+    X = [
+        _realisation(rng, end_time, (isi_low, isi_high), kept_fraction, kernels)
+        for _ in range(n_realisations)
+    ]
+    params = {
+        "baseline": float(baseline),
+        "alpha": alpha,
+        "kernel_mean": mean,
+        "kernel_std": std,
+        "lower": float(lower),
+        "upper": float(upper),
+        "end_time": end_time,
+    }
+    return X, params
+
+
+def _check_kernels(alpha, kernel_mean, kernel_std, n_drivers, baseline, lower,
+                   upper):
+    """The kernels' parameters, one per driver, and a non-negative intensity."""
     if not lower < upper:
         raise ValueError(
             "lower and upper must satisfy 0 <= lower < upper (a kernel support of "
@@ -173,59 +209,45 @@ def make_driven_events(
                 f"stimulus (baseline + sum of alpha_p * max kappa_p = {floor:.3g} "
                 "< 0); raise baseline or the negative alpha."
             )
+    return alpha, mean, std
+
+
+def _check_isi(isi):
+    """``(low, high)``, the range of the inter-stimulus intervals."""
     isi_arr = check_array_arg(isi, "isi", ndim=1)
     if isi_arr.shape != (2,) or not 0 < isi_arr[0] <= isi_arr[1]:
         raise ValueError(
             "isi must be a range (low, high) of inter-stimulus intervals with "
             f"0 < low <= high, got {isi!r}."
         )
-    isi_low, isi_high = (float(v) for v in isi_arr)
-    # the arrays drawn per realisation: baseline events and each driver's stimuli
-    # with their children, checked before anything is allocated
-    n_events = baseline * end_time + n_drivers * (end_time / isi_low + 1) * (
-        1 + max(float(alpha.max()), 0.0)
-    )
-    if not n_events <= MAX_SIMULATED_ENTRIES:
-        raise ValueError(
-            f"end_time={end_time:g} with isi[0]={isi_low:g}, baseline={baseline:g} "
-            f"and {n_drivers} drivers gives about {n_events:.3g} events per "
-            f"realisation, more than the cap of {MAX_SIMULATED_ENTRIES:,}; reduce "
-            "end_time or raise isi."
-        )
-    n_stimuli = int(np.ceil(end_time / isi_low)) + 1
+    return tuple(float(v) for v in isi_arr)
 
-    rng = check_random_state(random_state)
+
+def _realisation(rng, end_time, isi, kept_fraction, kernels):
+    """One realisation ``[target, driver_1, ..., driver_P]``: the drivers'
+    stimuli, then the target by the cluster representation (thinned where a
+    driver inhibits)."""
+    baseline, alpha, mean, std, lower, upper = kernels
+    n_stimuli = int(np.ceil(end_time / isi[0])) + 1
     a = (lower - mean) / std
     b = (upper - mean) / std
-    X = []
-    for _ in range(n_realisations):
-        drivers = []
-        children = [rng.uniform(0, end_time, size=rng.poisson(baseline * end_time))]
-        for p in range(n_drivers):
-            times = np.cumsum(rng.uniform(isi_low, isi_high, size=n_stimuli))
-            times = times[times <= end_time]
-            times = times[rng.uniform(size=times.size) < kept_fraction]
-            drivers.append(times)
-            if alpha[p] <= 0:
-                continue
-            n_children = rng.poisson(alpha[p], size=times.size)
-            delays = truncnorm.rvs(
-                a[p], b[p], loc=mean[p], scale=std[p], size=int(n_children.sum()),
-                random_state=rng,
-            )
-            children.append(np.repeat(times, n_children) + delays)
-        target = np.sort(np.concatenate(children))
-        if np.any(alpha < 0):
-            target = _thin(target, drivers, baseline, alpha, mean, std, lower,
-                           upper, rng)
-        X.append([target[target <= end_time], *drivers])
-    params = {
-        "baseline": float(baseline),
-        "alpha": alpha,
-        "kernel_mean": mean,
-        "kernel_std": std,
-        "lower": float(lower),
-        "upper": float(upper),
-        "end_time": end_time,
-    }
-    return X, params
+    drivers = []
+    children = [rng.uniform(0, end_time, size=rng.poisson(baseline * end_time))]
+    for p in range(len(alpha)):
+        times = np.cumsum(rng.uniform(isi[0], isi[1], size=n_stimuli))
+        times = times[times <= end_time]
+        times = times[rng.uniform(size=times.size) < kept_fraction]
+        drivers.append(times)
+        if alpha[p] <= 0:
+            continue
+        n_children = rng.poisson(alpha[p], size=times.size)
+        delays = truncnorm.rvs(
+            a[p], b[p], loc=mean[p], scale=std[p], size=int(n_children.sum()),
+            random_state=rng,
+        )
+        children.append(np.repeat(times, n_children) + delays)
+    target = np.sort(np.concatenate(children))
+    if np.any(alpha < 0):
+        target = _thin(target, drivers, baseline, alpha, mean, std, lower, upper,
+                       rng)
+    return [target[target <= end_time], *drivers]

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._label_tree import LabelTree, as_label_array, parse_hierarchy
 from ..utils._validation import UNLABELED, check_simulation_size
 
 # Largest tree (number of nodes, root excluded) the simulator builds: a balanced
@@ -41,18 +42,52 @@ def _random_tree(depth, branching):
     return edges
 
 
+def _tree_edges(hierarchy, depth, branching, n_features):
+    """The edges of the given tree, or of the balanced one drawn, after checking
+    their size against the caps."""
+    if hierarchy is None:
+        n_nodes = _n_tree_nodes(depth, branching)
+        if n_nodes > MAX_TREE_NODES:
+            raise ValueError(
+                f"depth={depth} and branching={branching} give a tree of more than "
+                f"{MAX_TREE_NODES:,} nodes (the cap MAX_TREE_NODES); use a smaller "
+                "depth or branching."
+            )
+        check_simulation_size(n_nodes * n_features, "n_tree_nodes * n_features")
+        return _random_tree(depth, branching)
+    if len(hierarchy) > MAX_TREE_NODES:
+        raise ValueError(
+            f"hierarchy has {len(hierarchy):,} edges, more than the cap "
+            f"MAX_TREE_NODES={MAX_TREE_NODES:,}."
+        )
+    check_simulation_size(len(hierarchy) * n_features, "n_tree_nodes * n_features")
+    return parse_hierarchy(hierarchy)
+
+
+def _class_sizes(n_samples, n_leaves, imbalance, rng):
+    """Sizes of the classes: equal, or spread over a ratio ``imbalance`` in a
+    random order of the leaves."""
+    if imbalance == 1.0:
+        sizes = np.full(n_leaves, n_samples // n_leaves)
+        sizes[: n_samples % n_leaves] += 1
+        return sizes
+    ranks = rng.permutation(n_leaves) / max(n_leaves - 1, 1)
+    share = imbalance ** -ranks
+    sizes = np.floor(n_samples * share / share.sum()).astype(int)
+    sizes[np.argsort(-share)[: n_samples - sizes.sum()]] += 1
+    return sizes
+
+
 def _label_names(leaves):
     """The leaves as a label array of one type, and the marker of unlabeled samples.
 
     Integer leaves give an int64 array and ``-1``; string leaves an object array
     of strings and ``"-1"``, so that ``y`` never mixes strings and integers.
     """
-    if all(isinstance(leaf, Integral) and not isinstance(leaf, bool)
-           for leaf in leaves):
-        return np.asarray(leaves, dtype=np.int64), UNLABELED
+    names = as_label_array(leaves)  # as the estimators' classes_
+    if names.dtype.kind == "i":
+        return names, UNLABELED
     if all(isinstance(leaf, str) for leaf in leaves):
-        names = np.empty(len(leaves), dtype=object)
-        names[:] = leaves
         return names, str(UNLABELED)
     kinds = sorted({type(leaf).__name__ for leaf in leaves})
     raise TypeError(
@@ -191,30 +226,9 @@ def make_hierarchical_blobs(
     >>> bool(np.all(unlabeled_mask(y) == (y == "-1")))
     True
     """
-    # Imported here: the tree utilities live with the estimators.
-    from ..cluster._hierarchy import LabelTree, parse_hierarchy
-
     check_simulation_size(n_samples * n_features, "n_samples * n_features")
-    if hierarchy is None:
-        n_nodes = _n_tree_nodes(depth, branching)
-        if n_nodes > MAX_TREE_NODES:
-            raise ValueError(
-                f"depth={depth} and branching={branching} give a tree of more than "
-                f"{MAX_TREE_NODES:,} nodes (the cap MAX_TREE_NODES); use a smaller "
-                "depth or branching."
-            )
-        check_simulation_size(n_nodes * n_features, "n_tree_nodes * n_features")
-    elif len(hierarchy) > MAX_TREE_NODES:
-        raise ValueError(
-            f"hierarchy has {len(hierarchy):,} edges, more than the cap "
-            f"MAX_TREE_NODES={MAX_TREE_NODES:,}."
-        )
+    edges = _tree_edges(hierarchy, depth, branching, n_features)
     rng = check_random_state(random_state)
-    if hierarchy is None:
-        edges = _random_tree(depth, branching)
-    else:
-        check_simulation_size(len(hierarchy) * n_features, "n_tree_nodes * n_features")
-        edges = parse_hierarchy(hierarchy)
     tree = LabelTree(edges)
     leaves = [tree.nodes[i] for i in tree.leaves]
     if n_novel >= len(leaves):
@@ -228,14 +242,7 @@ def make_hierarchical_blobs(
         std = scale * shrink ** (tree.depth[node] - 1)
         centers[node] = centers[tree.parent[node]] + rng.normal(
             scale=std, size=n_features)
-    if imbalance == 1.0:
-        sizes = np.full(len(leaves), n_samples // len(leaves))
-        sizes[: n_samples % len(leaves)] += 1
-    else:
-        ranks = rng.permutation(len(leaves)) / max(len(leaves) - 1, 1)
-        share = imbalance ** -ranks
-        sizes = np.floor(n_samples * share / share.sum()).astype(int)
-        sizes[np.argsort(-share)[: n_samples - sizes.sum()]] += 1
+    sizes = _class_sizes(n_samples, len(leaves), imbalance, rng)
     which = np.repeat(np.arange(len(leaves)), sizes)
     if tail_df is None:
         noise = rng.normal(scale=cluster_std, size=(n_samples, n_features))

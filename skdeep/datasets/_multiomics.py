@@ -183,6 +183,63 @@ def make_multiomics(
     >>> int(np.sum((y == 4) & (modality == 1)))
     0
     """
+    sizes, noise_models, fractions = _check_modalities(
+        n_features, noise_models, labeled_fraction)
+    n_mod = len(sizes)
+    n_target_cls = int(n_target_classes) if n_target > 0 else 0
+    if n_target > 0 and not 1 <= n_target_cls < n_classes:
+        raise ValueError(
+            f"n_target_classes must be in [1, n_classes), got {n_target_classes!r}."
+        )
+    n_ref_cls = n_classes - n_target_cls
+    if weights is None:
+        weights = np.full(n_ref_cls, 1.0 / n_ref_cls)
+    weights = _check_shares(weights, n_ref_cls, "weights")
+    if modality_fractions is None:
+        modality_fractions = np.full(n_mod, 1.0 / n_mod)
+    modality_fractions = _check_shares(
+        modality_fractions, n_mod, "modality_fractions"
+    )
+    unlabeled_classes = _check_unlabeled_classes(unlabeled_classes, n_mod, n_classes)
+    check_simulation_size(
+        (n_samples + n_target) * sum(sizes), "(n_samples + n_target) * sum(n_features)"
+    )
+    rng = check_random_state(random_state)
+
+    # Classes, cohorts and modalities of the samples.
+    y_ref = rng.choice(n_ref_cls, size=n_samples, p=weights)
+    y_tgt = n_ref_cls + rng.randint(n_target_cls, size=n_target) if n_target else \
+        np.empty(0, dtype=int)
+    y_true = np.concatenate([y_ref, y_tgt]).astype(np.int64)
+    cohort = np.r_[np.zeros(n_samples, dtype=np.int64), np.ones(n_target, np.int64)]
+    modality = np.empty(len(y_true), dtype=np.int64)
+    for part in (cohort == 0, cohort == 1):
+        idx = np.flatnonzero(part)
+        # exact shares, then a random order
+        counts = np.floor(modality_fractions * len(idx)).astype(int)
+        counts[: len(idx) - counts.sum()] += 1
+        modality[idx] = rng.permutation(np.repeat(np.arange(n_mod), counts))
+
+    # Shared latent profiles: class means on a scaled simplex-like design.
+    class_means = rng.standard_normal((n_classes, n_latent))
+    class_means *= class_separation / np.sqrt(2 * n_latent)
+    latent = class_means[y_true] + rng.standard_normal((len(y_true), n_latent))
+    X = _draw_modalities(rng, latent, modality, sizes, noise_models, noise)
+    y = _hide_labels(rng, y_true, modality, fractions, unlabeled_classes)
+    if not return_info:
+        return X, y, y_true, modality
+    info = {
+        "latent": latent,
+        "class_means": class_means,
+        "cohort": cohort,
+        "modalities": sizes,
+        "noise_models": list(noise_models),
+    }
+    return X, y, y_true, modality, info
+
+
+def _check_modalities(n_features, noise_models, labeled_fraction):
+    """The size, noise model and labeled fraction of each modality."""
     sizes = np.atleast_1d(np.asarray(n_features, dtype=object))
     if sizes.ndim > 1 or sizes.size < 1:
         raise ValueError(
@@ -215,20 +272,11 @@ def make_multiomics(
         )
     if any(not 0 <= f <= 1 for f in fractions):
         raise ValueError(f"labeled_fraction must be in [0, 1], got {fractions}.")
-    n_target_cls = int(n_target_classes) if n_target > 0 else 0
-    if n_target > 0 and not 1 <= n_target_cls < n_classes:
-        raise ValueError(
-            f"n_target_classes must be in [1, n_classes), got {n_target_classes!r}."
-        )
-    n_ref_cls = n_classes - n_target_cls
-    if weights is None:
-        weights = np.full(n_ref_cls, 1.0 / n_ref_cls)
-    weights = _check_shares(weights, n_ref_cls, "weights")
-    if modality_fractions is None:
-        modality_fractions = np.full(n_mod, 1.0 / n_mod)
-    modality_fractions = _check_shares(
-        modality_fractions, n_mod, "modality_fractions"
-    )
+    return sizes, noise_models, fractions
+
+
+def _check_unlabeled_classes(unlabeled_classes, n_mod, n_classes):
+    """``{modality: classes}`` whose samples are all unlabeled, checked."""
     unlabeled_classes = {} if unlabeled_classes is None else dict(unlabeled_classes)
     for m, classes in unlabeled_classes.items():
         if not _is_int(m) or not 0 <= m < n_mod:
@@ -243,32 +291,14 @@ def make_multiomics(
                 f"unlabeled_classes[{m!r}] must list class indices in "
                 f"[0, {n_classes}), got {bad}."
             )
-    check_simulation_size(
-        (n_samples + n_target) * sum(sizes), "(n_samples + n_target) * sum(n_features)"
-    )
-    rng = check_random_state(random_state)
+    return unlabeled_classes
 
-    # Classes, cohorts and modalities of the samples.
-    y_ref = rng.choice(n_ref_cls, size=n_samples, p=weights)
-    y_tgt = n_ref_cls + rng.randint(n_target_cls, size=n_target) if n_target else \
-        np.empty(0, dtype=int)
-    y_true = np.concatenate([y_ref, y_tgt]).astype(np.int64)
-    cohort = np.r_[np.zeros(n_samples, dtype=np.int64), np.ones(n_target, np.int64)]
-    n_total = len(y_true)
-    modality = np.empty(n_total, dtype=np.int64)
-    for part in (cohort == 0, cohort == 1):
-        idx = np.flatnonzero(part)
-        # exact shares, then a random order
-        counts = np.floor(modality_fractions * len(idx)).astype(int)
-        counts[: len(idx) - counts.sum()] += 1
-        modality[idx] = rng.permutation(np.repeat(np.arange(n_mod), counts))
 
-    # Shared latent profiles: class means on a scaled simplex-like design.
-    class_means = rng.standard_normal((n_classes, n_latent))
-    class_means *= class_separation / np.sqrt(2 * n_latent)
-    latent = class_means[y_true] + rng.standard_normal((n_total, n_latent))
-
-    X = np.full((n_total, sum(sizes)), np.nan)
+def _draw_modalities(rng, latent, modality, sizes, noise_models, noise):
+    """Each sample's measurements in its own modality's columns, NaN elsewhere:
+    a random one-hidden-layer map of the latent profile, then the noise model."""
+    X = np.full((latent.shape[0], sum(sizes)), np.nan)
+    n_latent = latent.shape[1]
     start = 0
     for m, (d, model) in enumerate(zip(sizes, noise_models)):
         hidden = max(2 * n_latent, 16)
@@ -285,22 +315,17 @@ def make_multiomics(
             x = 1.0 / (1.0 + np.exp(-(s + noise * rng.standard_normal(s.shape))))
         X[np.ix_(rows, np.arange(start, start + d))] = x
         start += d
+    return X
 
+
+def _hide_labels(rng, y_true, modality, fractions, unlabeled_classes):
+    """``y_true`` with -1 for the samples left unlabeled in each modality."""
     y = y_true.copy()
-    for m in range(n_mod):
+    for m, fraction in enumerate(fractions):
         idx = np.flatnonzero(modality == m)
-        n_lab = int(round(fractions[m] * len(idx)))
+        n_lab = int(round(fraction * len(idx)))
         keep = np.zeros(len(idx), dtype=bool)
         keep[rng.choice(len(idx), n_lab, replace=False)] = True
         hidden_cls = np.isin(y_true[idx], np.atleast_1d(unlabeled_classes.get(m, [])))
         y[idx[~keep | hidden_cls]] = -1
-    if not return_info:
-        return X, y, y_true, modality
-    info = {
-        "latent": latent,
-        "class_means": class_means,
-        "cohort": cohort,
-        "modalities": sizes,
-        "noise_models": list(noise_models),
-    }
-    return X, y, y_true, modality, info
+    return y

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..point_process._kernels import truncnorm_pdf
+from ..utils._truncnorm import truncnorm_pdf
 from ..utils._validation import check_array_arg
 
 _KEYS = ("baseline", "alpha", "kernel_mean", "kernel_std")

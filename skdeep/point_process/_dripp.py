@@ -8,18 +8,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._iteration import IterationMonitor
+from ..utils._event_pairs import find_pairs
+from ..utils._iteration import ITERATION_CONSTRAINTS, IterationMonitor
+from ..utils._truncnorm import truncnorm_cdf, truncnorm_pdf
 from ._events import _as_times, _check_realisations, _Events
 from ._inhibition import inhibitory_m_step, project_feasible
 from ._kernels import (
     covered_intensity,
     em_update,
-    find_pairs,
     kernel_log_norms,
     pair_exponents,
     pair_intensity,
-    truncnorm_cdf,
-    truncnorm_pdf,
     union_measure,
 )
 
@@ -159,14 +158,12 @@ class DriPP(BaseEstimator):
     """
 
     _parameter_constraints = {
+        **ITERATION_CONSTRAINTS,
         "lower": [Interval(numbers.Real, 0, None, closed="left")],
         "upper": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"smart_start", "random"}), dict],
         "alpha_pos": ["boolean"],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(

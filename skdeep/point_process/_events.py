@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
+from ..utils._event_pairs import find_pairs
 from ._inhibition import max_overlap
-from ._kernels import find_pairs
 
 
 def _as_ids(value, name):
@@ -140,33 +140,8 @@ def _check_realisations(X, end_time=None, n_drivers=None):
         ) from exc
     if len(realisations) == 0:
         raise ValueError("X must hold at least one realisation, got none.")
-    data = []
-    for r, realisation in enumerate(realisations):
-        if isinstance(realisation, numbers.Number) or (
-            isinstance(realisation, np.ndarray) and realisation.dtype != object
-        ):
-            raise TypeError(
-                f"X[{r}] must be a list of 1-D timestamp arrays [target, driver_1, "
-                "...]; X looks like a single realisation: wrap it in a list."
-            )
-        arrays = list(realisation)
-        if arrays and all(isinstance(a, numbers.Number) for a in arrays):
-            raise TypeError(
-                f"X[{r}] is a sequence of numbers, not of timestamp arrays: X looks "
-                "like a single realisation [target, driver_1, ...]; wrap it in a "
-                "list."
-            )
-        if len(arrays) < 2:
-            raise ValueError(
-                f"X[{r}] has no driver: each realisation must be [target, driver_1, "
-                "..., driver_P] with P >= 1."
-            )
-        target = _as_times(arrays[0], f"X[{r}][0] (target)")
-        drivers = [
-            _as_times(a, f"X[{r}][{p + 1}] (driver {p + 1})")
-            for p, a in enumerate(arrays[1:])
-        ]
-        data.append((target, drivers))
+    data = [_check_realisation(r, realisation)
+            for r, realisation in enumerate(realisations)]
     n_found = {len(drivers) for _, drivers in data}
     if len(n_found) > 1:
         raise ValueError(
@@ -178,7 +153,41 @@ def _check_realisations(X, end_time=None, n_drivers=None):
             f"X has {found} drivers per realisation, but DriPP was fitted with "
             f"{n_drivers}."
         )
+    return data, _check_end_times(data, end_time)
 
+
+def _check_realisation(r, realisation):
+    """``(target, drivers)`` of realisation ``X[r]``, as float64 arrays."""
+    if isinstance(realisation, numbers.Number) or (
+        isinstance(realisation, np.ndarray) and realisation.dtype != object
+    ):
+        raise TypeError(
+            f"X[{r}] must be a list of 1-D timestamp arrays [target, driver_1, "
+            "...]; X looks like a single realisation: wrap it in a list."
+        )
+    arrays = list(realisation)
+    if arrays and all(isinstance(a, numbers.Number) for a in arrays):
+        raise TypeError(
+            f"X[{r}] is a sequence of numbers, not of timestamp arrays: X looks "
+            "like a single realisation [target, driver_1, ...]; wrap it in a "
+            "list."
+        )
+    if len(arrays) < 2:
+        raise ValueError(
+            f"X[{r}] has no driver: each realisation must be [target, driver_1, "
+            "..., driver_P] with P >= 1."
+        )
+    target = _as_times(arrays[0], f"X[{r}][0] (target)")
+    drivers = [
+        _as_times(a, f"X[{r}][{p + 1}] (driver {p + 1})")
+        for p, a in enumerate(arrays[1:])
+    ]
+    return target, drivers
+
+
+def _check_end_times(data, end_time):
+    """The end time of each realisation: ``end_time``, checked against the
+    events, or the last event of each."""
     last = np.array(
         [
             max([a[-1] for a in (target, *drivers) if a.size] or [np.nan])
@@ -208,7 +217,7 @@ def _check_realisations(X, end_time=None, n_drivers=None):
             raise ValueError(
                 f"X[{r}] has events after end_time ({last[r]} > {end_times[r]})."
             )
-    return data, end_times
+    return end_times
 
 
 class _Events:

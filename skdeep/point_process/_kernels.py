@@ -1,135 +1,21 @@
-"""Truncated-Gaussian kernel and the numba sums of one DriPP EM iteration.
+"""The numba sums of one DriPP EM iteration on the truncated-Gaussian kernel.
 
 Delays between target and driver events are exact (continuous): the pairs whose
 delay falls in the kernel support ``[lower, upper]`` are found once by a linear
-merge (:func:`find_pairs`), and every EM iteration is
+merge (:func:`skdeep.utils._event_pairs.find_pairs`), and every EM iteration is
 :func:`pair_exponents`, NumPy's ``exp``, :func:`covered_intensity`, NumPy's
-``log`` and :func:`em_update` (E-step sums, compensator and M-step).
+``log`` and :func:`em_update` (E-step sums, compensator and M-step). The kernel's
+vectorised density, distribution function and normaliser, which the simulator
+and the metrics share, are in :mod:`skdeep.utils._truncnorm`; the scalar,
+compiled forms the sums need are here.
 """
 
 import math
 
 import numpy as np
 from numba import njit
-from scipy.special import log_ndtr
 
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
-_LOG_SQRT_2PI = math.log(_SQRT_2PI)
-
-
-def _log_diff_ndtr(a, b):
-    """``log(Phi(b) - Phi(a))`` for ``a <= b``, accurate in both tails.
-
-    Works on the tail where the two masses are not rounded to 1: a kernel whose
-    mean lies far outside ``[lower, upper]`` keeps a finite, exact normaliser
-    where ``ndtr(b) - ndtr(a)`` underflows to 0.
-    """
-    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
-    right = a > 0  # both in the right tail: mirror, Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
-    hi = np.where(right, log_ndtr(-a), log_ndtr(b))
-    lo = np.where(right, log_ndtr(-b), log_ndtr(a))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return hi + np.log1p(-np.exp(lo - hi))
-
-
-def truncnorm_log_mass(mean, std, lower, upper):
-    """Logarithm of :func:`truncnorm_mass`, finite for any finite mean."""
-    mean = np.asarray(mean, dtype=np.float64)
-    std = np.asarray(std, dtype=np.float64)
-    return _log_diff_ndtr((lower - mean) / std, (upper - mean) / std)
-
-
-def truncnorm_mass(mean, std, lower, upper):
-    """Gaussian mass of ``[lower, upper]``: the normalising constant of the kernel."""
-    return np.exp(truncnorm_log_mass(mean, std, lower, upper))
-
-
-def truncnorm_pdf(x, mean, std, lower, upper):
-    """Density of a Gaussian truncated to ``[lower, upper]``, zero outside.
-
-    Parameters
-    ----------
-    x : array-like
-        Delays at which to evaluate the kernel.
-    mean, std : float
-        Mean and standard deviation of the untruncated Gaussian.
-    lower, upper : float
-        Support of the kernel.
-
-    Returns
-    -------
-    pdf : ndarray of the shape of ``x``
-    """
-    x = np.asarray(x, dtype=np.float64)
-    z = (x - mean) / std
-    # normalised in log space: finite even where the mass underflows
-    log_mass = truncnorm_log_mass(mean, std, lower, upper)
-    log_norm = np.log(std) + _LOG_SQRT_2PI + log_mass
-    out = np.exp(-0.5 * z * z - log_norm)
-    return np.where((x >= lower) & (x <= upper), out, 0.0)
-
-
-def truncnorm_cdf(x, mean, std, lower, upper):
-    """Cumulative distribution function of the truncated Gaussian kernel."""
-    x = np.clip(np.asarray(x, dtype=np.float64), lower, upper)
-    mean = np.asarray(mean, dtype=np.float64)
-    std = np.asarray(std, dtype=np.float64)
-    a = (lower - mean) / std
-    shape = np.broadcast(x, a).shape
-    log_num = _log_diff_ndtr(np.broadcast_to(a, shape), (x - mean) / std)
-    return np.exp(log_num - truncnorm_log_mass(mean, std, lower, upper))
-
-
-def find_pairs(target, driver, lower, upper):
-    """Target/driver pairs whose delay ``target - driver`` is in ``[lower, upper]``.
-
-    Both arrays are sorted, so the targets following driver event ``j`` within the
-    support form a contiguous block ``[start_j, stop_j)`` (the bounds
-    ``searchsorted`` would give, ``side="left"`` for ``lower`` and ``"right"`` for
-    ``upper``); both bounds only move forward, so one linear merge finds them all.
-
-    Returns
-    -------
-    target_idx : ndarray of int64
-        Index of the target event of each pair, in (driver event, target) order.
-    delay : ndarray of float64
-        Its delay, clamped to ``[lower, upper]``: a latency exactly at a bound
-        (``target = driver + lower``) may round one ulp outside it when subtracted
-        back, and must still be a point of the support.
-    """
-    return _merge_pairs(
-        np.ascontiguousarray(target, dtype=np.float64),
-        np.ascontiguousarray(driver, dtype=np.float64), float(lower), float(upper),
-    )
-
-
-@njit(cache=True, nogil=True)
-def _merge_pairs(target, driver, lower, upper):
-    # first pass: the block bounds of each driver event; second: fill the pairs
-    start = np.empty(driver.size, dtype=np.int64)
-    stop = np.empty(driver.size, dtype=np.int64)
-    i = 0
-    j = 0
-    n_pairs = 0
-    for k in range(driver.size):
-        lo = driver[k] + lower
-        hi = driver[k] + upper
-        while i < target.size and target[i] < lo:
-            i += 1
-        while j < target.size and target[j] <= hi:
-            j += 1
-        start[k] = i
-        stop[k] = max(i, j)
-        n_pairs += stop[k] - i
-    target_idx = np.empty(n_pairs, dtype=np.int64)
-    delay = np.empty(n_pairs)
-    n = 0
-    for k in range(driver.size):
-        for t in range(start[k], stop[k]):
-            target_idx[n] = t
-            delay[n] = min(max(target[t] - driver[k], lower), upper)
-            n += 1
-    return target_idx, delay
+_LOG_SQRT_2PI = math.log(math.sqrt(2.0 * math.pi))
 
 
 @njit(cache=True, nogil=True)

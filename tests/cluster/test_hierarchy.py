@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from skdeep.cluster._hierarchy import LabelTree, parse_hierarchy, resolve_classes
+from skdeep.cluster._hierarchy import resolve_classes
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.utils import unlabeled_mask
+from skdeep.utils._label_tree import LabelTree, parse_hierarchy
 
 TREE = {"a": "ab", "b": "ab", "c": "cd", "d": "cd", "ab": "r", "cd": "r"}
 

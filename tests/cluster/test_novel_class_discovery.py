@@ -10,11 +10,15 @@ from sklearn.mixture import GaussianMixture
 
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
 from skdeep.cluster._hierarchical_gmm import em
-from skdeep.cluster._hkmeans import name_novel_clusters, node_penalties
+from skdeep.cluster._hkmeans import (
+    ADAM_N_ITER_NO_CHANGE,
+    name_novel_clusters,
+    node_penalties,
+)
 from skdeep.datasets import make_hierarchical_blobs
 from skdeep.metrics import cluster_accuracy, direct_label_accuracy
 from skdeep.utils import unlabeled_mask
-from skdeep.utils._iteration import IterationMonitor
+from skdeep.utils._iteration import IterationMonitor, has_converged
 
 ESTIMATORS = [NovelClassKMeans, HierarchicalGMM]
 TREE = {"a": "ab", "b": "ab", "c": "cd", "d": "cd", "ab": "r", "cd": "r"}
@@ -78,8 +82,9 @@ def test_adam_solver_reaches_the_same_accuracy():
     pred_alt = NovelClassKMeans(tree, random_state=0).fit_predict(X, y)
     acc_adam = cluster_accuracy(y_true[unl], pred_adam[unl])
     acc_alt = cluster_accuracy(y_true[unl], pred_alt[unl])
-    # Measured: 0.92 (Adam, 49 steps of the default unit-free size) and 0.92
-    # (alternating).
+    # Measured: 0.92 (Adam, 70 steps of the default unit-free size, stopped by
+    # the rule over its last 20 steps; 60 steps and 0.92 with the former
+    # one-step relative change) and 0.92 (alternating).
     assert acc_adam >= 0.85 and acc_alt >= 0.85
     # Adam decreases its (non-squared) loss.
     assert adam.loss_curve_[-1] < adam.loss_curve_[0]
@@ -267,6 +272,26 @@ def test_loss_curve_has_one_value_per_iteration(Estimator, solver):
     assert isinstance(curve, np.ndarray) and curve.dtype == np.float64
     assert curve.shape == (model.n_iter_,) and model.n_iter_ >= 2
     assert np.all(np.isfinite(curve))
+
+
+@pytest.mark.parametrize("Estimator, solver", SOLVER_CASES, ids=SOLVER_IDS)
+def test_fit_stops_by_the_one_rule(Estimator, solver):
+    # skdeep's stopping rule on the loss curve: EM's tol is per sample (scale
+    # 1), h-k-means' relative to the first loss, per step over the last
+    # ADAM_N_ITER_NO_CHANGE steps for Adam. The fit stops at the first
+    # iteration where the rule holds (or, alternating, at a fixed point).
+    X, y, _, tree, _ = _simulated(0, n_samples=300)
+    model = Estimator(tree, solver=solver, max_iter=500, random_state=0).fit(X, y)
+    curve, tol = model.loss_curve_, model.tol
+    window = ADAM_N_ITER_NO_CHANGE if solver == "adam" else 1
+    scale = 1.0 if Estimator is HierarchicalGMM else window * abs(curve[0])
+    held = [has_converged(curve[:k], tol, scale, window)
+            for k in range(1, curve.size + 1)]
+    assert not any(held[:-1])
+    if solver == "adam":
+        assert held[-1] and model.n_iter_ > window
+    elif Estimator is HierarchicalGMM:
+        assert held[-1] and model.converged_
 
 
 @pytest.mark.parametrize("Estimator, solver", SOLVER_CASES, ids=SOLVER_IDS)

@@ -13,13 +13,12 @@ from sklearn.model_selection import GridSearchCV, KFold
 from skdeep.datasets import make_driven_events
 from skdeep.metrics import intensity_error
 from skdeep.point_process import DriPP, events_to_realisations
-from skdeep.point_process._kernels import (
-    find_pairs,
+from skdeep.utils._event_pairs import find_pairs
+from skdeep.utils._truncnorm import (
     truncnorm_cdf,
     truncnorm_log_mass,
     truncnorm_mass,
     truncnorm_pdf,
-    union_measure,
 )
 
 SUPPORT = dict(lower=0.03, upper=0.8)
@@ -238,92 +237,6 @@ def test_intensity():
     np.testing.assert_allclose(model.intensity(t, drivers), expected)
 
 
-# -- kernels --------------------------------------------------------------------
-
-
-def test_truncated_kernel_integrates_to_one():
-    x = np.linspace(0.03, 0.8, 20001)
-    for mean, std in ((0.4, 0.2), (0.1, 0.05), (0.9, 0.3)):
-        pdf = truncnorm_pdf(x, mean, std, 0.03, 0.8)
-        assert integrate.trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-6)
-        assert truncnorm_cdf(0.8, mean, std, 0.03, 0.8) == pytest.approx(1.0)
-    assert truncnorm_pdf(np.array([0.0, 0.9]), 0.4, 0.2, 0.03, 0.8).sum() == 0
-
-
-def test_find_pairs_matches_brute_force():
-    rng = np.random.RandomState(0)
-    target = np.sort(rng.uniform(0, 50, 200))
-    driver = np.sort(rng.uniform(0, 50, 60))
-    idx, delay = find_pairs(target, driver, 0.03, 0.8)
-    diff = target[:, None] - driver[None, :]
-    expected = sorted(diff[(diff >= 0.03) & (diff <= 0.8)].tolist())
-    np.testing.assert_allclose(sorted(delay.tolist()), expected)
-    np.testing.assert_allclose(target[idx] - delay, np.round(target[idx] - delay, 12))
-
-
-def test_union_measure():
-    starts = np.array([0.0, 0.5, 3.0, 9.5])
-    assert union_measure(starts, 1.0, 10.0) == pytest.approx(1.5 + 1.0 + 0.5)
-
-
-# -- simulator ------------------------------------------------------------------
-
-
-def test_simulator_counts_match_expectation():
-    X, truth = make_driven_events(n_realisations=40, end_time=500.0, random_state=0)
-    n_drivers = np.array([[d.size for d in r[1:]] for r in X])
-    # ISI uniform in [1, 1.4] (mean 1.2), 60 % kept
-    np.testing.assert_allclose(n_drivers.mean(0), 500.0 / 1.2 * 0.6, rtol=0.02)
-    expected = truth["baseline"] * 500.0 + n_drivers @ truth["alpha"]
-    observed = np.array([r[0].size for r in X])
-    assert observed.sum() == pytest.approx(expected.sum(), rel=0.02)
-    assert all(np.all(np.diff(r[0]) >= 0) and r[0][-1] <= 500.0 for r in X)
-
-
-def test_simulator_delays_follow_kernel():
-    X, _ = make_driven_events(
-        end_time=5000.0, n_drivers=1, baseline=0.0, kernel_std=0.1, random_state=0
-    )
-    delays = find_pairs(X[0][0], X[0][1], 0.03, 0.8)[1]
-    # drivers are >= 1 s apart: with no baseline each delay is a true child delay
-    assert delays.size == X[0][0].size
-    assert delays.mean() == pytest.approx(0.4, abs=0.01)
-    assert delays.std() == pytest.approx(0.1, rel=0.05)
-
-
-def test_simulator_is_seeded_and_validates():
-    first, _ = make_driven_events(end_time=50.0, random_state=7)
-    second, _ = make_driven_events(end_time=50.0, random_state=7)
-    for a, b in zip(first[0], second[0]):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="alpha"):
-        make_driven_events(alpha=[1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="lower"):
-        make_driven_events(lower=0.5, upper=0.2)
-    with pytest.raises(ValueError, match="kept_fraction"):
-        make_driven_events(kept_fraction=0.0)
-
-
-# -- metric ---------------------------------------------------------------------
-
-
-def test_intensity_error_metric():
-    truth = dict(baseline=0.8, alpha=[0.8, 0.5], kernel_mean=[0.4, 0.4],
-                 kernel_std=[0.2, 0.05], lower=0.03, upper=0.8)
-    assert intensity_error(truth, truth) == 0.0
-    shifted = dict(truth, baseline=0.7)
-    peaks = 0.8 + np.array([0.8, 0.5]) * truncnorm_pdf(
-        0.4, np.array([0.4, 0.4]), np.array([0.2, 0.05]), 0.03, 0.8
-    )
-    np.testing.assert_allclose(
-        intensity_error(truth, shifted, multioutput="raw_values"), 0.1 / peaks
-    )
-    with pytest.raises(ValueError, match="multioutput"):
-        intensity_error(truth, truth, multioutput="mean")
-    with pytest.raises(TypeError, match="params_pred"):
-        intensity_error(truth, [0.8])
-
-
 # -- events converter -----------------------------------------------------------
 
 
@@ -525,17 +438,6 @@ def test_alpha_pos_false_matches_em_on_excitatory_data():
     paper = DriPP(**SUPPORT).fit(X, end_time=5000.0)
     assert intensity_error(paper, free) < 0.01
     assert np.all(free.alpha_ > 0)
-
-
-def test_simulator_inhibition():
-    X, truth = make_driven_events(n_realisations=20, end_time=500.0, random_state=0,
-                                  **INHIBITION)
-    n_drivers = np.array([[d.size for d in r[1:]] for r in X])
-    expected = truth["baseline"] * 500.0 + n_drivers @ truth["alpha"]
-    observed = np.array([r[0].size for r in X])
-    assert observed.sum() == pytest.approx(expected.sum(), rel=0.02)
-    with pytest.raises(ValueError, match="negative after a stimulus"):
-        make_driven_events(baseline=0.5, alpha=[0.5, -1.0], kernel_std=0.05)
 
 
 # -- end_time through metadata routing ---------------------------------------------
