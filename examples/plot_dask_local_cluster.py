@@ -21,13 +21,11 @@ script; a script that starts worker processes must create the cluster under
 
 # %%
 import time
-import warnings
 from collections import Counter
 
 import joblib
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skdeep.datasets import make_cdl_signals, make_driven_events
@@ -41,7 +39,6 @@ except ImportError:  # the example needs the `distributed` extra
     print("dask.distributed is not installed: "
           'pip install "skdeep-research[distributed]" to run this example.')
 
-warnings.simplefilter("ignore", ConvergenceWarning)
 
 # %%
 # A local cluster and what ran where

@@ -67,6 +67,8 @@ for name, adversarial in [("no adversary", None), ("rpgan", "rpgan"),
     model = MODISIntegrator(modalities=list(sizes), n_components=8,
                             adversarial=adversarial, max_iter=40, random_state=0)
     start = time.perf_counter()
+    # a fixed budget of 40 epochs keeps the example short; the stopping rule
+    # would train on, so the ConvergenceWarning it raises is expected here
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)

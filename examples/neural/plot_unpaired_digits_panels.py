@@ -59,6 +59,8 @@ for name, adversarial in [("no adversary", None), ("rpgan", "rpgan")]:
     model = MODISIntegrator(modalities=[32, 32], n_components=16,
                             adversarial=adversarial, max_iter=60,
                             class_weight="balanced", random_state=0)
+    # a fixed budget of 60 epochs keeps the example short; the stopping rule
+    # would train on, so the ConvergenceWarning it raises is expected here
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)

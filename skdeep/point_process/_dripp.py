@@ -56,7 +56,7 @@ class DriPP(BaseEstimator):
         Start of the kernel support, in the time unit of the data (>= 0).
     upper : float, default=0.5
         End of the kernel support (> ``lower``).
-    max_iter : int, default=200
+    max_iter : int, default=1000
         Maximum number of EM iterations.
     tol : float, default=1e-8
         The fit stops when the log-likelihood per unit time increases by at most
@@ -170,7 +170,7 @@ class DriPP(BaseEstimator):
         self,
         lower=0.03,
         upper=0.5,
-        max_iter=200,
+        max_iter=1000,
         tol=1e-8,
         init="smart_start",
         alpha_pos=True,
