@@ -1,10 +1,11 @@
 """MODIS: semi-supervised diagonal integration of unpaired multi-omics data.
 
-torch is imported inside the methods (the modules and losses live in
-:mod:`skdeep.neural._modis_modules`), so importing this module is cheap.
+torch is imported inside the methods (the modules live in
+:mod:`skdeep.neural._modis_modules`, the losses in
+:mod:`skdeep.neural._modis_losses`), so importing this module is cheap.
 """
 
-import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +15,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -25,23 +25,29 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from ..utils._torch import import_torch
 from ..utils._torch_base import BaseTorchEstimator
 from ..utils._training import BalancedBatchSampler, TrainingStep
 from ..utils._validation import (
     FLOAT_DTYPES,
     check_semi_supervised_y,
+    check_y_given,
+    class_weight_vector,
     unlabeled_mask,
     validate_data,
+    validation_split,
+)
+from ._modis_inputs import (
+    Views,
+    encoder_widths,
+    fit_scaling,
+    observed_blocks,
+    ravel_column_y,
+    resolve_blocks,
 )
 
 # Adam's betas of the paper's public code (a GAN-style first moment).
 _ADAM_BETAS = (0.5, 0.999)
-
-def _auto_hidden(n_features, n_components):
-    """Two encoder widths shrinking from the input size towards the latent."""
-    first = int(np.clip(n_features // 2, 2 * n_components, 512))
-    second = int(np.clip(n_features // 4, 2 * n_components, first))
-    return [first, second]
 
 
 class MODISIntegrator(
@@ -117,17 +123,20 @@ class MODISIntegrator(
     max_iter : int, default=100
         Maximum number of epochs.
     tol : float, default=1e-4
-        Minimal decrease of the monitored loss (the validation loss with
-        ``early_stopping``, else the encoders' training loss) that resets the
-        patience.
+        Stop when the monitored loss (the validation loss with
+        ``early_stopping``, else the encoders' training objective,
+        ``loss_curve_``) has decreased by at most ``tol`` times its first value
+        over the last ``n_iter_no_change`` epochs (skdeep's one stopping rule,
+        see the user guide's conventions).
     n_iter_no_change : int, default=10
-        Stop after this many epochs without a decrease of ``tol``.
+        Window of the stopping rule, in epochs.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of every modality's samples, monitor
-        their reconstruction, KL and class losses, and restore the weights of
-        the best epoch.
+        Hold out ``validation_fraction`` of every modality's samples, stop when
+        their reconstruction, KL and class losses stall, and restore the
+        weights of the best epoch.
     validation_fraction : float, default=0.1
-        Fraction of the samples held out with ``early_stopping``.
+        Fraction of every modality's samples held out with ``early_stopping``
+        (rounded; each modality keeps at least one training sample).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -279,91 +288,6 @@ class MODISIntegrator(
         return tags
 
     # -- input handling ------------------------------------------------------
-    def _resolve_blocks(self, n_features):
-        spec = self.modalities
-        if spec is None:
-            return [np.arange(n_features)]
-        spec = list(spec)
-        if not spec:
-            raise ValueError("modalities must list at least one block, got [].")
-        if all(isinstance(s, Integral) and not isinstance(s, bool) for s in spec):
-            sizes = [int(s) for s in spec]
-            if min(sizes) < 1:
-                raise ValueError(f"modalities sizes must be positive, got {sizes}.")
-            if sum(sizes) != n_features:
-                raise ValueError(
-                    f"modalities sizes {sizes} sum to {sum(sizes)} but X has "
-                    f"{n_features} columns; the blocks must cover the columns "
-                    "exactly."
-                )
-            bounds = np.cumsum([0, *sizes])
-            return [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        blocks = []
-        names = getattr(self, "feature_names_in_", None)
-        for block in spec:
-            if isinstance(block, (str, bytes)) or not hasattr(block, "__len__"):
-                raise TypeError(
-                    "modalities must be a list of block sizes or a list of column "
-                    f"lists, got an element {block!r}."
-                )
-            block = list(block)
-            if not block:
-                raise ValueError("modalities has an empty block.")
-            if all(isinstance(c, str) for c in block):
-                if names is None:
-                    raise ValueError(
-                        "modalities names columns but X has no column names; "
-                        "pass a DataFrame or column indices."
-                    )
-                lookup = {name: i for i, name in enumerate(names)}
-                missing = [c for c in block if c not in lookup]
-                if missing:
-                    raise ValueError(
-                        f"modalities names columns {missing} that X does not have."
-                    )
-                blocks.append(np.array([lookup[c] for c in block], dtype=np.intp))
-            elif all(
-                isinstance(c, Integral) and not isinstance(c, bool) for c in block
-            ):
-                blocks.append(np.asarray(block, dtype=np.intp))
-            else:
-                raise TypeError(
-                    "each block of modalities must hold column indices (int) or "
-                    f"column names (str), got {block!r}."
-                )
-        every = np.concatenate(blocks)
-        if every.min() < 0 or every.max() >= n_features or len(every) != n_features \
-                or len(np.unique(every)) != n_features:
-            raise ValueError(
-                f"modalities blocks must cover the {n_features} columns of X "
-                "exactly once (no column missing, repeated or out of range)."
-            )
-        return blocks
-
-    def _observed(self, X, blocks):
-        """Boolean ``(n_samples, n_modalities)``: which blocks each row has."""
-        observed = np.empty((X.shape[0], len(blocks)), dtype=bool)
-        for m, cols in enumerate(blocks):
-            nan = np.isnan(X[:, cols])
-            all_nan = nan.all(axis=1)
-            partial = nan.any(axis=1) & ~all_nan
-            if partial.any() and self.partial_blocks == "error":
-                row = int(np.flatnonzero(partial)[0])
-                raise ValueError(
-                    f"X has NaN inside an observed block: sample {row} is measured "
-                    f"in modality {m} but has NaN in some of its columns; with "
-                    "partial_blocks='error' a block must be fully observed or "
-                    "fully NaN (impute it, or use partial_blocks='mask')."
-                )
-            observed[:, m] = ~all_nan
-        empty = ~observed.any(axis=1)
-        if empty.any():
-            raise ValueError(
-                f"X has {int(empty.sum())} sample(s) with no observed modality "
-                f"(e.g. sample {int(np.flatnonzero(empty)[0])} is all NaN)."
-            )
-        return observed
-
     def _standardised(self, X):
         """Standardised copy of ``X`` with the unobserved entries set to 0."""
         Z = (X - self._mean) / self._scale
@@ -374,10 +298,108 @@ class MODISIntegrator(
         X = validate_data(
             self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan"
         )
-        observed = self._observed(X, self.modality_blocks_)
+        observed = observed_blocks(X, self.modality_blocks_, self.partial_blocks)
         return self._standardised(X), observed
 
     # -- fit ---------------------------------------------------------------
+    def _encode_labels(self, y, n_samples):
+        """Class codes of the samples (-1 for unlabeled); sets ``classes_``."""
+        y = ravel_column_y(y)
+        if y.dtype.kind == "f":
+            check_classification_targets(y)
+        y, labeled = check_semi_supervised_y(y, n_samples)
+        self.classes_, y_code = np.unique(y[labeled], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"only {len(self.classes_)} class labeled in y; "
+                f"{type(self).__name__} needs labeled samples of at least two "
+                "classes (-1 marks unlabeled samples)."
+            )
+        codes = np.full(n_samples, -1, dtype=np.int64)
+        codes[labeled] = y_code
+        return codes
+
+    def _fit_blocks(self, X):
+        """Resolve the modalities' blocks and fit the per-column scaling.
+
+        Returns the observed mask ``(n_samples, n_modalities)``; sets
+        ``modality_blocks_``, ``n_modalities_`` and the scaling.
+        """
+        blocks = resolve_blocks(self.modalities, X.shape[1],
+                                getattr(self, "feature_names_in_", None))
+        observed = observed_blocks(X, blocks, self.partial_blocks)
+        counts = observed.sum(axis=0)
+        if (counts == 0).any():
+            m = int(np.flatnonzero(counts == 0)[0])
+            raise ValueError(
+                f"modality {m} has no sample in X (its block is NaN in every row)."
+            )
+        self._mean, self._scale = fit_scaling(X)
+        self.modality_blocks_ = blocks
+        self.n_modalities_ = len(blocks)
+        return observed
+
+    def _build_network(self, rng, device):
+        from ._modis_modules import MODISNetwork
+
+        blocks = self.modality_blocks_
+        hidden = encoder_widths(blocks, self.hidden_layer_sizes, self.n_components)
+        head = [int(h) for h in self.discriminator_hidden_sizes]
+        return self._build_module(
+            lambda: MODISNetwork(
+                [len(c) for c in blocks], hidden, self.n_components, head,
+                len(self.classes_),
+            ),
+            rng,
+            device,
+        )
+
+    def _loss_settings(self, class_weight, device):
+        from ._modis_losses import LossSettings
+
+        torch = import_torch()
+        return LossSettings(
+            columns=[
+                torch.as_tensor(c, dtype=torch.long, device=device)
+                for c in self.modality_blocks_
+            ],
+            class_weight=(
+                None
+                if class_weight is None
+                else torch.as_tensor(class_weight, dtype=torch.float32, device=device)
+            ),
+            adversarial=self.adversarial if self.n_modalities_ > 1 else None,
+            beta=self.beta,
+            lambda_adversarial=self.lambda_adversarial,
+            gamma_gp=self.gamma_gp,
+        )
+
+    def _steps(self, network, settings):
+        """The discriminator step, then the generator step, of every batch."""
+        from . import _modis_losses as losses
+
+        torch = import_torch()
+
+        def adam(params):
+            return torch.optim.Adam(params, lr=self.learning_rate, betas=_ADAM_BETAS)
+
+        return [
+            TrainingStep(adam(network.discriminator.parameters()),
+                         partial(losses.discriminator_loss, network, settings),
+                         name="discriminator"),
+            TrainingStep(adam(network.vaes.parameters()),
+                         partial(losses.generator_loss, network, settings),
+                         name="generator"),
+        ]
+
+    @staticmethod
+    def _validation_loss(network, settings, held_out, device):
+        """The loss of early stopping on the held-out views' tensors."""
+        from ._modis_losses import validation_loss
+
+        held_out = tuple(t.to(device) for t in held_out)
+        return partial(validation_loss, network, settings, held_out)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the VAEs, the class head and the modality adversary.
@@ -395,263 +417,54 @@ class MODISIntegrator(
         self : MODISIntegrator
             The fitted estimator.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None; pass -1 for the unlabeled samples."
-            )
+        check_y_given(self, y)
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", copy=False
         )
-        y_arr = np.asarray(y)
-        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. "
-                "Please change the shape of y to (n_samples,), for example using "
-                "ravel().",
-                DataConversionWarning,
-                stacklevel=2,
+        codes = self._encode_labels(y, X.shape[0])
+        observed = self._fit_blocks(X)
+        class_weight = None
+        if self.class_weight is not None:
+            class_weight = class_weight_vector(
+                self.class_weight, self.classes_, codes[codes >= 0]
             )
-            y_arr = y_arr.ravel()
-        if y_arr.dtype.kind == "f":
-            check_classification_targets(y_arr)
-        y_arr, labeled = check_semi_supervised_y(y_arr, X.shape[0])
-        self.classes_, y_code = np.unique(y_arr[labeled], return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"only {len(self.classes_)} class labeled in y; "
-                f"{type(self).__name__} needs labeled samples of at least two "
-                "classes (-1 marks unlabeled samples)."
-            )
-        codes = np.full(X.shape[0], -1, dtype=np.int64)
-        codes[labeled] = y_code
-
-        blocks = self._resolve_blocks(X.shape[1])
-        observed = self._observed(X, blocks)
-        n_modalities = len(blocks)
-        counts = observed.sum(axis=0)
-        if (counts == 0).any():
-            m = int(np.flatnonzero(counts == 0)[0])
-            raise ValueError(
-                f"modality {m} has no sample in X (its block is NaN in every row)."
-            )
-        class_weight = self._class_weights(codes[labeled])
-
-        # Standardise every column on the samples where it is observed.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(X, axis=0)
-            scale = np.nanstd(X, axis=0)
-        scale[~(scale > np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1))] = 1.0
-        self._mean, self._scale = mean, scale
-        self.modality_blocks_ = blocks
-        self.n_modalities_ = n_modalities
-        Xs = self._standardised(X)
-
         # One training row ("view") per observed (sample, modality) pair.
-        sample_idx, view_mod = np.nonzero(observed)
-        torch, device, rng = self._torch_setup()
-        train_views = np.ones(len(sample_idx), dtype=bool)
+        views = Views(self._standardised(X), ~np.isnan(X), codes,
+                       *np.nonzero(observed))
+        _, device, rng = self._torch_setup()
+        train, val = np.arange(views.n_views), None
         if self.early_stopping:
-            for m in range(n_modalities):
-                members = np.flatnonzero(view_mod == m)
-                n_val = int(round(self.validation_fraction * len(members)))
-                n_val = min(n_val, len(members) - 1)
-                if n_val > 0:
-                    train_views[rng.choice(members, n_val, replace=False)] = False
-
-        from . import _modis_modules as mm
-
-        hidden = [
-            _auto_hidden(len(cols), self.n_components)
-            if self.hidden_layer_sizes is None
-            else [int(h) for h in self.hidden_layer_sizes]
-            for cols in blocks
-        ]
-        head = [int(h) for h in self.discriminator_hidden_sizes]
-        network = self._build_module(
-            lambda: mm.MODISNetwork(
-                [len(c) for c in blocks], hidden, self.n_components, head,
-                len(self.classes_),
-            ),
-            rng,
-            device,
-        )
-
-        present = ~np.isnan(X)
-
-        def tensors(mask):
-            return (
-                torch.as_tensor(Xs[sample_idx[mask]]),
-                torch.as_tensor(view_mod[mask], dtype=torch.long),
-                torch.as_tensor(codes[sample_idx[mask]], dtype=torch.long),
-                torch.as_tensor(present[sample_idx[mask]], dtype=torch.float32),
+            train, val = validation_split(
+                views.n_views, self.validation_fraction, rng, groups=views.modality
             )
-
-        data = tensors(train_views)
-        steps, validation_loss = self._steps(
-            torch, mm, network, blocks, class_weight, device,
-            None if train_views.all() else tensors(~train_views),
-        )
-        rows = len(data[0]) if self.batch_size is None else (
-            self.batch_size * n_modalities
-        )
+        network = self._build_network(rng, device)
+        settings = self._loss_settings(class_weight, device)
         self._train(
-            steps,
-            data,
+            self._steps(network, settings),
+            views.tensors(train),
             [network],
             rng,
             device,
-            validation_loss=validation_loss,
+            validation_loss=(
+                None if val is None
+                else self._validation_loss(network, settings, views.tensors(val),
+                                           device)
+            ),
             objective="generator",
-            batch_sampler=BalancedBatchSampler(view_mod[train_views], self.batch_size),
-            rows_per_batch=rows,
+            batch_sampler=BalancedBatchSampler(views.modality[train], self.batch_size),
+            rows_per_batch=(
+                train.size if self.batch_size is None
+                else self.batch_size * self.n_modalities_
+            ),
         )
         self.network_ = network
         return self
-
-    def _class_weights(self, labeled_codes):
-        n_classes = len(self.classes_)
-        if self.class_weight is None:
-            return None
-        if isinstance(self.class_weight, str):  # "balanced"
-            counts = np.bincount(labeled_codes, minlength=n_classes)
-            return len(labeled_codes) / (n_classes * counts)
-        weights = np.ones(n_classes)
-        known = {label: i for i, label in enumerate(self.classes_.tolist())}
-        for label, weight in self.class_weight.items():
-            if label not in known:
-                raise ValueError(
-                    f"class_weight has label {label!r}, which is not among the "
-                    f"labeled classes {self.classes_.tolist()}."
-                )
-            weights[known[label]] = weight
-        return weights
-
-    def _steps(self, torch, mm, network, blocks, class_weight, device, validation):
-        F = torch.nn.functional
-        n_mod = len(blocks)
-        cols = [torch.as_tensor(c, dtype=torch.long, device=device) for c in blocks]
-        weight = (
-            None
-            if class_weight is None
-            else torch.as_tensor(class_weight, dtype=torch.float32, device=device)
-        )
-        adversarial = self.adversarial if n_mod > 1 else None
-        vaes, disc = network.vaes, network.discriminator
-        beta, lam, gamma = self.beta, self.lambda_adversarial, self.gamma_gp
-
-        def encode(x, mod, sample, present):
-            """Per-modality posteriors of the rows, in the batch's row order."""
-            order, mus, log_vars, recon = [], [], [], []
-            for m in range(n_mod):
-                rows = torch.nonzero(mod == m).ravel()
-                if rows.numel() == 0:
-                    continue
-                x_m = x[rows][:, cols[m]]
-                present_m = present[rows][:, cols[m]]
-                mu, log_var = vaes[m].encode(x_m)
-                z = mu
-                if sample:
-                    z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
-                order.append(rows)
-                mus.append(mu)
-                log_vars.append(log_var)
-                recon.append((z, x_m, present_m, m))
-            order = torch.cat(order)
-            mu = torch.cat(mus).new_zeros((len(x), self.n_components))
-            mu = mu.index_copy(0, order, torch.cat(mus))
-            log_var = mu.new_zeros(mu.shape).index_copy(0, order, torch.cat(log_vars))
-            z = mu.new_zeros(mu.shape).index_copy(
-                0, order, torch.cat([r[0] for r in recon])
-            )
-            return z, mu, log_var, recon
-
-        def class_loss(logits, y):
-            labeled = y >= 0
-            if not labeled.any():
-                return logits.sum() * 0.0
-            return F.cross_entropy(logits[labeled], y[labeled], weight=weight)
-
-        def reconstruction(recon):
-            # Mean squared error over the measured entries of each modality.
-            errors = [
-                torch.sum(present_m * (vaes[m].decode(z) - x_m) ** 2)
-                / torch.clamp(present_m.sum(), min=1.0)
-                for z, x_m, present_m, m in recon
-            ]
-            return sum(errors) / len(errors)
-
-        def discriminator_loss(batch):
-            x, mod, y, present = batch
-            with torch.no_grad():
-                z, mu, _, _ = encode(x, mod, True, present)
-            class_logits, _ = disc(z)
-            cls = class_loss(class_logits, y)
-            terms = {"classification": cls}
-            loss = cls
-            if adversarial is not None:
-                # The adversary judges the posterior means: the deterministic
-                # coordinates that transform returns are the ones aligned.
-                _, mod_logits = disc(mu)
-            if adversarial == "rpgan":
-                adv = mm.rpgan_discriminator_loss(mod_logits, mod, n_mod)
-                penalty = mm.zero_centred_penalties(disc, mu, mod, n_mod)
-                loss = loss + adv + 0.5 * gamma * penalty
-                terms.update(adversarial=adv, penalty=penalty)
-            elif adversarial == "ce":
-                adv = F.cross_entropy(mod_logits, mod)
-                loss = loss + adv
-                terms.update(adversarial=adv)
-            return loss, terms
-
-        def generator_loss(batch):
-            x, mod, y, present = batch
-            z, mu, log_var, recon = encode(x, mod, True, present)
-            rec = reconstruction(recon)
-            kl = mm.kl_to_standard_normal(mu, log_var).mean()
-            class_logits, _ = disc(z)
-            cls = class_loss(class_logits, y)
-            loss = rec + beta * kl + cls
-            terms = {"reconstruction": rec, "kl": kl, "classification": cls}
-            if adversarial is not None:
-                _, mod_logits = disc(mu)
-                if adversarial == "rpgan":
-                    adv = mm.rpgan_generator_loss(mod_logits, mod, n_mod)
-                else:
-                    adv = mm.ce_generator_loss(mod_logits, mod, n_mod)
-                loss = loss + lam * adv
-                terms["adversarial"] = adv
-            return loss, terms
-
-        def make_adam(params):
-            return torch.optim.Adam(params, lr=self.learning_rate, betas=_ADAM_BETAS)
-
-        steps = [
-            TrainingStep(make_adam(disc.parameters()), discriminator_loss,
-                         name="discriminator"),
-            TrainingStep(make_adam(vaes.parameters()), generator_loss,
-                         name="generator"),
-        ]
-        validation_loss = None
-        if validation is not None:
-            x_val, mod_val, y_val, present_val = (t.to(device) for t in validation)
-
-            def validation_loss():
-                z, mu, log_var, recon = encode(x_val, mod_val, False, present_val)
-                class_logits, _ = disc(mu)
-                kl = mm.kl_to_standard_normal(mu, log_var).mean()
-                return float(
-                    reconstruction(recon) + beta * kl + class_loss(class_logits, y_val)
-                )
-
-        return steps, validation_loss
 
     # -- inference -----------------------------------------------------------
     def _latent(self, X):
         """Posterior means of the observed blocks, fused (numpy, float64)."""
         Xs, observed = self._check_X(X)
-        torch = self._torch()
+        torch = import_torch()
         network = self.network_
         device = self._inference_device([network])
         cols = [torch.as_tensor(c, device=device) for c in self.modality_blocks_]
@@ -661,12 +474,6 @@ class MODISIntegrator(
             return mu
 
         return self._batched(forward, [network], [Xs, observed.astype(np.float32)])
-
-    @staticmethod
-    def _torch():
-        from ..utils._torch import import_torch
-
-        return import_torch()
 
     def _decode(self, Z, targets):
         """Decode latents into the ``targets`` modalities, in original units."""
@@ -713,7 +520,7 @@ class MODISIntegrator(
             Probabilities of ``classes_``.
         """
         Z = self._latent(X)
-        torch = self._torch()
+        torch = import_torch()
         disc = self.network_.discriminator
 
         def forward(z):
@@ -791,7 +598,7 @@ class MODISIntegrator(
         >>> search.best_params_
         {'max_iter': 30}
         """
-        y = column_or_1d(y, warn=True)
+        y = column_or_1d(ravel_column_y(y))
         check_consistent_length(X, y, sample_weight)
         labeled = ~unlabeled_mask(y)
         if not labeled.any():

@@ -1,8 +1,9 @@
-"""torch modules and losses of :class:`~skdeep.neural.MODISIntegrator`.
+"""The torch modules of :class:`~skdeep.neural.MODISIntegrator`.
 
 This private module imports torch at import time; :mod:`skdeep.neural._modis`
 imports it inside ``fit``/``predict`` only. The classes live at module level so
-that fitted estimators pickle.
+that fitted estimators pickle. The losses are in
+:mod:`skdeep.neural._modis_losses`.
 """
 
 from ..utils._torch import import_torch
@@ -10,7 +11,6 @@ from ..utils._torch import import_torch
 # import_torch gives the install hint when torch is missing.
 torch = import_torch()
 nn = torch.nn
-F = torch.nn.functional
 
 _SLOPE = 0.2  # LeakyReLU slope of the paper's code
 
@@ -106,75 +106,3 @@ class MODISNetwork(nn.Module):
             weighted = weighted + precision * mu
         precision_sum = torch.clamp(precision_sum, min=1e-12)
         return weighted / precision_sum, -torch.log(precision_sum)
-
-
-def kl_to_standard_normal(mu, log_var):
-    """KL(N(mu, exp(log_var)) || N(0, I)) summed over dimensions, per row."""
-    return 0.5 * torch.sum(mu**2 + torch.exp(log_var) - 1.0 - log_var, dim=1)
-
-
-def _relativistic_pairs(logits, modality, n_modalities, sign):
-    """Mean of ``softplus(sign * (D_a(z_b) - D_a(z_a)))`` over the pairs of rows
-    of every ordered pair of modalities ``(a, b)``, then over those pairs."""
-    total, n_pairs = 0.0, 0
-    for a in range(n_modalities):
-        own = logits[modality == a, a]
-        if own.numel() == 0:
-            continue
-        for b in range(n_modalities):
-            other = logits[modality == b, a]
-            if b == a or other.numel() == 0:
-                continue
-            total = total + F.softplus(sign * (other[None, :] - own[:, None])).mean()
-            n_pairs += 1
-    return total / max(n_pairs, 1)
-
-
-def rpgan_discriminator_loss(logits, modality, n_modalities):
-    """Relativistic pairing loss of the modality head.
-
-    For every ordered pair of modalities ``(a, b)``, the logit of modality ``a``
-    should be larger on a latent of ``a`` than on a latent of ``b``:
-    ``softplus(D_a(z_b) - D_a(z_a))`` averaged over all pairs of rows of the
-    batch, then over the pairs of modalities.
-    """
-    return _relativistic_pairs(logits, modality, n_modalities, 1.0)
-
-
-def rpgan_generator_loss(logits, modality, n_modalities):
-    """The encoders' side of the relativistic pairing: the reverse ordering,
-    ``softplus(D_a(z_a) - D_a(z_b))``; it moves latents of both modalities."""
-    return _relativistic_pairs(logits, modality, n_modalities, -1.0)
-
-
-def zero_centred_penalties(discriminator, z, modality, n_modalities):
-    """R1 + R2 gradient penalties of the modality head at the latents.
-
-    For the logit ``D_a``, R1 is the mean squared gradient norm at the latents
-    of modality ``a`` ("real" for ``D_a``) and R2 at the latents of the other
-    modalities ("fake"); both are averaged over ``a``. The graph is kept
-    (``create_graph=True``) so the penalty trains the discriminator.
-    """
-    z = z.detach().requires_grad_(True)
-    _, logits = discriminator(z)
-    total = 0.0
-    for a in range(n_modalities):
-        (grad,) = torch.autograd.grad(logits[:, a].sum(), z, create_graph=True)
-        sq_norm = grad.pow(2).sum(dim=1)
-        own = modality == a
-        r1 = sq_norm[own].mean() if own.any() else sq_norm.sum() * 0.0
-        r2 = sq_norm[~own].mean() if (~own).any() else sq_norm.sum() * 0.0
-        total = total + r1 + r2
-    return total / n_modalities
-
-
-def ce_generator_loss(logits, modality, n_modalities):
-    """The encoders' side of the cross-entropy adversary: cross-entropy towards
-    the uniform distribution over the modalities (the discriminator's
-    confusion, which moves the mass of the own modality to the others).
-
-    Targeting the *other* modalities only flips two modalities into each
-    other's place, which a discriminator still separates perfectly.
-    """
-    log_p = F.log_softmax(logits, dim=1)
-    return -log_p.mean(dim=1).mean()

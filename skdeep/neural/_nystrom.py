@@ -1,6 +1,6 @@
 """Deep networks with an adaptive Nyström layer (Giffon et al. 2019)."""
 
-import copy
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,18 +11,27 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ..utils._torch import import_torch
 from ..utils._torch_base import BaseTorchEstimator
-from ..utils._validation import FLOAT_DTYPES, validate_data
-from ..utils._warnings import warn
+from ..utils._training import TrainingStep
+from ..utils._validation import (
+    FLOAT_DTYPES,
+    combined_sample_weight,
+    validate_data,
+    validation_split,
+)
+from ._nystrom_setup import (
+    KERNELS,
+    check_hidden_sizes,
+    check_input_shape,
+    check_kernels,
+    draw_landmarks,
+)
 
-_KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
-_KERNELS_WITH_GAMMA = ("rbf", "laplacian", "chi2")
 # Added under the square root of the l2 normalisation of the features.
 _NORMALIZE_EPS = 1e-12
 
@@ -138,7 +147,9 @@ class NystromNetClassifier(
         Hold out a stratified ``validation_fraction`` of the training samples,
         stop when its cross-entropy stalls and restore the best weights.
     validation_fraction : float, default=0.1
-        Fraction held out with ``early_stopping``.
+        Fraction of the samples held out with ``early_stopping``: a stratified
+        draw of ``round(validation_fraction * n_samples)`` samples, which
+        must leave a place for every class in both parts.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the cross-entropy, multiplied with
         ``sample_weight``.
@@ -233,7 +244,7 @@ class NystromNetClassifier(
         **BaseTorchEstimator._parameter_constraints,
         "n_landmarks": [Interval(Integral, 1, None, closed="left"),
                         StrOptions({"auto"})],
-        "kernel": [StrOptions(set(_KERNELS)), list, tuple],
+        "kernel": [StrOptions(set(KERNELS)), list, tuple],
         "gamma": [Interval(Real, 0, None, closed="neither"), list, tuple, None],
         "landmarks": [StrOptions({"sample", "learned"})],
         "metric": [StrOptions({"adaptive", "fixed"})],
@@ -303,71 +314,144 @@ class NystromNetClassifier(
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- parameter checks done at fit ------------------------------------------
-    def _kernels_and_gammas(self):
-        kernels = [self.kernel] if isinstance(self.kernel, str) else list(self.kernel)
-        if not kernels:
-            raise ValueError("kernel must name at least one kernel, got an empty list.")
-        for k in kernels:
-            if k not in _KERNELS:
-                raise ValueError(
-                    f"kernel must be one of {list(_KERNELS)} or a list of them, "
-                    f"got {k!r}."
-                )
-        if self.gamma is None or isinstance(self.gamma, Real):
-            gammas = [self.gamma] * len(kernels)
-        else:
-            gammas = list(self.gamma)
-            if len(gammas) != len(kernels):
-                raise ValueError(
-                    f"gamma must be a float, None or one value per kernel; got "
-                    f"{len(gammas)} values for {len(kernels)} kernels."
-                )
-            for g in gammas:
-                if g is not None and (
-                    not isinstance(g, Real) or isinstance(g, bool) or not g > 0
-                ):
-                    raise ValueError(
-                        f"gamma values must be positive floats or None, got {g!r}."
-                    )
-        return kernels, gammas
-
-    def _check_input_shape(self, n_features):
-        if self.input_shape is None:
-            if self.backbone == "cnn":
-                raise ValueError(
-                    "backbone='cnn' needs input_shape=(C, H, W) or (H, W) to read "
-                    "the rows of X as images."
-                )
-            return None
-        shape = tuple(self.input_shape)
-        if len(shape) not in (2, 3) or not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s > 0
-            for s in shape
-        ):
-            raise ValueError(
-                "input_shape must be a tuple of 2 or 3 positive ints ((H, W) or "
-                f"(C, H, W)), got {self.input_shape!r}."
-            )
-        if int(np.prod(shape)) != n_features:
-            raise ValueError(
-                f"input_shape={shape} holds {int(np.prod(shape))} values but X has "
-                f"{n_features} features."
-            )
-        return (1, *shape) if len(shape) == 2 else shape
-
-    def _hidden_sizes(self):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0 or sizes.dtype.kind not in "iu" or (
-            sizes <= 0
-        ).any():
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive ints, "
-                f"got {self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
-
     # -- fit -------------------------------------------------------------------
+    def _check_fit_inputs(self, X, y, sample_weight, warm):
+        """Validated ``X``, encoded ``y`` and the per-sample loss weights.
+
+        Sets ``classes_`` (and the feature counts through ``validate_data``).
+        """
+        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, reset=True)
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                "NystromNetClassifier needs samples of at least 2 classes in y; "
+                f"got 1 class ({classes[0]!r})."
+            )
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as in "
+                f"the previous call to fit: {self.classes_} != {classes}."
+            )
+        self.classes_ = classes
+        weights = combined_sample_weight(
+            y_enc, classes, class_weight=self.class_weight, sample_weight=sample_weight
+        )
+        return X, y_enc, weights
+
+    def _architecture(self, X):
+        """The checked architecture parameters, as :func:`build_nystrom_net`
+        keywords (without the training-run ones)."""
+        kernels, gammas = check_kernels(self.kernel, self.gamma)
+        n_features = X.shape[1]
+        if "chi2" in kernels and self.backbone is None and (X < 0).any():
+            raise ValueError(
+                "kernel='chi2' needs non-negative features; X has negative values "
+                "and no backbone."
+            )
+        return dict(
+            n_features=n_features,
+            hidden_layer_sizes=(
+                check_hidden_sizes(self.hidden_layer_sizes)
+                if self.backbone == "mlp"
+                else None
+            ),
+            input_shape=check_input_shape(self.input_shape, self.backbone, n_features),
+            kernels=kernels,
+            gammas=gammas,
+        )
+
+    def _new_network(self, X, y_enc, sample_weight, train_idx, architecture, rng,
+                     device, dtype):
+        """Draw the landmarks among the training rows and build the network."""
+        from ._nystrom_modules import build_nystrom_net
+
+        index = train_idx[
+            draw_landmarks(
+                X[train_idx], y_enc[train_idx], sample_weight[train_idx],
+                self.n_landmarks, rng,
+            )
+        ]
+        net = self._build_module(
+            lambda: build_nystrom_net(
+                self.backbone,
+                X[index],
+                **architecture,
+                learn_landmarks=self.landmarks == "learned",
+                adaptive=self.metric == "adaptive",
+                n_classes=self.classes_.size,
+                train_backbone=self.train_backbone,
+                eps=_NORMALIZE_EPS,
+                device=device,
+                dtype=dtype,
+            ),
+            rng,
+            device,
+        )
+        self.landmark_indices_ = index
+        self.n_landmarks_ = index.size
+        self.gamma_ = list(net.gammas)
+        return net
+
+    def _warm_network(self, device, dtype):
+        net = self.net_
+        if next(net.parameters()).dtype != dtype:
+            net.to(dtype)
+        return net.to(device)
+
+    def _fit_network(self, net, X, y_enc, sample_weight, train_idx, val_idx, rng,
+                     device, dtype):
+        """Train ``net`` on the training rows through the one training loop."""
+        from ._nystrom_modules import (
+            decay_parameters,
+            nystrom_objective,
+            nystrom_optimizer,
+            weighted_cross_entropy,
+        )
+
+        torch = import_torch()
+        net.set_train_backbone(self.train_backbone)
+        optimizer = nystrom_optimizer(net, self.learning_rate,
+                                      self.learning_rate_metric)
+        # training tensors; weights normalised to mean 1 on the training part
+        weights = sample_weight[train_idx]
+        data = (
+            torch.as_tensor(X[train_idx], dtype=dtype),
+            torch.as_tensor(y_enc[train_idx], dtype=torch.long),
+            torch.as_tensor(weights / weights.mean(), dtype=dtype),
+        )
+        objective = partial(nystrom_objective, net, decay_parameters(net),
+                            self.alpha, self.metric_penalty)
+        validation_loss = None
+        if val_idx is not None:
+            validation_loss = partial(
+                weighted_cross_entropy,
+                net,
+                torch.as_tensor(X[val_idx], dtype=dtype, device=device),
+                torch.as_tensor(y_enc[val_idx], dtype=torch.long, device=device),
+                torch.as_tensor(sample_weight[val_idx], dtype=dtype, device=device),
+            )
+        self._train(
+            [TrainingStep(optimizer, objective)],
+            data,
+            [net],
+            rng,
+            device,
+            validation_loss=validation_loss,
+        )
+        net.eval()
+        if not net.adaptive and net.moving_landmarks:
+            net.refresh_metric()
+
+    def _store_network(self, net, np_dtype):
+        self.net_ = net
+        self.backbone_ = net.backbone
+        self.landmarks_ = net.landmarks.detach().cpu().numpy().astype(
+            np_dtype, copy=True
+        )
+        self.metric_ = net.metric.detach().cpu().numpy().astype(np_dtype, copy=True)
+        self._n_features_out = len(net.kernels) * net.landmarks.shape[0]
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the network.
@@ -387,235 +471,29 @@ class NystromNetClassifier(
         self : NystromNetClassifier
             The fitted estimator.
         """
-        from ._nystrom_modules import (
-            NystromNet,
-            decay_parameters,
-            l2_normalize,
-            median_gamma,
-        )
-
         warm = self.warm_start and hasattr(self, "net_")
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, reset=True)
-        check_classification_targets(y)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(
-                "NystromNetClassifier needs samples of at least 2 classes in y; "
-                f"got 1 class ({classes[0]!r})."
-            )
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                "warm_start can only be used where y has the same classes as in "
-                f"the previous call to fit: {self.classes_} != {classes}."
-            )
-        self.classes_ = classes
-        n_samples, n_features = X.shape
-        try:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        except (TypeError, ValueError) as exc:
-            if "sample_weight" in str(exc).lower():
-                raise
-            raise ValueError(
-                f"sample_weight must be an array of non-negative numbers: {exc}"
-            ) from exc
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "Sample weights must contain at least one non-zero number."
-            )
-        if self.class_weight is not None:
-            per_class = compute_class_weight(
-                self.class_weight, classes=classes, y=y
-            )
-            sample_weight = sample_weight * per_class[y_enc]
-        kernels, gammas = self._kernels_and_gammas()
-        input_shape = self._check_input_shape(n_features)
-        hidden = self._hidden_sizes() if self.backbone == "mlp" else None
-        if "chi2" in kernels and self.backbone is None and (X < 0).any():
-            raise ValueError(
-                "kernel='chi2' needs non-negative features; X has negative values "
-                "and no backbone."
-            )
+        X, y_enc, sample_weight = self._check_fit_inputs(X, y, sample_weight, warm)
+        architecture = self._architecture(X)
         torch, device, rng = self._torch_setup()
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        np_dtype = X.dtype
-
-        # validation split, stratified (as MLPClassifier's early stopping)
-        train_idx = np.arange(n_samples)
-        val_idx = None
+        train_idx, val_idx = np.arange(X.shape[0]), None
         if self.early_stopping:
-            try:
-                train_idx, val_idx = train_test_split(
-                    train_idx,
-                    test_size=self.validation_fraction,
-                    stratify=y_enc,
-                    random_state=self._seed(rng),
-                )
-            except ValueError as exc:
-                raise ValueError(
-                    f"early_stopping with validation_fraction="
-                    f"{self.validation_fraction} cannot hold out a stratified "
-                    f"validation set: {exc}"
-                ) from exc
-            train_idx, val_idx = np.sort(train_idx), np.sort(val_idx)
-
-        if warm:
-            net = self.net_
-            if next(net.parameters()).dtype != dtype:
-                net.to(dtype)
-            net.to(device)
-        else:
-            index = _draw_landmarks(
-                X[train_idx], y_enc[train_idx], sample_weight[train_idx],
-                self.n_landmarks, rng,
+            train_idx, val_idx = validation_split(
+                X.shape[0], self.validation_fraction, rng, stratify=y_enc
             )
-            index = train_idx[index]
-            landmark_inputs = X[index]
-            learn = self.landmarks == "learned"
-            adaptive = self.metric == "adaptive"
-            n_classes = classes.size
-
-            def factory():
-                if self.backbone is None:
-                    backbone = None
-                elif self.backbone == "mlp":
-                    from ._nystrom_modules import MLPBackbone
-
-                    backbone = MLPBackbone(n_features, hidden)
-                elif self.backbone == "cnn":
-                    from ._nystrom_modules import CNNBackbone
-
-                    backbone = CNNBackbone(input_shape[0])
-                else:
-                    if not isinstance(self.backbone, torch.nn.Module):
-                        raise TypeError(
-                            "backbone must be None, 'mlp', 'cnn' or a "
-                            f"torch.nn.Module, got {type(self.backbone).__name__}."
-                        )
-                    backbone = copy.deepcopy(self.backbone)
-                if backbone is not None:
-                    backbone = backbone.to(device=device, dtype=dtype)
-                    backbone.eval()
-                L = torch.as_tensor(landmark_inputs, dtype=dtype, device=device)
-                with torch.no_grad():
-                    if backbone is None:
-                        z = L
-                    else:
-                        x = L if input_shape is None else L.reshape(-1, *input_shape)
-                        try:
-                            z = backbone(x).flatten(1)
-                        except RuntimeError as exc:
-                            raise ValueError(
-                                f"backbone failed on inputs of shape "
-                                f"{tuple(x.shape)} (set input_shape to the shape "
-                                f"it expects): {exc}"
-                            ) from exc
-                    z = l2_normalize(z, _NORMALIZE_EPS)
-                if "chi2" in kernels and bool((z < 0).any()):
-                    raise ValueError(
-                        "kernel='chi2' needs non-negative features; the backbone "
-                        "outputs negative values."
-                    )
-                fitted_gammas = [
-                    (float(g) if g is not None else median_gamma(k, z))
-                    if k in _KERNELS_WITH_GAMMA
-                    else None
-                    for k, g in zip(kernels, gammas)
-                ]
-                return NystromNet(
-                    backbone,
-                    input_shape,
-                    L,
-                    learn,
-                    kernels,
-                    fitted_gammas,
-                    adaptive,
-                    n_classes,
-                    self.train_backbone,
-                    _NORMALIZE_EPS,
-                )
-
-            net = self._build_module(factory, rng, device)
-            self.landmark_indices_ = index
-            self.n_landmarks_ = index.size
-            self.gamma_ = list(net.gammas)
-
-        net.train_backbone = self.train_backbone
-        if net.backbone is not None:
-            for p in net.backbone.parameters():
-                p.requires_grad_(self.train_backbone)
-
-        # training tensors; weights normalised to mean 1 on the training part
-        weights = sample_weight[train_idx]
-        weights = weights / weights.mean()
-        data = (
-            torch.as_tensor(X[train_idx], dtype=dtype),
-            torch.as_tensor(y_enc[train_idx], dtype=torch.long),
-            torch.as_tensor(weights, dtype=dtype),
-        )
-        metric_param = net.metric if net.adaptive else None
-        main = [
-            p for p in net.parameters()
-            if p.requires_grad and p is not metric_param
-        ]
-        groups = [{"params": main, "lr": self.learning_rate}]
-        if metric_param is not None:
-            groups.append({"params": [metric_param], "lr": self.learning_rate_metric})
-        optimizer = torch.optim.Adam(groups)
-        decayed = decay_parameters(net)
-        alpha, penalty = self.alpha, self.metric_penalty
-        cross_entropy = torch.nn.functional.cross_entropy
-
-        def loss(batch):
-            xb, yb, wb = batch
-            ce = (cross_entropy(net(xb), yb, reduction="none") * wb).mean()
-            decay = 0.5 * alpha * sum((p * p).sum() for p in decayed)
-            terms = {"cross_entropy": ce, "weight_decay": decay}
-            total = ce + decay
-            if net.adaptive:
-                deviation = 0.5 * penalty * net.metric_deviation()
-                terms["metric_penalty"] = deviation
-                total = total + deviation
-            return total, terms
-
-        from ..utils._training import TrainingStep
-
-        validation_loss = None
-        if val_idx is not None:
-            X_val = torch.as_tensor(X[val_idx], dtype=dtype, device=device)
-            y_val = torch.as_tensor(y_enc[val_idx], dtype=torch.long, device=device)
-            w_val = torch.as_tensor(sample_weight[val_idx], dtype=dtype, device=device)
-
-            def validation_loss():
-                ce = cross_entropy(net(X_val), y_val, reduction="none")
-                return float((ce * w_val).sum() / w_val.sum().clamp_min(1e-300))
-
-        self._train(
-            [TrainingStep(optimizer, loss)],
-            data,
-            [net],
-            rng,
-            device,
-            validation_loss=validation_loss,
-            convergence_hint="increase max_iter or adjust learning_rate",
-        )
-        net.eval()
-        if not net.adaptive and net.moving_landmarks:
-            net.refresh_metric()
-        self.net_ = net
-        self.backbone_ = net.backbone
-        self.landmarks_ = net.landmarks.detach().cpu().numpy().astype(
-            np_dtype, copy=True
-        )
-        self.metric_ = net.metric.detach().cpu().numpy().astype(np_dtype, copy=True)
-        self._n_features_out = len(net.kernels) * net.landmarks.shape[0]
+        if warm:
+            net = self._warm_network(device, dtype)
+        else:
+            net = self._new_network(X, y_enc, sample_weight, train_idx, architecture,
+                                    rng, device, dtype)
+        self._fit_network(net, X, y_enc, sample_weight, train_idx, val_idx, rng,
+                          device, dtype)
+        self._store_network(net, X.dtype)
         self.best_validation_score_ = None
         if val_idx is not None:
             pred = self._logits(X[val_idx]).argmax(axis=1)
-            w = sample_weight[val_idx]
             self.best_validation_score_ = float(
-                np.sum(w * (pred == y_enc[val_idx])) / np.sum(w)
+                np.average(pred == y_enc[val_idx], weights=sample_weight[val_idx])
             )
         return self
 
@@ -635,6 +513,10 @@ class NystromNetClassifier(
         net = self.net_
         return self._batched(net, [net], [X], dtype=self._net_dtype())
 
+    def _checked_logits(self, X):
+        """Logits of the softmax layer on a validated ``X``."""
+        return self._logits(self._validated(X)[0])
+
     def decision_function(self, X):
         """Compute the logits of the softmax layer.
 
@@ -649,14 +531,13 @@ class NystromNetClassifier(
             Logits; for two classes, the logit of ``classes_[1]`` minus that
             of ``classes_[0]``.
         """
-        X, _ = self._validated(X)
-        logits = self._logits(X)
+        logits = self._checked_logits(X)
         if logits.shape[1] == 2:
             return logits[:, 1] - logits[:, 0]
         return logits
 
     def predict_proba(self, X):
-        """Class probabilities.
+        """Class probabilities: the softmax of the logits.
 
         Parameters
         ----------
@@ -666,13 +547,12 @@ class NystromNetClassifier(
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Softmax of the logits, columns in the order of ``classes_``.
+            Probabilities, columns in the order of ``classes_``.
         """
-        X, _ = self._validated(X)
-        return softmax(self._logits(X), axis=1)
+        return softmax(self._checked_logits(X), axis=1)
 
     def predict_log_proba(self, X):
-        """Logarithm of the class probabilities.
+        """Logarithm of the class probabilities (log-softmax of the logits).
 
         Parameters
         ----------
@@ -682,13 +562,12 @@ class NystromNetClassifier(
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-softmax of the logits.
+            Log-probabilities, columns in the order of ``classes_``.
         """
-        X, _ = self._validated(X)
-        return log_softmax(self._logits(X), axis=1)
+        return log_softmax(self._checked_logits(X), axis=1)
 
     def predict(self, X):
-        """Predicted classes.
+        """Predicted classes: those of largest probability.
 
         Parameters
         ----------
@@ -698,10 +577,10 @@ class NystromNetClassifier(
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            The class of largest probability.
+            Labels among ``classes_``.
         """
-        X, _ = self._validated(X)
-        return self.classes_[self._logits(X).argmax(axis=1)]
+        logits = self._checked_logits(X)
+        return self.classes_[logits.argmax(axis=1)]
 
     def transform(self, X):
         """Nyström features ``h = W k_x``, the input of the softmax layer.
@@ -725,47 +604,3 @@ class NystromNetClassifier(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-# n_landmarks="auto": all the training samples up to this many.
-_AUTO_LANDMARKS = 100
-
-
-def _draw_landmarks(X, y, sample_weight, n_landmarks, rng):
-    """Indices of ``n_landmarks`` distinct rows of positive weight, by class.
-
-    Candidates are the distinct rows of positive weight, in lexicographic order
-    (so the draw depends on the set of rows, not on their order or
-    repetitions). Each class gets its share of the landmarks in proportion to
-    its number of candidates (largest remainders), and at least one when there
-    are landmarks for every class; rows are drawn without replacement.
-    """
-    eligible = np.flatnonzero(sample_weight > 0)
-    _, first = np.unique(X[eligible], axis=0, return_index=True)
-    candidates = eligible[first]
-    if n_landmarks == "auto":
-        n_landmarks = min(_AUTO_LANDMARKS, candidates.size)
-    elif n_landmarks > candidates.size:
-        warn(
-            f"n_landmarks={n_landmarks} is larger than the {candidates.size} "
-            "distinct training samples of positive weight; using "
-            f"{candidates.size} landmarks.",
-            UserWarning,
-        )
-        n_landmarks = candidates.size
-    labels = y[candidates]
-    present = np.unique(labels)
-    counts = np.array([np.sum(labels == c) for c in present])
-    quota = np.zeros(present.size, dtype=int)
-    if n_landmarks >= present.size:
-        quota[:] = 1
-    target = n_landmarks * counts / counts.sum()
-    while quota.sum() < n_landmarks:
-        room = np.where(quota < counts, target - quota, -np.inf)
-        quota[int(np.argmax(room))] += 1
-    chosen = [
-        rng.choice(candidates[labels == c], size=q, replace=False)
-        for c, q in zip(present, quota)
-        if q > 0
-    ]
-    return np.concatenate(chosen)

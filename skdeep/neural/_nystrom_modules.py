@@ -5,17 +5,16 @@ This module imports torch at import time: the estimator imports it inside
 fitted estimators pickle.
 """
 
-import numpy as np
+import copy
 
 from ..utils._torch import import_torch
+from ._nystrom_setup import KERNELS_WITH_GAMMA
 
 # import_torch gives the install hint when torch is missing.
 torch = import_torch()
 nn = torch.nn
+F = torch.nn.functional
 
-KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
-# Kernels with a bandwidth gamma (the others have none).
-KERNELS_WITH_GAMMA = ("rbf", "laplacian", "chi2")
 # Rows x landmarks x features above which the chi2 kernel is computed by chunks.
 _CHI2_CHUNK = 2**22
 
@@ -53,7 +52,7 @@ def pairwise_distance(kernel, A, B):
 
 
 def kernel_matrix(kernel, A, B, gamma):
-    """``[k(a_i, b_j)]`` for one of :data:`KERNELS`."""
+    """``[k(a_i, b_j)]`` for one of the kernels of ``NystromNetClassifier``."""
     if kernel == "linear":
         return A @ B.T
     if kernel == "cosine":
@@ -172,15 +171,12 @@ class NystromNet(nn.Module):
         self.kernels = list(kernels)
         self.gammas = list(gammas)
         self.adaptive = adaptive
-        self.train_backbone = train_backbone
         self.eps = eps
         if learn_landmarks:
             self.landmarks = nn.Parameter(landmarks.clone())
         else:
             self.register_buffer("landmarks", landmarks.clone())
-        if backbone is not None and not train_backbone:
-            for p in backbone.parameters():
-                p.requires_grad_(False)
+        self.set_train_backbone(train_backbone)
         m = landmarks.shape[0]
         # The landmark features change during training when they are learned
         # or pass through a trained backbone.
@@ -247,6 +243,13 @@ class NystromNet(nn.Module):
         """``||W - W_0||_F^2`` summed over the kernels."""
         return ((self.metric - self.metric_init) ** 2).sum()
 
+    def set_train_backbone(self, train_backbone):
+        """Train (True) or freeze (False) the backbone from now on."""
+        self.train_backbone = train_backbone
+        if self.backbone is not None:
+            for p in self.backbone.parameters():
+                p.requires_grad_(train_backbone)
+
     def train(self, mode=True):
         super().train(mode)
         if self.backbone is not None and not self.train_backbone:
@@ -270,5 +273,106 @@ def decay_parameters(net):
     return params
 
 
-def as_numpy_metric(net):
-    return np.stack([W.detach().cpu().numpy() for W in net.metric])
+def make_backbone(spec, n_features, hidden_layer_sizes, input_shape):
+    """The backbone ``phi`` of a ``backbone`` parameter (a module is deep-copied).
+
+    ``spec`` is None (no backbone), ``"mlp"``, ``"cnn"`` (on rows read as
+    ``input_shape = (C, H, W)``) or a ``torch.nn.Module``.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, str) and spec == "mlp":
+        return MLPBackbone(n_features, hidden_layer_sizes)
+    if isinstance(spec, str) and spec == "cnn":
+        return CNNBackbone(input_shape[0])
+    if not isinstance(spec, nn.Module):
+        raise TypeError(
+            "backbone must be None, 'mlp', 'cnn' or a torch.nn.Module, got "
+            f"{type(spec).__name__}."
+        )
+    return copy.deepcopy(spec)
+
+
+def landmark_features(backbone, landmarks, input_shape, eps):
+    """Normalised features ``z`` of the landmark inputs before training."""
+    with torch.no_grad():
+        if backbone is None:
+            z = landmarks
+        else:
+            x = landmarks if input_shape is None else landmarks.reshape(
+                -1, *input_shape
+            )
+            try:
+                z = backbone(x).flatten(1)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"backbone failed on inputs of shape {tuple(x.shape)} (set "
+                    f"input_shape to the shape it expects): {exc}"
+                ) from exc
+        return l2_normalize(z, eps)
+
+
+def build_nystrom_net(backbone, landmark_inputs, *, n_features, hidden_layer_sizes,
+                      input_shape, kernels, gammas, learn_landmarks, adaptive,
+                      n_classes, train_backbone, eps, device, dtype):
+    """A new :class:`NystromNet` on ``device`` in ``dtype``.
+
+    ``backbone`` is the estimator's parameter (see :func:`make_backbone`);
+    ``landmark_inputs`` are the drawn rows. A ``None`` in ``gammas`` becomes
+    :func:`median_gamma` of the initial landmark features. Draws the initial
+    weights from torch's global generator (the caller seeds it).
+    """
+    phi = make_backbone(backbone, n_features, hidden_layer_sizes, input_shape)
+    if phi is not None:
+        phi = phi.to(device=device, dtype=dtype)
+        phi.eval()
+    L = torch.as_tensor(landmark_inputs, dtype=dtype, device=device)
+    z = landmark_features(phi, L, input_shape, eps)
+    if "chi2" in kernels and bool((z < 0).any()):
+        raise ValueError(
+            "kernel='chi2' needs non-negative features; the backbone outputs "
+            "negative values."
+        )
+    fitted_gammas = [
+        (float(g) if g is not None else median_gamma(k, z))
+        if k in KERNELS_WITH_GAMMA
+        else None
+        for k, g in zip(kernels, gammas)
+    ]
+    return NystromNet(phi, input_shape, L, learn_landmarks, kernels, fitted_gammas,
+                      adaptive, n_classes, train_backbone, eps)
+
+
+def nystrom_optimizer(net, learning_rate, learning_rate_metric):
+    """Adam on the trained parameters; the adaptive metric has its own rate."""
+    metric = net.metric if net.adaptive else None
+    main = [p for p in net.parameters() if p.requires_grad and p is not metric]
+    groups = [{"params": main, "lr": learning_rate}]
+    if metric is not None:
+        groups.append({"params": [metric], "lr": learning_rate_metric})
+    return torch.optim.Adam(groups)
+
+
+def nystrom_objective(net, decayed, alpha, metric_penalty, batch):
+    """Training loss of a batch ``(X, y, sample_weight)`` and its terms.
+
+    The weighted cross-entropy (mean over the batch of ``weight * ce``), plus
+    ``alpha / 2`` times the squared norm of the ``decayed`` weights, plus, for
+    an adaptive metric, ``metric_penalty / 2 * ||W - W_0||_F^2``.
+    """
+    xb, yb, wb = batch
+    ce = (F.cross_entropy(net(xb), yb, reduction="none") * wb).mean()
+    decay = 0.5 * alpha * sum((p * p).sum() for p in decayed)
+    terms = {"cross_entropy": ce, "weight_decay": decay}
+    total = ce + decay
+    if net.adaptive:
+        deviation = 0.5 * metric_penalty * net.metric_deviation()
+        terms["metric_penalty"] = deviation
+        total = total + deviation
+    return total, terms
+
+
+def weighted_cross_entropy(net, X, y, weight):
+    """``sum(weight * ce) / sum(weight)`` of the network on ``(X, y)``, a float."""
+    ce = F.cross_entropy(net(X), y, reduction="none")
+    return float((ce * weight).sum() / weight.sum().clamp_min(1e-300))

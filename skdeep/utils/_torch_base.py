@@ -20,7 +20,9 @@ from ._iteration import ITERATION_CONSTRAINTS
 from ._torch import import_torch, resolve_device, to_numpy, torch_generator
 from ._training import train
 
-# Rows per forward pass at inference, when the estimator has no batch_size.
+# The fewest rows per forward pass at inference: a smaller batch size (the
+# estimator's batch_size is a training setting) is raised to it, a larger one is
+# kept.
 _INFERENCE_BATCH = 4096
 # Below this many input entries per forward pass (rows x features), torch's
 # intra-op threads cost more than they save: small batches (BatchNorm above all)
@@ -159,14 +161,15 @@ class BaseTorchEstimator(BaseEstimator):
         ``forward`` returns a tensor or a tuple of tensors; each is concatenated
         over the batches and returned as a numpy array (float64 for floats).
         Float inputs are sent as ``dtype`` tensors (float32 when ``None``).
+        A batch holds ``max(batch_size or self.batch_size, _INFERENCE_BATCH)``
+        rows.
         """
         torch = import_torch()
         device = self._inference_device(modules)
         for module in modules:
             module.eval()
         n_samples = len(arrays[0])
-        size = batch_size or self.batch_size or _INFERENCE_BATCH
-        size = max(size, _INFERENCE_BATCH)
+        size = max(batch_size or self.batch_size or 0, _INFERENCE_BATCH)
         outputs = []
         work = min(size, n_samples) * int(np.prod(arrays[0].shape[1:]))
         with torch.no_grad(), small_work_threads(torch, device, work):

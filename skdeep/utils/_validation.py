@@ -8,6 +8,8 @@ several skdeep estimators need beyond that.
 import numbers
 
 import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight
 from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
 # float64 by default; float32 is kept where the algorithm allows it.
@@ -122,6 +124,275 @@ def check_semi_supervised_y(y, n_samples):
     if y.dtype.kind == "U":
         y = y.astype(object)
     return y, ~unlabeled_mask(y)
+
+
+def check_y_given(estimator, y):
+    """Raise the error of an estimator that needs ``y`` when ``y`` is None.
+
+    The message follows scikit-learn's wording for estimators whose
+    ``target_tags.required`` is True ("requires y to be passed") and recalls
+    skdeep's semi-supervised convention.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator being fitted; its class name starts the message.
+    y : object
+        The target passed to ``fit``.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is None.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from skdeep.utils._validation import check_y_given
+    >>> check_y_given(DummyClassifier(), None)
+    Traceback (most recent call last):
+    ...
+    ValueError: DummyClassifier requires y to be passed, but the target y is None; \
+mark unlabeled samples with -1.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y "
+            "is None; mark unlabeled samples with -1."
+        )
+
+
+# --- Class weights, sample weights and the validation split of early stopping -----
+
+
+def class_weight_vector(class_weight, classes, y_index):
+    """Weight of every class from a ``class_weight`` parameter.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+        ``None`` weighs every class 1; ``"balanced"`` weighs class ``k`` by
+        ``n_samples / (n_classes * n_k)``, ``n_k`` its number of samples in
+        ``y_index`` (as :func:`sklearn.utils.class_weight.compute_class_weight`);
+        a dict maps labels to weights, the classes it omits weigh 1.
+    classes : ndarray of shape (n_classes,)
+        The class labels, in the order of the returned weights.
+    y_index : ndarray of int of shape (n_samples,)
+        Index in ``classes`` of every sample's label.
+
+    Returns
+    -------
+    weights : ndarray of float64 of shape (n_classes,)
+
+    Raises
+    ------
+    ValueError
+        When a dict names labels that are not classes while some classes are
+        left out of it (scikit-learn's rule: a dict naming every class may
+        carry extra labels, such as a class absent from one fold).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.utils._validation import class_weight_vector
+    >>> classes, y_index = np.array(["a", "b"]), np.array([0, 0, 0, 1])
+    >>> class_weight_vector("balanced", classes, y_index).tolist()
+    [0.6666666666666666, 2.0]
+    >>> class_weight_vector({"b": 3.0}, classes, y_index).tolist()
+    [1.0, 3.0]
+    """
+    n_classes = len(classes)
+    if class_weight is None:
+        return np.ones(n_classes)
+    if isinstance(class_weight, str):  # "balanced"
+        counts = np.bincount(y_index, minlength=n_classes)
+        return len(y_index) / (n_classes * counts)
+    weights = np.ones(n_classes)
+    class_list = np.asarray(classes).tolist()
+    omitted = False
+    for i, label in enumerate(class_list):
+        if label in class_weight:
+            weights[i] = class_weight[label]
+        else:
+            omitted = True
+    unknown = [label for label in class_weight if label not in class_list]
+    if unknown and omitted:
+        raise ValueError(
+            f"class_weight has labels {unknown} that are not among the classes "
+            f"{class_list}."
+        )
+    return weights
+
+
+def combined_sample_weight(y_index, classes, *, class_weight=None,
+                           sample_weight=None):
+    """Per-sample weights: ``sample_weight`` times the weight of each class.
+
+    The one path from an estimator's ``class_weight`` parameter and the
+    ``sample_weight`` argument of its ``fit`` to the weights of its loss.
+
+    Parameters
+    ----------
+    y_index : ndarray of int of shape (n_samples,)
+        Index in ``classes`` of every sample's label.
+    classes : ndarray of shape (n_classes,)
+        The class labels.
+    class_weight : dict, "balanced" or None, default=None
+        See :func:`class_weight_vector`.
+    sample_weight : array-like of shape (n_samples,) or None, default=None
+        Non-negative weights, not all zero; ``None`` weighs every sample 1.
+
+    Returns
+    -------
+    weights : ndarray of float64 of shape (n_samples,)
+        A new array (the caller's ``sample_weight`` is never written on).
+
+    Raises
+    ------
+    ValueError
+        For negative, non-finite, misshaped or all-zero ``sample_weight``, and
+        for the dicts :func:`class_weight_vector` rejects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.utils._validation import combined_sample_weight
+    >>> y_index, classes = np.array([0, 0, 0, 1]), np.array([3, 7])
+    >>> combined_sample_weight(y_index, classes, class_weight="balanced",
+    ...                        sample_weight=[1.0, 1.0, 0.5, 1.0]).tolist()
+    [0.6666666666666666, 0.6666666666666666, 0.3333333333333333, 2.0]
+    """
+    y_index = np.asarray(y_index)
+    try:
+        weights = _check_sample_weight(
+            sample_weight, y_index, dtype=np.float64, ensure_non_negative=True
+        )
+    except (TypeError, ValueError) as exc:
+        if "sample_weight" in str(exc).lower():
+            raise
+        raise ValueError(
+            f"sample_weight must be an array of non-negative numbers: {exc}"
+        ) from exc
+    if not weights.sum() > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if class_weight is not None:
+        weights = weights * class_weight_vector(class_weight, classes, y_index)[
+            y_index
+        ]
+    elif sample_weight is not None and weights is sample_weight:
+        weights = weights.copy()
+    return weights
+
+
+def validation_split(n_samples, validation_fraction, random_state=None, *,
+                     stratify=None, groups=None):
+    """Indices of the training part and of the held-out part of early stopping.
+
+    The one validation split of skdeep's estimators. The held-out part has
+    ``round(validation_fraction * n)`` samples, drawn without replacement:
+
+    - by default among the ``n_samples`` samples (``rng.choice``);
+    - with ``stratify``, in proportion to its classes, by
+      :class:`sklearn.model_selection.StratifiedShuffleSplit` (as the early
+      stopping of :class:`~sklearn.neural_network.MLPClassifier`);
+    - with ``groups``, in every group separately (``n`` is then the group's
+      size, and a group keeps at least one training sample), so that each
+      group, e.g. each modality of a multi-omics model, is held out in the
+      same proportion.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples to split.
+    validation_fraction : float in (0, 1)
+        Fraction of the samples held out.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draw; an estimator passes the ``RandomState`` of its fit, so
+        the split is one draw in the fit's sequence.
+    stratify : array-like of shape (n_samples,) or None, default=None
+        Class labels to stratify the split by.
+    groups : array-like of shape (n_samples,) or None, default=None
+        Group of every sample, split separately. Not with ``stratify``.
+
+    Returns
+    -------
+    train_idx : ndarray of int of shape (n_train,)
+        Sorted indices of the training samples.
+    val_idx : ndarray of int of shape (n_samples - n_train,)
+        Sorted indices of the held-out samples.
+
+    Raises
+    ------
+    ValueError
+        When the split leaves no held-out or no training sample, or when a
+        stratified split cannot give every class a place in both parts; the
+        message names ``validation_fraction``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.utils._validation import validation_split
+    >>> train, val = validation_split(10, 0.2, random_state=0)
+    >>> train.size, val.size
+    (8, 2)
+    >>> groups = np.array([0] * 6 + [1] * 4)
+    >>> train, val = validation_split(10, 0.5, random_state=0, groups=groups)
+    >>> np.bincount(groups[val]).tolist()
+    [3, 2]
+    """
+    if stratify is not None and groups is not None:
+        raise ValueError("validation_split takes stratify or groups, not both.")
+    rng = check_random_state(random_state)
+    n_samples = int(n_samples)
+    if groups is not None:
+        held_out = _held_out_by_group(np.asarray(groups), validation_fraction, rng)
+        n_val = int(held_out.sum())
+    else:
+        n_val = int(round(validation_fraction * n_samples))
+    if not 0 < n_val < n_samples:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} leaves no validation or no "
+            f"training sample among {n_samples}."
+        )
+    if stratify is not None:
+        return _stratified_split(n_samples, n_val, stratify, rng, validation_fraction)
+    if groups is None:
+        held_out = np.zeros(n_samples, dtype=bool)
+        held_out[rng.choice(n_samples, n_val, replace=False)] = True
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
+
+
+def _held_out_by_group(groups, validation_fraction, rng):
+    """Mask of ``round(fraction * size)`` samples of every group (at most all
+    but one), drawn group after group in sorted order."""
+    held_out = np.zeros(groups.shape[0], dtype=bool)
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        n_val = min(int(round(validation_fraction * members.size)), members.size - 1)
+        if n_val > 0:
+            held_out[rng.choice(members, n_val, replace=False)] = True
+    return held_out
+
+
+def _stratified_split(n_samples, n_val, stratify, rng, validation_fraction):
+    """Sorted ``(train, val)`` of sklearn's stratified shuffle split, seeded by
+    one draw of ``rng``."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    splitter = StratifiedShuffleSplit(
+        n_splits=1,
+        test_size=n_val,
+        random_state=int(rng.randint(np.iinfo(np.int32).max)),
+    )
+    try:
+        train_idx, val_idx = next(splitter.split(np.zeros(n_samples), stratify))
+    except ValueError as exc:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} cannot hold out a "
+            f"stratified validation set of {n_val} among {n_samples} samples: "
+            f"{exc}"
+        ) from exc
+    return np.sort(train_idx), np.sort(val_idx)
 
 
 # --- Arguments of the public functions (metrics and simulators) ------------------

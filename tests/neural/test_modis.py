@@ -112,7 +112,7 @@ def test_accuracy_against_per_modality_logistic_regressions(data, fitted):
 
 def test_encoders_receive_a_nonzero_adversarial_gradient(data, fitted):
     # The public code's generator term sums to zero gradient; ours must not.
-    from skdeep.neural import _modis_modules as mm
+    from skdeep.neural import _modis_losses as losses
 
     X, _, _, modality = data
     model = fitted["rpgan"]
@@ -127,7 +127,7 @@ def test_encoders_receive_a_nonzero_adversarial_gradient(data, fitted):
     order = torch.cat([torch.nonzero(r).ravel() for r, _ in mus])
     mu = torch.cat([m for _, m in mus])
     _, logits = net.discriminator(mu)
-    for loss_fn in (mm.rpgan_generator_loss, mm.ce_generator_loss):
+    for loss_fn in (losses.rpgan_generator_loss, losses.ce_generator_loss):
         net.zero_grad()
         loss_fn(logits, mod[order], 2).backward(retain_graph=True)
         grad = sum(float(p.grad.abs().sum()) for p in net.vaes.parameters()
@@ -136,8 +136,8 @@ def test_encoders_receive_a_nonzero_adversarial_gradient(data, fitted):
     # the relativistic discriminator loss uses the modality index: swapping
     # the modalities turns a low loss into a high one
     with torch.no_grad():
-        d_loss = mm.rpgan_discriminator_loss(logits, mod[order], 2)
-        swapped = mm.rpgan_discriminator_loss(logits, 1 - mod[order], 2)
+        d_loss = losses.rpgan_discriminator_loss(logits, mod[order], 2)
+        swapped = losses.rpgan_discriminator_loss(logits, 1 - mod[order], 2)
     assert float(swapped) > float(d_loss)
 
 
@@ -223,6 +223,8 @@ def test_partial_nan_inside_a_block_is_masked_or_rejected(data):
         ({}, None, "none", "requires y"),
         ({}, None, "float", "Unknown label type"),
         ({"class_weight": {9: 2.0}}, None, None, "class_weight"),
+        ({"early_stopping": True, "validation_fraction": 0.001}, None, None,
+         "validation_fraction"),
     ],
 )
 def test_bad_input(data, params, X_change, y_change, match):
@@ -330,3 +332,52 @@ def test_grid_search_optimises_the_labeled_accuracy(small):
     unlabeled = y == -1
     pred = search.best_estimator_.predict(X[unlabeled])
     assert np.mean(pred == y_true[unlabeled]) > 0.6
+
+
+# -- shared helpers: the column-vector warning, the held-out views, class weights --
+
+
+def test_column_vector_y_warns_at_the_calling_line(small):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, _, model = small
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        column = MODISIntegrator(max_iter=2, **SMALL).fit(X, y[:, None])
+        score = model.score(X, y[:, None])
+    conversions = [w for w in caught if w.category is DataConversionWarning]
+    assert len(conversions) == 2
+    assert {w.filename for w in conversions} == {__file__}
+    np.testing.assert_array_equal(column.classes_, model.classes_)
+    assert score == model.score(X, y)
+
+
+def test_early_stopping_holds_out_every_modality(small):
+    # The held-out views are drawn by modality (validation_split with groups):
+    # every modality loses the same fraction of its views.
+    from skdeep.utils._validation import validation_split
+
+    X, y, _, _ = small
+    modality = np.nonzero(~np.isnan(X[:, [0, 20]]))[1]
+    _, val = validation_split(len(modality), 0.2, np.random.RandomState(0),
+                              groups=modality)
+    np.testing.assert_array_equal(np.bincount(modality[val]),
+                                  np.round(0.2 * np.bincount(modality)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MODISIntegrator(max_iter=5, early_stopping=True,
+                                validation_fraction=0.2, **SMALL).fit(X, y)
+    assert model.validation_loss_curve_.shape == (model.n_iter_,)
+    assert 1 <= model.best_iteration_ <= model.n_iter_
+
+
+def test_class_weight_dict_may_name_more_labels_than_classes(small):
+    # scikit-learn's rule: a dict naming every class may carry extra labels
+    X, y, _, _ = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MODISIntegrator(max_iter=1, class_weight={0: 1.0, 1: 2.0, 2: 1.0,
+                                                          7: 3.0}, **SMALL)
+        model.fit(X, y)
+    assert model.classes_.tolist() == [0, 1, 2]

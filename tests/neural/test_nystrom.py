@@ -338,6 +338,8 @@ def test_sample_and_class_weights(digits):
         ({"learning_rate_metric": 0.0}, "learning_rate_metric"),
         ({"device": "cuda:7"}, "cuda:7"),
         ({"early_stopping": True, "validation_fraction": 0.01}, "validation_fraction"),
+        ({"early_stopping": True, "validation_fraction": 0.1},
+         "stratified validation set"),
     ],
 )
 def test_bad_parameters_are_clear_errors(digits, params, pattern):
