@@ -9,7 +9,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._iteration import ITERATION_CONSTRAINTS
 from ..utils._label_tree import as_label_array, plain_name
-from ..utils._validation import FLOAT_DTYPES, check_semi_supervised_y, validate_data
+from ..utils._validation import (
+    FLOAT_DTYPES,
+    check_semi_supervised_y,
+    check_y_given,
+    validate_data,
+)
 from ._hierarchy import resolve_classes
 from ._hkmeans import hkmeans
 
@@ -113,11 +118,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         known : ndarray of bool
             The leaves that carry labeled samples.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None; mark unlabeled samples with -1."
-            )
+        check_y_given(self, y)
         X, _ = validate_data(self, X, y, dtype=FLOAT_DTYPES, multi_output=True)
         y, labeled = check_semi_supervised_y(y, X.shape[0])
         tree, y_lab, known = resolve_classes(
