@@ -55,6 +55,32 @@ def activations_to_events(activations, threshold=0.0, *, event_ids=None, offset=
     array([[ 3,  0, 10],
            [ 7,  0, 20]])
     """
+    z = _check_activations(activations)
+    n_trials, n_atoms, _ = z.shape
+    thresholds = _per_atom(threshold, "threshold", n_atoms).astype(np.float64)
+    if not np.all(np.isfinite(thresholds)):
+        raise ValueError(f"threshold must be finite; got {threshold!r}.")
+    if event_ids is None:
+        ids = np.arange(1, n_atoms + 1, dtype=np.int64)
+    else:
+        ids = _per_atom(event_ids, "event_ids", n_atoms, integer=True)
+        if len(np.unique(ids)) != n_atoms:
+            raise ValueError(f"event_ids must be distinct; got {event_ids!r}.")
+    offsets = _per_atom(offset, "offset", n_atoms, integer=True)
+    firsts = _per_trial_first_samp(first_samp, n_trials)
+
+    events = []
+    for n in range(n_trials):
+        k, t = np.nonzero(z[n] > thresholds[:, None])
+        samples = t + offsets[k] + firsts[n]
+        rows = np.column_stack([samples, np.zeros_like(samples), ids[k]])
+        order = np.lexsort((rows[:, 2], rows[:, 0]))
+        events.append(rows[order].astype(np.int64).reshape(-1, 3))
+    return events
+
+
+def _check_activations(activations):
+    """Activations as a finite float64 (n_trials, n_atoms, n_times_valid) array."""
     z = np.asarray(activations)
     if z.dtype.kind not in "biuf":
         raise ValueError(
@@ -67,55 +93,40 @@ def activations_to_events(activations, threshold=0.0, *, event_ids=None, offset=
             "activations must have shape (n_trials, n_atoms, n_times_valid) or "
             f"(n_atoms, n_times_valid); got shape {z.shape}."
         )
-    n_trials, n_atoms, _ = z.shape
-    if n_atoms == 0:
+    if z.shape[1] == 0:
         raise ValueError("activations has no atom (shape[1] == 0).")
     z = z.astype(np.float64, copy=False)
     if not np.all(np.isfinite(z)):
         raise ValueError("activations contain NaN or infinity.")
+    return z
 
-    def per_atom(value, name, integer):
-        arr = np.asarray(value)
-        if integer and arr.dtype.kind not in "iu":
-            if arr.dtype.kind in "bf" and np.all(np.equal(np.mod(arr, 1), 0)):
-                arr = arr.astype(np.int64)
-            else:
-                raise ValueError(f"{name} must hold integers; got {value!r}.")
-        if arr.ndim == 0:
-            arr = np.full(n_atoms, arr)
-        if arr.shape != (n_atoms,):
-            raise ValueError(
-                f"{name} must be a scalar or have one entry per atom "
-                f"({n_atoms}); got shape {arr.shape}."
-            )
-        return arr
 
-    thresholds = per_atom(threshold, "threshold", False).astype(np.float64)
-    if not np.all(np.isfinite(thresholds)):
-        raise ValueError(f"threshold must be finite; got {threshold!r}.")
-    if event_ids is None:
-        ids = np.arange(1, n_atoms + 1, dtype=np.int64)
-    else:
-        ids = per_atom(event_ids, "event_ids", True).astype(np.int64)
-        if len(np.unique(ids)) != n_atoms:
-            raise ValueError(f"event_ids must be distinct; got {event_ids!r}.")
-    offsets = per_atom(offset, "offset", True).astype(np.int64)
+def _per_atom(value, name, n_atoms, integer=False):
+    """A scalar or one value per atom, as an (n_atoms,) array (int64 if integer)."""
+    arr = np.asarray(value)
+    if integer and arr.dtype.kind not in "iu":
+        if arr.dtype.kind in "bf" and np.all(np.equal(np.mod(arr, 1), 0)):
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"{name} must hold integers; got {value!r}.")
+    if arr.ndim == 0:
+        arr = np.full(n_atoms, arr)
+    if arr.shape != (n_atoms,):
+        raise ValueError(
+            f"{name} must be a scalar or have one entry per atom "
+            f"({n_atoms}); got shape {arr.shape}."
+        )
+    return arr.astype(np.int64) if integer else arr
+
+
+def _per_trial_first_samp(first_samp, n_trials):
+    """``first_samp`` as one int64 per trial."""
     if isinstance(first_samp, numbers.Integral):
-        firsts = np.full(n_trials, int(first_samp), dtype=np.int64)
-    else:
-        firsts = np.asarray(first_samp)
-        if firsts.shape != (n_trials,) or firsts.dtype.kind not in "iu":
-            raise ValueError(
-                "first_samp must be an integer or one integer per trial "
-                f"({n_trials}); got {first_samp!r}."
-            )
-        firsts = firsts.astype(np.int64)
-
-    events = []
-    for n in range(n_trials):
-        k, t = np.nonzero(z[n] > thresholds[:, None])
-        samples = t + offsets[k] + firsts[n]
-        rows = np.column_stack([samples, np.zeros_like(samples), ids[k]])
-        order = np.lexsort((rows[:, 2], rows[:, 0]))
-        events.append(rows[order].astype(np.int64).reshape(-1, 3))
-    return events
+        return np.full(n_trials, int(first_samp), dtype=np.int64)
+    firsts = np.asarray(first_samp)
+    if firsts.shape != (n_trials,) or firsts.dtype.kind not in "iu":
+        raise ValueError(
+            "first_samp must be an integer or one integer per trial "
+            f"({n_trials}); got {first_samp!r}."
+        )
+    return firsts.astype(np.int64)

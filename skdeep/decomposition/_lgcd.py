@@ -9,12 +9,78 @@ the signal is cut into segments of ``2 * n_times_atom - 1`` samples; each visit 
 segment updates its coordinate with the largest change, and a segment is marked
 inactive once its largest change is below the tolerance. The descent stops when all
 segments are inactive. ``beta`` follows the gradient of the smooth term so that each
-update costs ``O(n_atoms * n_times_atom)``.
+update costs ``O(n_atoms * n_times_atom)``. The pieces of the descent are inlined
+in it (``inline="always"``), so that naming them costs no call in the hot loop.
 """
 
 import numpy as np
 from numba import njit
 from scipy.signal import fftconvolve
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _move_beta(beta, DtD, norm_D, k, t, dz):
+    """Update ``beta`` for a change ``dz`` of coordinate ``(k, t)``.
+
+    Returns the span ``[lo, hi)`` of the times whose ``beta`` moved.
+    """
+    n_atoms, n_times_valid = beta.shape
+    n_times_atom = (DtD.shape[2] + 1) // 2
+    lo = max(0, t - n_times_atom + 1)
+    hi = min(n_times_valid, t + n_times_atom)
+    for j in range(n_atoms):
+        for s in range(lo, hi):
+            beta[j, s] -= DtD[j, k, s - t + n_times_atom - 1] * dz
+    beta[k, t] += norm_D[k] * dz
+    return lo, hi
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _initial_beta(DtX, DtD, norm_D, z):
+    """``beta`` of the warm start ``z``.
+
+    ``beta[k, t] = DtX - sum_{l, s != (k, t)} DtD * z``: the correlation of the
+    residual without coordinate ``(k, t)`` itself (Moreau et al. 2018).
+    """
+    beta = DtX.copy()
+    n_atoms, n_times_valid = DtX.shape
+    for k in range(n_atoms):
+        for t in range(n_times_valid):
+            zkt = z[k, t]
+            if zkt != 0.0:
+                _move_beta(beta, DtD, norm_D, k, t, zkt)
+    return beta
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _largest_update(beta, z, inv_norm, reg, dz_buf, t_start, t_end, tol):
+    """The largest coordinate update of the segment ``[t_start, t_end)``.
+
+    Returns ``(dz, k, t)``, with ``dz = 0`` when no update exceeds ``tol``. A
+    branch-free pass that vectorises stores the updates in ``dz_buf`` and their
+    largest magnitude, then a short search takes the first coordinate that
+    reaches it.
+    """
+    n_atoms = z.shape[0]
+    width = t_end - t_start
+    m = 0.0
+    for k in range(n_atoms):
+        ik = inv_norm[k]
+        rk = reg[k]
+        zk = z[k]
+        bk = beta[k]
+        buf = dz_buf[k]
+        for t in range(t_start, t_end):
+            dz = max(bk[t] - rk, 0.0) * ik - zk[t]
+            buf[t - t_start] = dz
+            m = max(m, abs(dz))
+    if m > tol:
+        for k in range(n_atoms):
+            buf = dz_buf[k]
+            for i in range(width):
+                if abs(buf[i]) == m:
+                    return buf[i], k, t_start + i
+    return 0.0, 0, t_start
 
 
 @njit(cache=True, nogil=True)
@@ -29,20 +95,7 @@ def _lgcd_one(DtX, DtD, norm_D, reg, z, tol, max_iter):
     """
     n_atoms, n_times_valid = DtX.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
-    # beta[k, t] = DtX - sum_{l, s != (k, t)} DtD * z: the correlation of the
-    # residual without coordinate (k, t) itself (Moreau et al. 2018).
-    beta = DtX.copy()
-    for k in range(n_atoms):
-        for t in range(n_times_valid):
-            zkt = z[k, t]
-            if zkt != 0.0:
-                lo = max(0, t - n_times_atom + 1)
-                hi = min(n_times_valid, t + n_times_atom)
-                for j in range(n_atoms):
-                    for s in range(lo, hi):
-                        beta[j, s] -= DtD[j, k, s - t + n_times_atom - 1] * zkt
-                beta[k, t] += norm_D[k] * zkt
-
+    beta = _initial_beta(DtX, DtD, norm_D, z)
     # atoms of zero norm never activate
     inv_norm = np.zeros(n_atoms)
     for k in range(n_atoms):
@@ -54,65 +107,29 @@ def _lgcd_one(DtX, DtD, norm_D, reg, z, tol, max_iter):
     active = np.ones(n_seg, dtype=np.bool_)
     n_active = n_seg
     n_updates = 0
-    converged = False
     for _ in range(max_iter):
         for i_seg in range(n_seg):
             if not active[i_seg]:
                 continue
             t_start = i_seg * seg_len
             t_end = min(n_times_valid, t_start + seg_len)
-            # largest update in the segment: a branch-free pass that vectorises
-            # stores the updates and their largest magnitude, then a short search
-            # takes the first coordinate that reaches it
-            width = t_end - t_start
-            m = 0.0
-            for k in range(n_atoms):
-                ik = inv_norm[k]
-                rk = reg[k]
-                zk = z[k]
-                bk = beta[k]
-                buf = dz_buf[k]
-                for t in range(t_start, t_end):
-                    dz = max(bk[t] - rk, 0.0) * ik - zk[t]
-                    buf[t - t_start] = dz
-                    m = max(m, abs(dz))
-            best = 0.0
-            k0 = 0
-            t0 = t_start
-            if m > tol:
-                done = False
-                for k in range(n_atoms):
-                    buf = dz_buf[k]
-                    for i in range(width):
-                        if abs(buf[i]) == m:
-                            best = buf[i]
-                            k0 = k
-                            t0 = t_start + i
-                            done = True
-                            break
-                    if done:
-                        break
+            best, k0, t0 = _largest_update(beta, z, inv_norm, reg, dz_buf,
+                                           t_start, t_end, tol)
             if abs(best) <= tol:
                 active[i_seg] = False
                 n_active -= 1
                 continue
             z[k0, t0] += best
             n_updates += 1
-            lo = max(0, t0 - n_times_atom + 1)
-            hi = min(n_times_valid, t0 + n_times_atom)
-            for j in range(n_atoms):
-                for s in range(lo, hi):
-                    beta[j, s] -= DtD[j, k0, s - t0 + n_times_atom - 1] * best
-            beta[k0, t0] += norm_D[k0] * best
+            lo, hi = _move_beta(beta, DtD, norm_D, k0, t0, best)
             # the segments whose beta changed may have new large updates
             for seg in range(lo // seg_len, (hi - 1) // seg_len + 1):
                 if not active[seg]:
                     active[seg] = True
                     n_active += 1
         if n_active == 0:
-            converged = True
-            break
-    return n_updates, converged
+            return n_updates, True
+    return n_updates, False
 
 
 @njit(cache=True, nogil=True)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-import skdeep.decomposition._cdl as cdl_module
+import skdeep.decomposition._encoding as encoding_module
 from skdeep.datasets import make_cdl_signals
 from skdeep.decomposition import (
     CDLTransformer,
@@ -26,6 +26,7 @@ from skdeep.decomposition._dstep import (
     update_uv_joint,
 )
 from skdeep.decomposition._lgcd import reconstruct
+from skdeep.decomposition._signals import center
 from skdeep.metrics import dictionary_recovery_score
 from skdeep.point_process import events_to_realisations
 
@@ -160,7 +161,7 @@ def test_empty_shapes_raise_clear_errors():
 def test_z_step_convergence_flag_is_reported(signals, monkeypatch):
     X = signals[0]
     cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
-    monkeypatch.setattr(cdl_module, "_MAX_PASSES_Z", 1)
+    monkeypatch.setattr(encoding_module, "_MAX_PASSES_Z", 1)
     with pytest.warns(ConvergenceWarning, match="sparse coding"):
         cdl.transform_activations(X)
 
@@ -523,9 +524,9 @@ def test_joint_warm_start_and_partial_fit(signals):
     # a pair already in the joint ball starts as those very atoms, whatever the
     # layout: lambda is reg times their lambda_max (not shrunk a second time)
     np.testing.assert_allclose(from_uv.lambda_, from_D.lambda_, rtol=1e-10)
-    Xs = cdl_module._center(X) / from_uv.scale_
+    Xs = center(X) / from_uv.scale_
     atoms = (joint.u_hat_, joint.v_hat_, joint.D_hat_)
-    expected = 0.1 * cdl_module._lambda_max(Xs, atoms).max() * from_uv.scale_
+    expected = 0.1 * encoding_module.lambda_max(Xs, atoms).max() * from_uv.scale_
     np.testing.assert_allclose(from_uv.lambda_, expected, rtol=1e-10)
     # online learning keeps the joint constraint and finds the atoms
     online = CDLTransformer(n_atoms=3, n_times_atom=32, uv_constraint="joint",
