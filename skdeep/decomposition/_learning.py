@@ -82,18 +82,29 @@ def restart_atom(atom_set, atoms, k, X, z):
     return atom_set.replace(atoms, k, _worst_window(X, z, atoms, atoms[2].shape[2]))
 
 
-def _restart_unused_atom(atom_set, atoms, X, z):
+# An atom restarted this many times that still goes unused is left as it is: the
+# signals have no room for it (e.g. more atoms than patterns at this reg), and
+# restarting it again would make the objective cycle instead of converge.
+_MAX_RESTARTS_PER_ATOM = 5
+
+
+def _restart_unused_atom(atom_set, atoms, X, z, restarts):
     """Restart the first atom with fewer than two activations, if any.
 
     Returns the atoms and whether one was restarted; its activations are set to
-    zero in ``z``. With the greedy start, this is how the atoms not added yet
-    (all zero) are added, one per iteration.
+    zero in ``z`` and ``restarts`` (one count per atom) is incremented. With the
+    greedy start, this is how the atoms not added yet (all zero) are added, one
+    per iteration. An atom already restarted ``_MAX_RESTARTS_PER_ATOM`` times is
+    not restarted again.
     """
-    unused = np.flatnonzero(np.count_nonzero(z, axis=(0, 2)) < 2)
+    unused = np.flatnonzero(
+        (np.count_nonzero(z, axis=(0, 2)) < 2) & (restarts < _MAX_RESTARTS_PER_ATOM)
+    )
     if not unused.size:
         return atoms, False
     atoms = restart_atom(atom_set, atoms, unused[0], X, z)
     z[:, unused[0]] = 0.0
+    restarts[unused[0]] += 1
     return atoms, True
 
 
@@ -122,6 +133,7 @@ def learn(X, atoms, *, lam, reg, lmbd_max, atom_set, n_jobs, monitor, callback,
     z = np.zeros((X.shape[0], atoms[2].shape[0], X.shape[2] - atoms[2].shape[2] + 1))
     pobj = [half_sq_norm_X]
     converged, last_restart = False, -1
+    restarts = np.zeros(atoms[2].shape[0], dtype=np.intp)
     while monitor.n_iter < monitor.max_iter:
         lam = l1_weights(X, atoms, reg=reg, lmbd_max=lmbd_max, scale=scale,
                          previous=lam)
@@ -143,7 +155,7 @@ def learn(X, atoms, *, lam, reg, lmbd_max, atom_set, n_jobs, monitor, callback,
             converged = True
             break
         if monitor.n_iter < monitor.max_iter:
-            atoms, restarted = _restart_unused_atom(atom_set, atoms, X, z)
+            atoms, restarted = _restart_unused_atom(atom_set, atoms, X, z, restarts)
             if restarted:
                 last_restart = monitor.n_iter
                 continue
