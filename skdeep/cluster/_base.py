@@ -15,8 +15,58 @@ from ..utils._validation import (
     check_y_given,
     validate_data,
 )
+from ..utils._warnings import warn
 from ._hierarchy import resolve_classes
 from ._hkmeans import hkmeans
+
+#: The largest ``n_init``: every start is a full solve, and the best of many
+#: more starts than this differs from the best of these only by chance.
+MAX_N_INIT = 1000
+
+
+#: Beyond this ratio of the largest to the median deviation of the samples, the
+#: other samples' squared distances fall below the rounding of the outlier's in
+#: the objective (``1 / sqrt(eps)``): a warning.
+_OUTLIER_WARN_RATIO = 1.0 / np.sqrt(np.finfo(np.float64).eps)
+#: Beyond this ratio their squared distances underflow in the units of the fit
+#: (the data rescaled to the largest deviation): the fit would see the bulk of
+#: the data as one point, an error.
+_OUTLIER_ERROR_RATIO = 1e150
+
+
+def _check_outliers(X):
+    """Raise for samples so far out that float64 cannot resolve the others.
+
+    Deviations are measured per sample (largest absolute coordinate) from the
+    per-feature median; the ratio of the largest to the median deviation says
+    how far the most extreme sample lies, in units of a typical one. Above
+    :data:`_OUTLIER_ERROR_RATIO` the fit is meaningless (``ValueError``),
+    above :data:`_OUTLIER_WARN_RATIO` the objective sees that sample alone (a
+    ``UserWarning``). Data whose samples mostly coincide are not judged.
+    """
+    half = X.astype(np.float64) * 0.5  # halves: differences cannot overflow
+    dev = np.max(np.abs(half - np.median(half, axis=0)), axis=1, initial=0.0)
+    typical = float(np.median(dev)) if dev.size else 0.0
+    if not typical > 0:
+        return
+    worst = int(np.argmax(dev))
+    ratio = float(dev[worst]) / typical
+    where = (f"sample {worst} of X lies {ratio:.3g} times farther from the "
+             "per-feature median than the median sample")
+    if ratio > _OUTLIER_ERROR_RATIO:
+        raise ValueError(
+            f"X has an extreme outlier: {where}, beyond what float64 can "
+            "resolve together with the other samples (their squared distances "
+            "would underflow). Remove it, or transform X (e.g. "
+            "sklearn.preprocessing.RobustScaler after clipping, or a log)."
+        )
+    if ratio > _OUTLIER_WARN_RATIO:
+        warn(
+            f"X has an extreme outlier: {where}; the squared-distance objective "
+            "is dominated by it (the other samples' terms are below its "
+            "rounding), and it may take a novel class for itself. Remove it or "
+            "transform X (e.g. a log) if this is not intended."
+        )
 
 
 class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
@@ -38,7 +88,8 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         "lambda_hierarchy": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"alternating", "adam"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
+        # each start is a full solve: more than this is a typo, not a search
+        "n_init": [Interval(Integral, 1, MAX_N_INIT, closed="both")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
@@ -121,6 +172,16 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         check_y_given(self, y)
         X, _ = validate_data(self, X, y, dtype=FLOAT_DTYPES, multi_output=True)
         y, labeled = check_semi_supervised_y(y, X.shape[0])
+        n_unlabeled = int(np.sum(~labeled))
+        if (self.hierarchy is None and self.n_novel_classes is not None
+                and self.n_novel_classes > n_unlabeled):
+            # checked before the flat tree (one leaf per novel class) is built
+            raise ValueError(
+                f"n_novel_classes={self.n_novel_classes} cannot exceed the number "
+                f"of unlabeled samples ({n_unlabeled}): each novel class needs "
+                "unlabeled samples to be found."
+            )
+        _check_outliers(X)
         tree, y_lab, known = resolve_classes(
             self.hierarchy, self.n_novel_classes, y[labeled],
             bool((~labeled).any()),

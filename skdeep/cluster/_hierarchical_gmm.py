@@ -6,10 +6,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
-from ._ncd_kernels import cluster_sums, squared_distances
+from ._ncd_kernels import FAR_ROW, cluster_sums, far_row_scores, squared_distances
 
 # The h-k-means start runs with NovelClassKMeans' defaults (max_iter and tol are
 # EM's here); it is silent, and a start stopped early is fine: EM goes on from it.
@@ -424,6 +425,48 @@ learning_rate :
         return _log_joint(self._scaled_X(X), self._means_scaled, self._var_scaled,
                           self.weights_.astype(np.float64))
 
+    def _relative_scores(self, X):
+        """Log-joint minus its row maximum, finite for far samples too.
+
+        Rows within :data:`FAR_ROW` of the fit's units take the log-joint;
+        farther rows, whose squared norm would swamp (or overflow to ``inf``
+        in) the differences between components, take the exact differences
+        ``x . mu_k / var - |mu_k|^2 / (2 var) + log w_k`` computed without the
+        common ``|x|^2`` term (:func:`far_row_scores`).
+        """
+        Xs = self._scaled_X(X)
+        var, means = self._var_scaled, self._means_scaled
+        log_w = np.log(self.weights_.astype(np.float64))
+        with np.errstate(over="ignore", invalid="ignore"):
+            lj = _log_joint(Xs, means, var, self.weights_.astype(np.float64))
+            if lj.size:
+                lj = lj - lj.max(axis=1, keepdims=True)
+        far = ~(np.max(np.abs(Xs), axis=1, initial=0.0) <= FAR_ROW)
+        if far.any():
+            lin = means / var
+            const = log_w - 0.5 * np.sum(means**2 / var, axis=1)
+            lj[far] = far_row_scores(Xs[far], lin, const)
+        return lj
+
+    def predict(self, X):
+        """Leaf of each sample, the most probable component (known or novel).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The leaf name of each sample, one of ``classes_``. A sample far
+            outside the data goes to the component whose mean lies furthest
+            in its direction (in the metric of the covariance), as the exact
+            posterior does; never to an arbitrary one.
+        """
+        scores = self._relative_scores(X)  # checks the fit first
+        return self.classes_[np.argmax(scores, axis=1)]
+
     def predict_proba(self, X):
         """Posterior probability of each leaf.
 
@@ -435,9 +478,11 @@ learning_rate :
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Columns in ``classes_`` order; rows sum to one.
+            Columns in ``classes_`` order; rows sum to one, for any finite
+            sample (a sample far outside the data has probability about one
+            for one component, see :meth:`predict`).
         """
-        lj = self._class_scores(X)
+        lj = self._relative_scores(X)
         return np.exp(lj - logsumexp(lj, axis=1)[:, None])
 
     def score_samples(self, X):
@@ -451,10 +496,14 @@ learning_rate :
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            ``log p(x)`` of each sample under the fitted mixture.
+            ``log p(x)`` of each sample under the fitted mixture; ``-inf``
+            for a sample so far out that its log density is below the float64
+            range.
         """
+        check_is_fitted(self)
         log_jacobian = float(self.n_features_in_ * np.log(self._scale))
-        return logsumexp(self._class_scores(X), axis=1) - log_jacobian
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return logsumexp(self._class_scores(X), axis=1) - log_jacobian
 
     def score(self, X, y=None):
         """Mean log-likelihood per sample (higher is better).

@@ -59,3 +59,28 @@ def unit_residual_sums(X, centers, labels):
             for j in range(d):
                 sums[k, j] += diff[j] / norm
     return sums, total
+
+
+#: Rows of the fit's (standardised) data beyond this absolute value are scored
+#: by :func:`far_row_scores`: their squared norm would swamp (or overflow) the
+#: differences between the components.
+FAR_ROW = 2.0**20
+
+
+def far_row_scores(X, lin, const):
+    """``x @ lin.T + const`` minus its row maximum, without overflow.
+
+    The part of ``-d(x, c_k) / 2`` (or of a Gaussian log-joint) that differs
+    between components, for rows of any finite size: each row is divided by a
+    power of two near its largest entry, the scores are compared there and
+    multiplied back (a gap too large for float64 becomes ``-inf``, never NaN).
+    The row maximum is 0; ``argmax`` and the softmax are those of the exact
+    scores.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    size = np.max(np.abs(X), axis=1, initial=0.0)
+    s = np.exp2(np.ceil(np.log2(np.maximum(size, 1.0))))
+    g = (X / s[:, None]) @ lin.T + const[None, :] / s[:, None]
+    g -= g.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):
+        return g * s[:, None]

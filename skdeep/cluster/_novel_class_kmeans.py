@@ -5,7 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
-from ._ncd_kernels import squared_distances
+from ._ncd_kernels import FAR_ROW, far_row_scores, squared_distances
 
 
 class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -215,8 +215,22 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return squared_distances(Xs, self._centers_scaled.astype(Xs.dtype))
 
     def _class_scores(self, X):
-        """Minus the squared distances: the nearest prototype scores highest."""
-        return -self._scaled_distances(X)
+        """Minus the squared distances: the nearest prototype scores highest.
+
+        Rows beyond :data:`FAR_ROW` in the fit's units, whose squared norm
+        would swamp (or overflow in) the differences between prototypes, take
+        the exact differences ``2 x . c_k - |c_k|^2`` instead, so that a far
+        sample still goes to its nearest prototype.
+        """
+        Xs = self._scaled_X(X)
+        C = self._centers_scaled
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = -squared_distances(Xs, C.astype(Xs.dtype))
+        far = ~(np.max(np.abs(Xs), axis=1, initial=0.0) <= FAR_ROW)
+        if far.any():
+            scores = scores.astype(np.float64)
+            scores[far] = far_row_scores(Xs[far], 2.0 * C, -np.sum(C**2, axis=1))
+        return scores
 
     def transform(self, X):
         """Euclidean distances to the prototypes, columns in ``classes_`` order.

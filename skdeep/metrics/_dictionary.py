@@ -76,6 +76,10 @@ def dictionary_recovery_score(D_true, D_est):
             f"D_true and D_est have different numbers of channels: "
             f"{D_true.shape[1]} and {D_est.shape[1]}."
         )
+    # the score is invariant to each atom's scale: rescale every atom to a
+    # largest entry of one, so that atoms near 1e-300 or 1e300 neither
+    # underflow nor overflow in the products below (zero atoms stay zero)
+    D_true, D_est = _unit_peak(D_true), _unit_peak(D_est)
     corr = fftconvolve(
         D_true[:, None, :, :], D_est[None, :, :, ::-1], mode="full", axes=-1
     ).sum(axis=2)
@@ -89,3 +93,9 @@ def dictionary_recovery_score(D_true, D_est):
     score = np.clip(score, 0.0, 1.0)
     rows, cols = hungarian_match(score, maximize=True)
     return float(score[rows, cols].sum() / D_true.shape[0])
+
+
+def _unit_peak(D):
+    """Each atom divided by its largest absolute entry (zero atoms unchanged)."""
+    peak = np.max(np.abs(D), axis=(1, 2), keepdims=True)
+    return D / np.where(peak > 0, peak, 1.0)

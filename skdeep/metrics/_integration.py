@@ -1,5 +1,6 @@
 """Scores of multi-omics integration: label recovery and modality mixing."""
 
+import numbers
 from numbers import Integral
 
 import numpy as np
@@ -82,6 +83,10 @@ def semi_supervised_scores(y_true, y_pred, y):
         raise ValueError(
             f"y must have the shape of y_true {y_true.shape}, got {y.shape}."
         )
+    if any(isinstance(v, numbers.Real) and v != v for v in y.ravel()):
+        raise ValueError(
+            "y holds NaN labels; mark unlabeled samples with -1."
+        )
     unlabeled = unlabeled_mask(y)
     if not unlabeled.any():
         raise ValueError("y has no unlabeled sample (-1) to score.")
@@ -159,13 +164,32 @@ def modality_mixing_score(Z, modality, n_neighbors=15):
             f"({Z.shape[0]})."
         )
     n_mod = codes.max() + 1
-    _, neighbours = (
+    # the score is invariant to the scale of Z: centre it and divide by a power
+    # of two near its largest deviation, so that latents near 1e300 or 1e-300
+    # neither overflow nor underflow in the distances
+    Z = Z - Z.mean(axis=0) if np.all(np.isfinite(Z.mean(axis=0))) else Z / 2.0
+    spread = float(np.max(np.abs(Z)))
+    if spread > 0:
+        Z = Z / 2.0 ** np.round(np.log2(spread))
+    dist, neighbours = (
         NearestNeighbors(n_neighbors=n_neighbors + 1).fit(Z).kneighbors(Z)
     )
     neighbours = neighbours[:, 1:]
     counts = np.zeros((Z.shape[0], n_mod))
     np.add.at(counts, (np.repeat(np.arange(Z.shape[0]), n_neighbors),
                        codes[neighbours].ravel()), 1.0)
+    # a sample with more than n_neighbors exact duplicates has no nearest
+    # ones (the neighbour search would break the tie by index): its
+    # neighbourhood is all its duplicates, in their proportions
+    tied = dist[:, -1] == 0
+    if tied.any():
+        _, group = np.unique(Z, axis=0, return_inverse=True)
+        group = group.ravel()
+        per_group = np.zeros((group.max() + 1, n_mod))
+        np.add.at(per_group, (group, codes), 1.0)
+        own = per_group[group[tied]]
+        own[np.arange(own.shape[0]), codes[tied]] -= 1.0  # itself excluded
+        counts[tied] = own * n_neighbors / own.sum(axis=1, keepdims=True)
     p = counts / n_neighbors
     with np.errstate(divide="ignore", invalid="ignore"):
         local = -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=1)

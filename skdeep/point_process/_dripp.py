@@ -24,6 +24,9 @@ from ._kernels import (
 
 # floor of the kernel standard deviation, as in the paper's projected M-step
 _STD_FLOOR = 1e-5
+# the narrowest kernel support that the floor leaves room for (a support a
+# hundred floors wide)
+_MIN_WIDTH = 100 * _STD_FLOOR
 
 
 class DriPP(BaseEstimator):
@@ -205,6 +208,15 @@ class DriPP(BaseEstimator):
                 f"lower must be smaller than upper, got lower={self.lower} and "
                 f"upper={self.upper}."
             )
+        if self.upper - self.lower < _MIN_WIDTH:
+            # the kernel's standard deviation is floored at _STD_FLOOR (in the
+            # time unit of the data): a narrower support cannot be fitted
+            raise ValueError(
+                f"upper - lower must be at least {_MIN_WIDTH:g} (in the time unit "
+                f"of the data), got lower={self.lower} and upper={self.upper}; "
+                "express the event times, lower and upper in a larger time unit "
+                "(e.g. milliseconds instead of seconds)."
+            )
 
     def _initialise(self, events, data):
         lower, upper = float(self.lower), float(self.upper)
@@ -278,8 +290,12 @@ class DriPP(BaseEstimator):
                 raise ValueError(f"init[{key!r}] must be finite.")
             values.append(arr)
         alpha, mean, std = values
-        if np.any(std <= 0):
-            raise ValueError("init['kernel_std'] must be positive.")
+        if np.any(std < _STD_FLOOR):
+            raise ValueError(
+                f"init['kernel_std'] must be at least {_STD_FLOOR:g} (the floor of "
+                f"the kernel's standard deviation, in the time unit of the data), "
+                f"got {std.tolist()}."
+            )
         if self.alpha_pos and np.any(alpha < 0):
             raise ValueError(
                 "init['alpha'] must be non-negative with alpha_pos=True."
