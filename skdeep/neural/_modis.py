@@ -30,7 +30,10 @@ from ..utils._torch_base import BaseTorchEstimator
 from ..utils._training import BalancedBatchSampler, TrainingStep
 from ..utils._validation import (
     FLOAT_DTYPES,
+    check_layer_sizes,
     check_semi_supervised_y,
+    check_step_size,
+    check_tensor_size,
     check_y_given,
     class_weight_vector,
     unlabeled_mask,
@@ -48,6 +51,10 @@ from ._modis_inputs import (
 
 # Adam's betas of the paper's public code (a GAN-style first moment).
 _ADAM_BETAS = (0.5, 0.999)
+# Standardised inputs and latent coordinates given to the float32 network are
+# clipped to this magnitude (training data never come near it), so that huge
+# inputs give finite outputs.
+_CLIP = 1e6
 
 
 class MODISIntegrator(
@@ -196,6 +203,22 @@ class MODISIntegrator(
     per column on their observed samples; ``translate`` and
     ``inverse_transform`` return the original units.
 
+    The standardisation is computed without overflow or underflow (each column
+    is first divided by a power of two near its largest magnitude, an exact
+    operation), so data multiplied by any factor from ``1e-300`` to ``1e300``
+    give the same fit as the original data; it is the only transformation of
+    the inputs and keeps their relative sizes within each column. Standardised
+    values (and the latent coordinates given to ``inverse_transform``) are
+    clipped to ``[-1e6, 1e6]`` before they enter the float32 network, so that
+    inputs far outside the training range give finite outputs.
+
+    Before anything is allocated, ``fit`` estimates the largest tensor the
+    parameters make it build (a layer's weights or activations, the matrix of
+    modality pairs of the relativistic loss) and raises a ``ValueError``
+    naming the parameter when it passes 4 GiB. A training loss that becomes
+    infinite or NaN (a diverging run) raises a ``ValueError`` naming
+    ``learning_rate``.
+
     References
     ----------
     .. [1] D. Lepe-Soltero, T. Artières, A. Baudot, P. Villoutreix, "MODIS:
@@ -289,8 +312,10 @@ class MODISIntegrator(
 
     # -- input handling ------------------------------------------------------
     def _standardised(self, X):
-        """Standardised copy of ``X`` with the unobserved entries set to 0."""
-        Z = (X - self._mean) / self._scale
+        """Standardised copy of ``X`` with the unobserved entries set to 0,
+        clipped to ``[-_CLIP, _CLIP]`` (float32)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = np.clip((X - self._mean) / self._scale, -_CLIP, _CLIP)
         return np.nan_to_num(Z, nan=0.0).astype(np.float32)
 
     def _check_X(self, X):
@@ -339,12 +364,61 @@ class MODISIntegrator(
         self.n_modalities_ = len(blocks)
         return observed
 
-    def _build_network(self, rng, device):
+    def _architecture(self):
+        """Checked encoder widths (per modality) and discriminator widths."""
+        hidden = encoder_widths(self.modality_blocks_, self.hidden_layer_sizes,
+                                self.n_components)
+        head = check_layer_sizes(self.discriminator_hidden_sizes,
+                                 "discriminator_hidden_sizes", allow_empty=True)
+        return hidden, head
+
+    def _check_sizes(self, hidden, head, n_views):
+        """Refuse parameters whose largest tensor would pass the size limit.
+
+        ``n_views`` is the number of training rows of each modality. The
+        network is float32 (4 bytes an entry). Every width is tagged with the
+        parameter that sets it (``None`` for the data's own sizes); a tensor
+        names the parameter of its largest tagged width.
+        """
+        per_modality = [
+            n if self.batch_size is None else min(self.batch_size, n)
+            for n in n_views
+        ]
+        rows = sum(per_modality)
+        latent = (self.n_components, "n_components")
+
+        def check_layers(widths, what):
+            for (a, tag_a), (b, tag_b) in zip(widths[:-1], widths[1:]):
+                tagged = [(w, t) for w, t in ((a, tag_a), (b, tag_b)) if t]
+                check_tensor_size(4 * a * b, f"a {a} x {b} weight matrix of {what}",
+                                  max(tagged)[1])
+            width, tag = max(w for w in widths if w[1])
+            check_tensor_size(
+                4 * rows * width,
+                f"the activations of {rows} rows in a layer of width {width} of "
+                f"{what}", tag,
+            )
+
+        for cols, widths in zip(self.modality_blocks_, hidden):
+            check_layers(
+                [(len(cols), None), *((w, "hidden_layer_sizes") for w in widths),
+                 latent],
+                "an auto-encoder",
+            )
+        check_layers([latent, *((w, "discriminator_hidden_sizes") for w in head)],
+                     "the discriminator")
+        if self.adversarial == "rpgan" and len(per_modality) > 1:
+            big = sorted(per_modality)[-2:]
+            check_tensor_size(
+                4 * big[0] * big[1],
+                f"the {big[1]} x {big[0]} pairs of the relativistic loss in a "
+                "batch", "batch_size",
+            )
+
+    def _build_network(self, hidden, head, rng, device):
         from ._modis_modules import MODISNetwork
 
         blocks = self.modality_blocks_
-        hidden = encoder_widths(blocks, self.hidden_layer_sizes, self.n_components)
-        head = [int(h) for h in self.discriminator_hidden_sizes]
         return self._build_module(
             lambda: MODISNetwork(
                 [len(c) for c in blocks], hidden, self.n_components, head,
@@ -431,14 +505,30 @@ class MODISIntegrator(
         # One training row ("view") per observed (sample, modality) pair.
         views = Views(self._standardised(X), ~np.isnan(X), codes,
                        *np.nonzero(observed))
+        check_step_size(self.learning_rate, "learning_rate", np.float32)
+        hidden, head = self._architecture()
+        self._check_sizes(hidden, head,
+                          np.bincount(views.modality, minlength=self.n_modalities_))
         _, device, rng = self._torch_setup()
         train, val = np.arange(views.n_views), None
         if self.early_stopping:
             train, val = validation_split(
                 views.n_views, self.validation_fraction, rng, groups=views.modality
             )
-        network = self._build_network(rng, device)
+        network = self._build_network(hidden, head, rng, device)
         settings = self._loss_settings(class_weight, device)
+        try:
+            self._train_network(network, settings, views, train, val, device, rng)
+        except FloatingPointError as exc:
+            raise ValueError(
+                f"the training diverged with learning_rate={self.learning_rate!r} "
+                f"({exc}); lower learning_rate."
+            ) from exc
+        self.network_ = network
+        return self
+
+    def _train_network(self, network, settings, views, train, val, device, rng):
+        """Run the one training loop on the training views ``train``."""
         self._train(
             self._steps(network, settings),
             views.tensors(train),
@@ -457,8 +547,6 @@ class MODISIntegrator(
                 else self.batch_size * self.n_modalities_
             ),
         )
-        self.network_ = network
-        return self
 
     # -- inference -----------------------------------------------------------
     def _latent(self, X):
@@ -482,7 +570,8 @@ class MODISIntegrator(
         def forward(z):
             return tuple(network.vaes[m].decode(z) for m in targets)
 
-        out = self._batched(forward, [network], [np.asarray(Z, dtype=np.float32)])
+        Z = np.clip(Z, -_CLIP, _CLIP).astype(np.float32)
+        out = self._batched(forward, [network], [Z])
         out = out if isinstance(out, tuple) else (out,)
         return [
             out[i] * self._scale[self.modality_blocks_[m]]
@@ -519,7 +608,7 @@ class MODISIntegrator(
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities of ``classes_``.
         """
-        Z = self._latent(X)
+        Z = np.clip(self._latent(X), -_CLIP, _CLIP)
         torch = import_torch()
         disc = self.network_.discriminator
 
@@ -598,6 +687,7 @@ class MODISIntegrator(
         >>> search.best_params_
         {'max_iter': 30}
         """
+        check_is_fitted(self)
         y = column_or_1d(ravel_column_y(y))
         check_consistent_length(X, y, sample_weight)
         labeled = ~unlabeled_mask(y)
@@ -661,6 +751,11 @@ class MODISIntegrator(
                 f"X must have shape (n_samples, {self.n_components}) for "
                 f"inverse_transform, got {Z.shape}."
             )
+        if Z.shape[0] == 0:
+            raise ValueError(
+                "X of inverse_transform is empty: found array with 0 sample(s) "
+                f"(shape {Z.shape}) while a minimum of 1 is required."
+            )
         if not np.all(np.isfinite(Z)):
             raise ValueError("X contains NaN or infinity.")
         out = np.empty((Z.shape[0], self.n_features_in_))
@@ -671,4 +766,7 @@ class MODISIntegrator(
 
     @property
     def _n_features_out(self):
+        # raises NotFittedError (an AttributeError) before fit, so that
+        # get_feature_names_out does too
+        check_is_fitted(self)
         return self.n_components

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
 from ..utils._torch import import_torch
+from ..utils._validation import check_layer_sizes, power_of_two_scale
 from ..utils._warnings import warn
 
 
@@ -25,10 +26,13 @@ def auto_hidden(n_features, n_components):
 
 def encoder_widths(blocks, hidden_layer_sizes, n_components):
     """Hidden widths of every modality's encoder (``None``: :func:`auto_hidden`)."""
+    if hidden_layer_sizes is not None:
+        hidden = check_layer_sizes(hidden_layer_sizes, "hidden_layer_sizes",
+                                   allow_empty=True)
     return [
         auto_hidden(len(cols), n_components)
         if hidden_layer_sizes is None
-        else [int(h) for h in hidden_layer_sizes]
+        else list(hidden)
         for cols in blocks
     ]
 
@@ -36,14 +40,23 @@ def encoder_widths(blocks, hidden_layer_sizes, n_components):
 def fit_scaling(X):
     """Mean and scale of every column on the samples where it is observed.
 
-    A column of (nearly) constant or no observed values gets scale 1.
+    Computed on the column divided by a power of two near its largest observed
+    magnitude (an exact division), so that neither the squares of the standard
+    deviation overflow (data of order ``1e154`` and above) nor underflow (order
+    ``1e-154`` and below): the standardised data are the same at every scale,
+    and bit-for-bit those of the plain formulas on data of ordinary size. A
+    column of (nearly) constant or no observed values gets that power of
+    two as its scale (1 when it has no observed value).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(X, axis=0)
-        scale = np.nanstd(X, axis=0)
-    scale[~(scale > np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1))] = 1.0
-    return mean, scale
+        unit = power_of_two_scale(np.nanmax(np.abs(X), axis=0))
+        Xu = X / unit
+        mean_u = np.nanmean(Xu, axis=0)
+        scale_u = np.nanstd(Xu, axis=0)
+    constant = ~(scale_u > np.finfo(np.float64).eps * np.maximum(np.abs(mean_u), 1))
+    scale = np.where(constant, unit, scale_u * unit)
+    return mean_u * unit, scale
 
 
 def ravel_column_y(y):

@@ -20,7 +20,9 @@ from ..utils._torch_base import BaseTorchEstimator
 from ..utils._training import TrainingStep
 from ..utils._validation import (
     FLOAT_DTYPES,
+    check_step_size,
     combined_sample_weight,
+    max_abs_scale,
     validate_data,
     validation_split,
 )
@@ -29,7 +31,10 @@ from ._nystrom_setup import (
     check_hidden_sizes,
     check_input_shape,
     check_kernels,
+    check_sizes,
     draw_landmarks,
+    landmark_count,
+    scale_inputs,
 )
 
 # Added under the square root of the l2 normalisation of the features.
@@ -69,9 +74,33 @@ class NystromNetClassifier(
     Training minimises the (sample- and class-weighted) cross-entropy plus
     ``alpha / 2`` times the squared norm of the trained weights and the metric
     penalty, with Adam on mini-batches, through skdeep's one training loop.
-    Inputs are not scaled: scale them first (e.g. pixels to ``[0, 1]`` or a
-    :class:`~sklearn.preprocessing.StandardScaler` in a pipeline). The network
-    computes in the dtype of ``X`` (float64 by default; float32 is kept).
+    The network computes in the dtype of ``X`` (float64 by default; float32 is
+    kept).
+
+    Inputs are divided by one number, ``input_scale_``: the largest magnitude
+    of the training ``X`` (computed without squaring, so it cannot overflow),
+    before they are converted to the network's dtype. Relative sizes are kept
+    (features against each other and the norms of the samples: no
+    per-sample or per-feature normalisation is added), data already in
+    ``[-1, 1]`` with an entry of magnitude 1 (pixels scaled to ``[0, 1]``) are
+    unchanged, and a fit on ``c * X`` for any ``c`` from ``1e-300`` to
+    ``1e300`` gives the predictions of a fit on ``X``. Scale the features
+    against each other as you would for any network (e.g. pixels to
+    ``[0, 1]`` or a :class:`~sklearn.preprocessing.StandardScaler`). At
+    prediction, a scaled row with an entry beyond ``1e6`` is brought back
+    into range: without a backbone it is divided by a power of two (the
+    features ``z`` only see its direction), with a backbone its entries are
+    clipped to ``[-1e6, 1e6]``; predictions are never NaN. A module given as
+    ``backbone`` receives the inputs unscaled (``input_scale_ = 1``), in the
+    units it was built for.
+
+    Before anything is allocated, ``fit`` estimates the largest tensor the
+    parameters make it build (the landmark kernel matrix and the metric,
+    ``n_kernels * n_landmarks ** 2`` entries; a batch of kernel vectors; the
+    weights and activations of the backbone's layers) and raises a
+    ``ValueError`` naming the parameter when one passes 4 GiB. A training
+    loss that becomes infinite or NaN raises a ``ValueError`` naming
+    ``learning_rate``.
 
     Parameters
     ----------
@@ -116,7 +145,7 @@ class NystromNetClassifier(
         the backbone (required by ``backbone="cnn"``). Its product must equal
         the number of features.
     hidden_layer_sizes : array-like of int, default=(128,)
-        Widths of the ``"mlp"`` backbone.
+        Widths of the ``"mlp"`` backbone (checked with any backbone).
     train_backbone : bool, default=True
         False freezes the backbone (kept in eval mode): the transfer setting,
         with a pretrained module as ``backbone``.
@@ -170,6 +199,9 @@ class NystromNetClassifier(
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
+    input_scale_ : float
+        The number the inputs are divided by before the network (the largest
+        magnitude of the training ``X``; 1.0 with a module as ``backbone``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -186,8 +218,9 @@ class NystromNetClassifier(
     metric_ : ndarray of shape (n_kernels, `n_landmarks_`, `n_landmarks_`)
         The metric ``W`` of each kernel after training.
     backbone_ : torch.nn.Module or None
-        The trained (or frozen) backbone; it takes rows reshaped to
-        ``input_shape`` and can be passed as ``backbone`` to another model.
+        The trained (or frozen) backbone; it takes rows divided by
+        ``input_scale_`` and reshaped to ``input_shape``, and can be passed as
+        ``backbone`` to another model (which gives it its inputs unscaled).
     net_ : torch.nn.Module
         The whole network.
     n_iter_ : int
@@ -349,17 +382,38 @@ class NystromNetClassifier(
                 "kernel='chi2' needs non-negative features; X has negative values "
                 "and no backbone."
             )
+        hidden = check_hidden_sizes(self.hidden_layer_sizes)
         return dict(
             n_features=n_features,
             hidden_layer_sizes=(
-                check_hidden_sizes(self.hidden_layer_sizes)
-                if self.backbone == "mlp"
+                hidden
+                if isinstance(self.backbone, str) and self.backbone == "mlp"
                 else None
             ),
             input_shape=check_input_shape(self.input_shape, self.backbone, n_features),
             kernels=kernels,
             gammas=gammas,
         )
+
+    def _check_sizes(self, X, architecture):
+        """Refuse parameters whose largest tensor would pass the size limit."""
+        n_train = X.shape[0]
+        if self.early_stopping:
+            n_train -= int(round(self.validation_fraction * n_train))
+        check_sizes(
+            n_landmarks=landmark_count(self.n_landmarks, n_train),
+            n_kernels=len(architecture["kernels"]),
+            n_features=X.shape[1],
+            rows=self.batch_size or n_train,
+            backbone=self.backbone,
+            hidden_layer_sizes=architecture["hidden_layer_sizes"],
+            input_shape=architecture["input_shape"],
+            itemsize=X.dtype.itemsize,
+        )
+
+    def _scaled(self, X, dtype):
+        """``X / input_scale_`` brought into range, as ``dtype``."""
+        return scale_inputs(X, self.input_scale_, self.backbone is None, dtype)
 
     def _new_network(self, X, y_enc, sample_weight, train_idx, architecture, rng,
                      device, dtype):
@@ -372,10 +426,11 @@ class NystromNetClassifier(
                 self.n_landmarks, rng,
             )
         ]
+        inputs = self._scaled(X[index], X.dtype)
         net = self._build_module(
             lambda: build_nystrom_net(
                 self.backbone,
-                X[index],
+                inputs,
                 **architecture,
                 learn_landmarks=self.landmarks == "learned",
                 adaptive=self.metric == "adaptive",
@@ -401,7 +456,8 @@ class NystromNetClassifier(
 
     def _fit_network(self, net, X, y_enc, sample_weight, train_idx, val_idx, rng,
                      device, dtype):
-        """Train ``net`` on the training rows through the one training loop."""
+        """Train ``net`` on the training rows (``X`` already scaled) through the
+        one training loop."""
         from ._nystrom_modules import (
             decay_parameters,
             nystrom_objective,
@@ -431,24 +487,37 @@ class NystromNetClassifier(
                 torch.as_tensor(y_enc[val_idx], dtype=torch.long, device=device),
                 torch.as_tensor(sample_weight[val_idx], dtype=dtype, device=device),
             )
-        self._train(
-            [TrainingStep(optimizer, objective)],
-            data,
-            [net],
-            rng,
-            device,
-            validation_loss=validation_loss,
-        )
+        try:
+            self._train(
+                [TrainingStep(optimizer, objective)],
+                data,
+                [net],
+                rng,
+                device,
+                validation_loss=validation_loss,
+            )
+        except FloatingPointError as exc:
+            raise ValueError(
+                f"the training diverged with learning_rate={self.learning_rate!r} "
+                f"and learning_rate_metric={self.learning_rate_metric!r} ({exc}); "
+                "lower learning_rate (or learning_rate_metric)."
+            ) from exc
         net.eval()
         if not net.adaptive and net.moving_landmarks:
             net.refresh_metric()
 
-    def _store_network(self, net, np_dtype):
+    def _store_network(self, net, X, warm):
+        np_dtype = X.dtype
         self.net_ = net
         self.backbone_ = net.backbone
-        self.landmarks_ = net.landmarks.detach().cpu().numpy().astype(
-            np_dtype, copy=True
-        )
+        if warm and self.landmarks == "sample":
+            pass  # the landmarks of the first fit
+        elif self.landmarks == "sample":
+            self.landmarks_ = X[self.landmark_indices_].astype(np_dtype, copy=True)
+        else:
+            self.landmarks_ = (
+                net.landmarks.detach().cpu().numpy() * self.input_scale_
+            ).astype(np_dtype, copy=False)
         self.metric_ = net.metric.detach().cpu().numpy().astype(np_dtype, copy=True)
         self._n_features_out = len(net.kernels) * net.landmarks.shape[0]
 
@@ -459,7 +528,7 @@ class NystromNetClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training inputs (scaled by the user), flat rows.
+            Training inputs, flat rows (divided by ``input_scale_`` inside).
         y : array-like of shape (n_samples,)
             Class labels (at least two classes).
         sample_weight : array-like of shape (n_samples,) or None, default=None
@@ -474,6 +543,15 @@ class NystromNetClassifier(
         warm = self.warm_start and hasattr(self, "net_")
         X, y_enc, sample_weight = self._check_fit_inputs(X, y, sample_weight, warm)
         architecture = self._architecture(X)
+        check_step_size(self.learning_rate, "learning_rate", X.dtype)
+        check_step_size(self.learning_rate_metric, "learning_rate_metric", X.dtype)
+        if not warm:
+            self._check_sizes(X, architecture)
+            # a module given as backbone was built for the units of X
+            self.input_scale_ = (
+                max_abs_scale(X) if self.backbone is None
+                or isinstance(self.backbone, str) else 1.0
+            )
         torch, device, rng = self._torch_setup()
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         train_idx, val_idx = np.arange(X.shape[0]), None
@@ -486,12 +564,13 @@ class NystromNetClassifier(
         else:
             net = self._new_network(X, y_enc, sample_weight, train_idx, architecture,
                                     rng, device, dtype)
-        self._fit_network(net, X, y_enc, sample_weight, train_idx, val_idx, rng,
+        Xs = self._scaled(X, X.dtype)
+        self._fit_network(net, Xs, y_enc, sample_weight, train_idx, val_idx, rng,
                           device, dtype)
-        self._store_network(net, X.dtype)
+        self._store_network(net, X, warm)
         self.best_validation_score_ = None
         if val_idx is not None:
-            pred = self._logits(X[val_idx]).argmax(axis=1)
+            pred = self._logits(Xs[val_idx]).argmax(axis=1)
             self.best_validation_score_ = float(
                 np.average(pred == y_enc[val_idx], weights=sample_weight[val_idx])
             )
@@ -502,12 +581,13 @@ class NystromNetClassifier(
         return self.net_.metric.dtype
 
     def _validated(self, X):
+        """Validated ``X``, scaled into the network's units and dtype."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         np_dtype = np.float64 if str(self._net_dtype()) == "torch.float64" else (
             np.float32
         )
-        return X.astype(np_dtype, copy=False), np_dtype
+        return self._scaled(X, np_dtype), np_dtype
 
     def _logits(self, X):
         net = self.net_

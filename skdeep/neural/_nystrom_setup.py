@@ -9,6 +9,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..utils._torch_base import _INFERENCE_BATCH
+from ..utils._validation import check_tensor_size
 from ..utils._warnings import warn
 
 KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
@@ -16,6 +18,10 @@ KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
 KERNELS_WITH_GAMMA = ("rbf", "laplacian", "chi2")
 # n_landmarks="auto": all the training samples up to this many.
 AUTO_LANDMARKS = 100
+# Scaled inputs beyond this magnitude are brought back into range at prediction.
+INPUT_BOUND = 1e6
+# Channels of the "cnn" backbone's blocks.
+CNN_CHANNELS = (32, 64)
 
 
 def check_kernels(kernel, gamma):
@@ -83,6 +89,78 @@ def check_hidden_sizes(hidden_layer_sizes):
             f"got {hidden_layer_sizes!r}."
         )
     return [int(s) for s in sizes]
+
+
+def landmark_count(n_landmarks, n_samples):
+    """The most landmarks ``n_landmarks`` can give on ``n_samples`` rows."""
+    if n_landmarks == "auto":
+        return min(AUTO_LANDMARKS, n_samples)
+    return min(int(n_landmarks), n_samples)
+
+
+def check_sizes(*, n_landmarks, n_kernels, n_features, rows, backbone,
+                hidden_layer_sizes, input_shape, itemsize):
+    """Refuse parameters whose largest tensor would pass the size limit.
+
+    The tensors: the landmark kernel matrices and the metric
+    (``n_kernels * n_landmarks ** 2`` entries), the kernel vectors of a batch
+    (training ``rows``, or the inference batch), the weights and activations
+    of the ``"mlp"`` backbone's layers and the activations of the ``"cnn"``
+    backbone, for the landmarks and a batch.
+    """
+    m = n_landmarks
+    check_tensor_size(
+        itemsize * n_kernels * m * m,
+        f"the landmark kernel matrices and metric ({n_kernels} x {m} x {m})",
+        "n_landmarks",
+    )
+    batch = max(rows, _INFERENCE_BATCH)
+    check_tensor_size(
+        itemsize * n_kernels * batch * m,
+        f"the kernel vectors of a batch ({batch} rows x {n_kernels * m})",
+        "n_landmarks",
+    )
+    passes = max(rows, m)  # a batch, and the landmarks, through the backbone
+    if isinstance(backbone, str) and backbone == "mlp":
+        widths = [n_features, *hidden_layer_sizes]
+        for a, b in zip(widths[:-1], widths[1:]):
+            check_tensor_size(itemsize * a * b, f"a {a} x {b} weight matrix",
+                              "hidden_layer_sizes")
+            check_tensor_size(
+                itemsize * passes * b,
+                f"the activations of {passes} rows in a layer of width {b}",
+                "hidden_layer_sizes",
+            )
+    elif isinstance(backbone, str) and backbone == "cnn":
+        pixels = int(np.prod(input_shape[1:]))
+        check_tensor_size(
+            itemsize * passes * CNN_CHANNELS[0] * pixels,
+            f"the activations of {passes} images of {pixels} pixels in "
+            f"{CNN_CHANNELS[0]} channels",
+            "batch_size",
+        )
+
+
+def scale_inputs(X, scale, whole_rows, dtype):
+    """``X / scale`` as ``dtype``, entries beyond :data:`INPUT_BOUND` brought
+    back into range.
+
+    The division is done in float64. With ``whole_rows`` (no backbone: the
+    network only sees each row's direction) a row whose largest magnitude
+    passes the bound is divided by a power of two that brings it below; else
+    the entries are clipped to ``[-INPUT_BOUND, INPUT_BOUND]``. Rows within
+    the bound are left as they are.
+    """
+    Z = np.asarray(X, dtype=np.float64) / scale
+    top = np.abs(Z).max(axis=1) if Z.size else np.zeros(Z.shape[0])
+    over = top > INPUT_BOUND
+    if over.any():
+        if whole_rows:
+            _, exponent = np.frexp(top[over] / INPUT_BOUND)
+            Z[over] = np.ldexp(Z[over], -exponent[:, None])
+        else:
+            Z = np.clip(Z, -INPUT_BOUND, INPUT_BOUND)
+    return Z.astype(dtype, copy=False)
 
 
 def draw_landmarks(X, y, sample_weight, n_landmarks, rng):
