@@ -72,7 +72,7 @@ from sklearn.impute import IterativeImputer
 from skdeep.datasets import make_low_rank_tensor
 from skdeep.metrics import missing_entry_error
 from skdeep.tensor import TensorCompleter
-from skdeep.tensor._model import unfold
+from skdeep.utils._tensor_algebra import unfold
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 

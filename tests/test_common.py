@@ -287,3 +287,63 @@ def test_extreme_magnitudes_give_finite_outputs_or_a_clear_error(estimator, scal
     for method, values in outputs.items():
         if values.dtype.kind == "f":
             assert np.all(np.isfinite(values)), f"{method} gave non-finite values"
+
+
+# -- the one stopping rule -----------------------------------------------------------
+# Every iterative estimator stops through IterationMonitor.converged (the rule of
+# skdeep.utils._iteration): a solver that records one more iteration after the rule
+# held, or never asks the rule, decides convergence by hand.
+
+
+@pytest.mark.parametrize("estimator", ITERATIVE, ids=_ids(ITERATIVE))
+def test_every_iterative_estimator_stops_through_the_one_rule(estimator, monkeypatch):
+    from skdeep.utils import _iteration
+
+    answers = {}  # monitor id -> [(n_iter when asked, answer)]
+    records_after_stop = []
+    original_converged = _iteration.IterationMonitor.converged
+    original_record = _iteration.IterationMonitor.record
+
+    def converged(self):
+        answer = original_converged(self)
+        answers.setdefault(id(self), []).append((self.n_iter, answer))
+        return answer
+
+    def record(self, *args, **kwargs):
+        if any(answer for _, answer in answers.get(id(self), [])):
+            records_after_stop.append(self.n_iter)
+        return original_record(self, *args, **kwargs)
+
+    monkeypatch.setattr(_iteration.IterationMonitor, "converged", converged)
+    monkeypatch.setattr(_iteration.IterationMonitor, "record", record)
+    X, y = make_test_data(estimator)
+    fitted = _fit(clone(estimator).set_params(max_iter=500), X, y)
+    assert answers, f"{type(estimator).__name__} never asks the stopping rule"
+    assert not records_after_stop, "iterations went on after the rule held"
+    assert fitted.n_iter_ >= 1
+
+
+@pytest.mark.parametrize("estimator", ITERATIVE, ids=_ids(ITERATIVE))
+def test_tol_has_the_documented_meaning(estimator, monkeypatch):
+    # With an enormous tol any decrease is small enough: the rule holds as soon
+    # as it can be evaluated, after one window beyond the first value. The
+    # window is n_iter_no_change where the estimator has that parameter, else
+    # the solver's fixed window (1 for EM and h-k-means).
+    from skdeep.utils import _iteration
+
+    windows = []
+    original_init = _iteration.IterationMonitor.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        windows.append(self.n_iter_no_change)
+
+    monkeypatch.setattr(_iteration.IterationMonitor, "__init__", init)
+    X, y = make_test_data(estimator)
+    params = estimator.get_params()
+    loose = _fit(clone(estimator).set_params(tol=1e300, max_iter=500), X, y)
+    assert windows, "the fit created no IterationMonitor"
+    if "n_iter_no_change" in params:
+        assert windows[-1] == params["n_iter_no_change"]
+    assert loose.n_iter_ <= max(windows) + 1
+    assert loose.loss_curve_.shape == (loose.n_iter_,)

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..tensor._model import MODELS, reconstruct, resolve_ranks
+from ..utils._tensor_algebra import MODELS, reconstruct, resolve_ranks
 from ..utils._validation import check_simulation_size
 
 

@@ -1,6 +1,6 @@
 """Tensor and matrix completion by deep factorizations."""
 
+from ..utils._tensor_algebra import reconstruct, resolve_ranks
 from ._completer import TensorCompleter
-from ._model import reconstruct, resolve_ranks
 
 __all__ = ["TensorCompleter", "reconstruct", "resolve_ranks"]

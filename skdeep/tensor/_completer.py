@@ -3,49 +3,42 @@
 import numbers
 
 import numpy as np
-from scipy import linalg
-from sklearn.base import (
-    BaseEstimator,
-    OneToOneFeatureMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import FLOAT_DTYPES, validate_data
-from ._model import layer_widths, resolve_ranks
-from ._numpy_backend import (
-    NumpyModel,
+from ..utils._iteration import ITERATION_CONSTRAINTS
+from ..utils._tensor_algebra import resolve_ranks
+from ..utils._torch import import_torch
+from ..utils._torch_base import BaseTorchEstimator, small_work_threads
+from ..utils._validation import FLOAT_DTYPES, validate_data, validation_split
+from ._fold_in import fold_in_rows, gaussian_prior, noise_variance
+from ._history import TrainingHistory
+from ._model import (
     ObservedEntries,
-    _sampled_products,
     chain,
     design_matrix,
-    effective_ranks,
-    train_numpy,
+    initial_layers,
+    observed_index,
+    robust_scale,
 )
+from ._numpy_backend import NumpyModel, train_numpy
+from ._schedule import loop_settings
 
-# Early stopping checks the held-out error every this many iterations.
-_CHECK_EVERY = 10
-# optimizer="adam-lbfgs": Adam until the relative training error is below this,
-# then L-BFGS (the low-rank components are in place; L-BFGS polishes them).
-_LBFGS_SWITCH = 0.5
 # early_stopping="auto" holds entries out when at least this many are observed.
 _AUTO_EARLY_STOPPING_MIN_OBSERVED = 1000
 _DEFAULT_VALIDATION_FRACTION = 0.1
-# Early stopping needs the monitored error this far (relative) above its best.
-_RISE = 1e-2
 # A mean squared error above this on unit-RMS data is a divergence.
 _DIVERGED = 1e10
-# Floor of the fold-in noise variance (on unit-RMS data).
-_MIN_NOISE_VARIANCE = 1e-12
 # score: the observed entries of a sample are dealt into this many groups, each
 # predicted from the others
 _SCORE_GROUPS = 5
+# The shared parameters of the torch estimators that TensorCompleter has too.
+_SHARED = ("learning_rate", "n_iter_no_change", "device", "random_state")
 
 
-class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator):
     """Tensor and matrix completion by deep factorizations and gradient descent.
 
     The missing entries (``NaN``) of a tensor are filled by an over-parametrised
@@ -88,17 +81,20 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         effective ranks 4-7 and errors 0.1-0.9 on the missing entries against
         2.6-2.9 and 2e-4 at ``1e-2``).
     optimizer : {"adam-lbfgs", "adam", "gd"}, default="adam-lbfgs"
-        ``"adam-lbfgs"``: Adam from the small initialisation until the relative
-        error on the training entries falls below 0.5 (the escape from the
-        origin, where the low-rank bias is set), then full-batch L-BFGS, which
-        converges in far fewer iterations and keeps the effective ranks of the
-        Adam phase (L-BFGS from the small start does not move, and from a
-        larger start loses the low-rank bias). ``"adam"``: Adam throughout.
-        ``"gd"``: plain full-batch gradient descent (the papers' object of
-        study). ``learning_rate`` and ``learning_rate_decay`` apply to Adam and
-        gradient descent; L-BFGS uses scipy's L-BFGS-B (numpy backend) or
-        :class:`torch.optim.LBFGS` (torch backend, where one iteration of the
-        L-BFGS phase is up to 20 L-BFGS iterations).
+        A fit starts with an *escape* phase, Adam (gradient descent for
+        ``"gd"``) from the small initialisation until the relative training
+        error is below 0.5 (the escape from the origin, where the low-rank
+        bias is set; the stopping rule waits for its end). ``"adam-lbfgs"``
+        then switches to full-batch L-BFGS, which converges in far fewer
+        iterations, keeps the effective ranks of the escape (from the small
+        start it does not move, from a larger one it loses the low-rank bias)
+        and ends the fit when it can make no more progress; ``"adam"`` and
+        ``"gd"`` (the papers' object of study) go on. Iterations,
+        ``loss_curve_`` and progress lines go on across the switch.
+        ``learning_rate`` and ``learning_rate_decay`` apply to Adam and
+        gradient descent; L-BFGS is scipy's L-BFGS-B (numpy backend) or
+        :class:`torch.optim.LBFGS` (torch backend, up to 20 L-BFGS
+        iterations per iteration of the fit).
     learning_rate : float, default=3e-2
         Step size of Adam or gradient descent.
     learning_rate_decay : float, default=0.0
@@ -108,27 +104,26 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Maximum number of iterations (full-batch steps of Adam or gradient
         descent, L-BFGS iterations).
     tol : float, default=1e-4
-        Stop when the relative error on the training entries,
-        ``||P(T - X)|| / ||P(X)||``, falls below ``tol`` (checked at each
-        iteration on the loss evaluated before its update). Also the relative
-        improvement of the monitored error that counts as progress.
+        Tolerance of the stopping rule of :mod:`skdeep.utils._iteration` with
+        the scale ``tol * m / 2``: after the escape phase, the fit stops once
+        the monitored mean squared error (on the held-out entries with early
+        stopping, else on the training entries; ``m`` is their mean square)
+        has decreased by at most ``tol**2 * m / 2`` over the last
+        ``n_iter_no_change`` iterations.
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the observed entries, monitor their
-        relative error every 10 iterations, stop once it has not improved for
-        ``n_iter_no_change`` iterations and stands 1 % above its best (a
-        plateau of the incremental learning does not stop the fit, nor does
-        anything before the relative training error is below 0.5), and
-        restore the best parameters (as :class:`~sklearn.neural_network.MLPRegressor`).
-        Without it the training error is monitored the same way (the best
-        training-error parameters are kept). ``"auto"``: on when at least 1000
-        entries are observed, for matrices and higher-order tensors alike.
+        mean squared error after every iteration (the stopping rule watches
+        it, see ``tol``), and restore the parameters of the iteration where it
+        was lowest (as :class:`~sklearn.neural_network.MLPRegressor`).
+        Without it the rule watches the training error and the last
+        parameters are kept. ``"auto"``: on when at least 1000 entries are
+        observed, for matrices and higher-order tensors alike.
     validation_fraction : float in (0, 1) or None, default=None
         Fraction of the observed entries held out of training (0.1 when
         ``None`` and early stopping is on). Given without early stopping, the
         held-out error is only tracked in ``history_``.
     n_iter_no_change : int, default=200
-        Iterations without an improvement of the monitored error (relative
-        ``tol``) before stopping.
+        Window of the stopping rule, in iterations (see ``tol``).
     track_every : int, default=100
         Record errors and effective ranks in ``history_`` every ``track_every``
         iterations (``0``: only at the start and the end).
@@ -144,7 +139,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Seed of the initialisation and of the validation split.
     verbose : int, default=0
         Print the loss every ``track_every`` iterations when 1, at every
-        iteration when 2 or more.
+        iteration when 2 or more, and the switch of optimiser.
 
     Attributes
     ----------
@@ -170,7 +165,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         entries without a split), on the scale of ``X / scale_``: the noise
         variance of the fold-in.
     best_iteration_ : int
-        The iteration whose parameters were kept (the best monitored error).
+        The iteration whose parameters were kept: the best held-out error
+        with early stopping, else the last iteration.
     layers_ : list of list of ndarray
         The ``depth`` matrices of every mode's factor.
     core_ : ndarray or None
@@ -237,6 +233,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
+        **ITERATION_CONSTRAINTS,
+        **{key: BaseTorchEstimator._parameter_constraints[key] for key in _SHARED},
         "model": [StrOptions({"tucker", "tt", "cp"})],
         "depth": [Interval(numbers.Integral, 1, None, closed="left")],
         "ranks": [
@@ -246,21 +244,14 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ],
         "init_scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam-lbfgs", "adam", "gd"})],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [
             Interval(numbers.Real, 0, 1, closed="neither"),
             None,
         ],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "track_every": [Interval(numbers.Integral, 0, None, closed="left")],
         "backend": [StrOptions({"numpy", "torch"})],
-        "device": [str, object],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -344,290 +335,140 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         X = self._validate_X(X, reset=True)
-        observed = ~np.isnan(X)
-        if not observed.any():
-            raise ValueError("X has no observed entry: every value is NaN.")
-        empty = np.flatnonzero(~observed.reshape(X.shape[0], -1).any(axis=1))
-        if empty.size:
-            raise ValueError(
-                "X has samples (slices along axis 0) with no observed entry, at "
-                f"indices {empty[:10].tolist()}{' ...' if empty.size > 10 else ''}; "
-                "drop them or fold them in later with transform."
-            )
-        shape = X.shape
-        _, widths, tt_ranks = resolve_ranks(self.ranks, shape, self.model)
-        inner = layer_widths(shape, widths)
-        rng = check_random_state(self.random_state)
-
-        flat = np.flatnonzero(observed)
-        self.scale_ = _robust_scale(X.ravel()[flat])
+        flat = observed_index(X)
+        if self.backend == "torch":
+            _, device, rng = self._torch_setup()
+        else:
+            device, rng = None, check_random_state(self.random_state)
+        _, widths, tt_ranks = resolve_ranks(self.ranks, X.shape, self.model)
+        self.scale_ = robust_scale(X.ravel()[flat])
         values = X.ravel()[flat].astype(np.float64) / self.scale_
-
-        # Small Gaussian initialisation of every layer (the papers' setting):
-        # (n_i x w_i)(w_i x w_i)...(w_i x c_i), full width w_i = n_i on small
-        # modes, bounded on large ones (see ``layer_widths``).
-        layers = []
-        for n, w, c in zip(shape, inner, widths):
-            sizes = [n] + [w] * (self.depth - 1) + [c]
-            layers.append(
-                [
-                    self.init_scale * rng.standard_normal((sizes[k], sizes[k + 1]))
-                    for k in range(self.depth)
-                ]
-            )
-        core = (
-            self.init_scale * rng.standard_normal(tuple(widths))
-            if self.model == "tucker"
-            else None
+        layers, core = initial_layers(
+            X.shape, widths, self.depth, self.init_scale, self.model, rng
         )
-
-        early_stopping, n_val = self._resolve_early_stopping(flat.size)
-        held_out = np.zeros(flat.size, dtype=bool)
-        if n_val:
-            held_out[rng.choice(flat.size, n_val, replace=False)] = True
-        train = ObservedEntries(flat[~held_out], values[~held_out], shape)
-        validation = (
-            ObservedEntries(flat[held_out], values[held_out], shape) if n_val else None
-        )
-
-        # relative errors; all-zero observed data fall back to absolute ones
-        train_norm = np.sqrt(train.values @ train.values) or 1.0
-        val_norm = (
-            None
-            if validation is None
-            else np.sqrt(validation.values @ validation.values) or 1.0
-        )
-        records = {
-            "iteration": [],
-            "loss": [],
-            "train_error": [],
-            "validation_error": [],
-            "effective_rank": [],
-        }
-        model, tol, track_every = self.model, self.tol, self.track_every
-
-        def validation_error(view):
-            return (
-                np.linalg.norm(view.predict(validation) - validation.values) / val_norm
-            )
-
-        def track(it, view):
-            residual = view.predict(train) - train.values
-            loss = float(residual @ residual) / train.size
-            val_error = np.nan if validation is None else validation_error(view)
-            snap_layers, snap_core = view.snapshot()
-            ranks = effective_ranks(
-                model, [chain(m) for m in snap_layers], snap_core, tt_ranks
-            )
-            records["iteration"].append(it)
-            records["loss"].append(loss)
-            records["train_error"].append(np.sqrt(loss * train.size) / train_norm)
-            records["validation_error"].append(val_error)
-            records["effective_rank"].append(ranks)
-
-        best = {"error": np.inf, "iteration": 0, "params": None, "stale": 0}
-        phase = {"lbfgs": False, "fitted": False}
-
-        def warmup_done(loss):
-            phase["lbfgs"] = np.sqrt(loss * train.size) / train_norm < _LBFGS_SWITCH
-            return phase["lbfgs"]
-
-        def callback(it, loss, view):
-            # ``loss`` was evaluated before the update of iteration ``it``
-            if not np.isfinite(loss) or loss > _DIVERGED:
-                raise ValueError(self._divergence_message(it, loss))
-            train_error = np.sqrt(loss * train.size) / train_norm
-            stop = train_error < tol
-            # no early stop before the training error is below _LBFGS_SWITCH
-            # (the Adam warm-up of "adam-lbfgs"): on the plateaus of the
-            # incremental learning the held-out error can stand a little
-            # above an earlier value without any noise being fitted
-            phase["fitted"] = phase["fitted"] or train_error < _LBFGS_SWITCH
-            every = 1 if phase["lbfgs"] else _CHECK_EVERY
-            if it % every == 0 or stop or phase["lbfgs"]:
-                # the monitored error: held-out with early stopping, else training
-                error = (
-                    validation_error(view)
-                    if early_stopping
-                    else np.linalg.norm(view.predict(train) - train.values)
-                    / train_norm
-                )
-                if not np.isfinite(error):
-                    raise ValueError(self._divergence_message(it, error))
-                if error > best["error"] * (1.0 - tol):
-                    best["stale"] += every
-                else:
-                    best["stale"] = 0
-                if error < best["error"]:
-                    best.update(error=error, iteration=it, params=view.snapshot())
-                # a plateau of the incremental learning is not a reason to stop:
-                # only an error that has gone up again (noise being fitted,
-                # an unstable step) after n_iter_no_change stale iterations
-                stop = stop or (
-                    phase["fitted"]
-                    and best["stale"] >= self.n_iter_no_change
-                    and error > best["error"] * (1.0 + _RISE)
-                )
-            if stop or it == self.max_iter or (track_every and it % track_every == 0):
-                track(it, view)
-            return stop
-
-        net = NumpyModel(self.model, layers, core, tt_ranks)
+        train, validation, early_stopping = self._split(flat, values, X.shape, rng)
+        start = NumpyModel(self.model, layers, core, tt_ranks)
         with np.errstate(over="ignore", invalid="ignore"):
-            start_loss = float(np.mean((net.predict(train) - train.values) ** 2))
-        if not np.isfinite(start_loss) or start_loss > _DIVERGED:
+            start_loss = start.loss(train)
+        if not start_loss <= _DIVERGED:  # NaN too
             raise ValueError(
                 f"init_scale={self.init_scale} gives a starting model of mean "
                 f"squared error {start_loss:.3g} on data scaled to unit root mean "
                 "square: lower init_scale."
             )
-        track(0, net)
-        config = dict(
-            estimator=self,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            decay=self.learning_rate_decay,
-            max_iter=self.max_iter,
-            callback=callback,
-            warmup_done=warmup_done,
-            print_every=track_every or self.max_iter,
-            convergence_hint=(
-                "increase max_iter or learning_rate, or use early_stopping for "
-                "noisy data"
-            ),
+        history = TrainingHistory(
+            self.model, tt_ranks, train, validation, self.track_every, self.max_iter
         )
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self.backend == "torch":
-                from ..utils._torch import resolve_device
-                from ._torch_backend import train_torch
-
-                device = resolve_device(self.device)
-                result, layers, core = train_torch(
-                    device, self.model, layers, core, tt_ranks, train, **config
-                )
-                self.n_iter_, self.loss_curve_ = result.n_iter, result.loss_curve
-            else:
-                monitor = train_numpy(net, train, **config)
-                layers, core = net.layers, net.core
-                self.n_iter_ = monitor.n_iter
-                self.loss_curve_ = monitor.loss_curve()
-        if best["params"] is not None and best["iteration"] != self.n_iter_:
-            # restore the best checked model; the history ends with it
-            layers, core = best["params"]
-            n_keep = sum(it < best["iteration"] for it in records["iteration"])
-            for key in records:
-                records[key] = records[key][:n_keep]
-            track(best["iteration"], NumpyModel(self.model, layers, core, tt_ranks))
-        elif records["iteration"][-1] != self.n_iter_:
-            # L-BFGS ended by itself (no progress left) between two records
-            track(self.n_iter_, NumpyModel(self.model, layers, core, tt_ranks))
-        self.best_iteration_ = best["iteration"] or self.n_iter_
-
-        self.history_ = {key: np.asarray(value) for key, value in records.items()}
-        self.layers_ = layers
-        self.core_ = core
-        self.tt_ranks_ = tt_ranks
-        self.factors_ = [chain(mode) for mode in layers]
+        history.record(0, start)
+        result, layers, core = self._train(
+            start, device, train, validation if early_stopping else None, history
+        )
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.best_iteration_ = result.best_iteration or result.n_iter
+        final = NumpyModel(self.model, layers, core, tt_ranks)
+        history.end(self.best_iteration_, final)
+        self.history_ = history.as_arrays()
+        self.layers_, self.core_, self.tt_ranks_ = final.layers, final.core, tt_ranks
+        self.factors_ = [chain(mode) for mode in self.layers_]
         if not all(np.all(np.isfinite(U)) for U in self.factors_):
-            raise ValueError(self._divergence_message(self.n_iter_, np.nan))
-        self._set_prior(train, validation)
+            raise ValueError(self._divergence_message(
+                f"non-finite parameters after {self.n_iter_} iterations"
+            ))
+        self._set_prior(train if validation is None else validation)
         self._dtype = X.dtype
         self.sample_factor_ = self._fold_in_rows(X)
         return self
 
-    def _resolve_early_stopping(self, n_observed):
-        """Whether to stop early, and how many observed entries to hold out."""
-        early = self.early_stopping
-        fraction = self.validation_fraction
-        if early == "auto":
-            # enough observed entries to spare a validation set, whatever the
-            # order: noise is the rule on real data (matrices and images
-            # alike), and with the Adam warm-up followed by L-BFGS the held-out
-            # error no longer stops noise-free low-rank tensors on a plateau
-            early = n_observed >= _AUTO_EARLY_STOPPING_MIN_OBSERVED
+    def _split(self, flat, values, shape, rng):
+        """Training entries, held-out entries (or None), and early stopping."""
+        early, fraction = self._resolve_early_stopping(flat.size)
         if fraction is None:
-            fraction = _DEFAULT_VALIDATION_FRACTION if early else None
-        if fraction is None:
-            return False, 0
-        n_val = int(round(fraction * n_observed))
-        if n_val < 1 or n_val >= n_observed:
-            raise ValueError(
-                f"validation_fraction={fraction} leaves no validation or no "
-                f"training entry among {n_observed} observed."
-            )
-        return bool(early), n_val
+            return ObservedEntries(flat, values, shape), None, False
+        # the observed entries are the samples of the split
+        parts = validation_split(flat.size, fraction, rng)
+        train, held_out = (ObservedEntries(flat[i], values[i], shape) for i in parts)
+        return train, held_out, early
 
-    def _divergence_message(self, iteration, loss):
+    def _resolve_early_stopping(self, n_observed):
+        """Whether to stop early, and the fraction of observed entries held out."""
+        early = self.early_stopping
+        if early == "auto":
+            # enough entries to spare a validation set, whatever the order:
+            # noise is the rule on real data (matrices and images alike)
+            early = n_observed >= _AUTO_EARLY_STOPPING_MIN_OBSERVED
+        fraction = self.validation_fraction
+        if fraction is None and early:
+            fraction = _DEFAULT_VALIDATION_FRACTION
+        return bool(early), fraction
+
+    def _train(self, net, device, train, validation, history):
+        """Run the schedule on the backend; ``(result, layers, core)``."""
+
+        def callback(epoch, loss, view):
+            # ``loss`` was evaluated before the update of iteration ``epoch``
+            if loss > _DIVERGED:
+                raise ValueError(self._divergence_message(
+                    f"mean squared error {loss:.3g} at iteration {epoch}"
+                ))
+            history.after_epoch(epoch, view)
+
+        kwargs = dict(
+            estimator=self,
+            learning_rate=self.learning_rate,
+            decay=self.learning_rate_decay,
+            validation=validation,
+            callback=callback,
+            convergence_hint="increase max_iter or learning_rate, or use "
+            "early_stopping for noisy data",
+            **loop_settings(self, train if validation is None else validation),
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                if self.backend == "torch":
+                    from ._torch_backend import train_torch
+
+                    # the design's entries: the work of one forward pass
+                    work = net.layers[0][-1].shape[1] * train.unfolded_shape[1]
+                    with small_work_threads(import_torch(), device, work):
+                        return train_torch(net.layers, net.core, self.model,
+                                           net.tt_ranks, train, self.optimizer,
+                                           device=device, **kwargs)
+                result = train_numpy(net, train, self.optimizer, **kwargs)
+                return result, net.layers, net.core
+            except FloatingPointError as exc:
+                raise ValueError(self._divergence_message(str(exc))) from exc
+
+    def _set_prior(self, entries):
+        """Gaussian prior of a sample's mode-0 row, and the noise variance.
+
+        The mean and covariance of the fitted rows of ``U_0``; the noise variance
+        is the mean squared error at ``entries`` (the held-out ones, else the
+        training ones).
+        """
+        rows = self.factors_[0]
+        self.prior_mean_, self.prior_covariance_ = gaussian_prior(rows)
+        self.noise_variance_ = noise_variance(rows, self._design(), entries)
+
+    def _divergence_message(self, what):
         return (
-            f"{type(self).__name__} diverged at iteration {iteration} (mean squared "
-            f"error {loss:.3g} on data scaled to unit root mean square): lower "
-            f"learning_rate (now {self.learning_rate}) or init_scale (now "
-            f"{self.init_scale})."
+            f"{type(self).__name__} diverged ({what}, on data scaled to unit root "
+            f"mean square): lower learning_rate (now {self.learning_rate}) or "
+            f"init_scale (now {self.init_scale})."
         )
 
     def _design(self):
         return design_matrix(self.model, self.factors_, self.core_, self.tt_ranks_)
 
-    def _set_prior(self, train, validation):
-        """Gaussian prior of a sample's mode-0 row, and the noise variance.
-
-        The mean and covariance of the fitted rows of ``U_0``; the noise variance
-        is the mean squared error on the held-out entries (on the training
-        entries without a split).
-        """
-        rows = self.factors_[0]
-        self.prior_mean_ = rows.mean(axis=0)
-        centred = rows - self.prior_mean_
-        self.prior_covariance_ = centred.T @ centred / rows.shape[0]
-        design = self._design()
-        entries = train if validation is None else validation
-        residual = (
-            _sampled_products(
-                rows, np.ascontiguousarray(design.T), entries.rows, entries.cols
-            )
-            - entries.values
-        )
-        noise = float(residual @ residual) / entries.size
-        self.noise_variance_ = max(noise, _MIN_NOISE_VARIANCE)
-
     def _fold_in_rows(self, X):
         """Posterior-mean mode-0 rows of samples ``X`` (the other factors fixed).
 
-        With the other factors fixed the model is linear in a sample's row
-        ``u`` of ``U_0``: ``x = u B + noise``. Under the Gaussian prior of
-        :meth:`_set_prior` (the fitted rows' mean and covariance) the posterior
-        mean is a ridge solution in the prior's whitened coordinates,
-        ``u = m + L (C C^T + s^2 I)^{-1} C (x_o - m B_o)`` with
-        ``Sigma = L L^T``, ``C = L^T B_o`` and ``B_o`` the columns of the
-        observed entries; it keeps the fit's low-rank bias (directions the
-        fitted rows do not use get no weight) and gives a sample with nothing
-        observed the typical row ``m``.
+        See :func:`._fold_in.fold_in_rows`: the prior is the fitted rows' mean
+        and covariance, the noise variance that of the fit.
         """
-        n_samples = X.shape[0]
-        design = self._design()
-        flat = X.reshape(n_samples, -1).astype(np.float64) / self.scale_
-        observed = ~np.isnan(flat)
-        values, vectors = np.linalg.eigh(self.prior_covariance_)
-        root = vectors * np.sqrt(np.clip(values, 0.0, None))
-        noise = self.noise_variance_
-        mean = self.prior_mean_
-        rows = np.tile(mean, (n_samples, 1))
-        patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.searchsorted(inverse[order], np.arange(len(patterns) + 1))
-        identity = noise * np.eye(root.shape[1])
-        for k, pattern in enumerate(patterns):
-            if not pattern.any():
-                continue  # nothing observed: the typical row
-            members = order[bounds[k] : bounds[k + 1]]
-            design_o = design[:, pattern]
-            whitened = root.T @ design_o
-            target = flat[np.ix_(members, pattern)] - mean @ design_o
-            gram = whitened @ whitened.T + identity
-            z = linalg.solve(gram, whitened @ target.T, assume_a="pos")
-            rows[members] += (root @ z).T
-        return rows
+        flat = X.reshape(X.shape[0], -1).astype(np.float64) / self.scale_
+        return fold_in_rows(flat, self._design(), self.prior_mean_,
+                            self.prior_covariance_, self.noise_variance_)
 
     @property
     def reconstruction_(self):
@@ -765,13 +606,3 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             residual = predicted - flat[held].astype(np.float64) / self.scale_
             squared += float(residual @ residual)
         return -float(np.sqrt(squared / n_observed) * self.scale_)
-
-
-def _robust_scale(values):
-    """Root mean square of ``values``, safe for any finite magnitude (1 if zero)."""
-    values = np.asarray(values, dtype=np.float64)
-    peak = float(np.max(np.abs(values))) if values.size else 0.0
-    if peak == 0.0:
-        return 1.0
-    rms = float(np.sqrt(np.mean((values / peak) ** 2)))
-    return peak * rms if rms > 0 else peak

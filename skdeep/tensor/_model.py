@@ -1,150 +1,25 @@
-"""The deep factorization models: rank resolution and reconstruction.
+"""The deep factorization shared by the numpy and torch backends.
 
-One factor matrix per mode, ``U_i`` of shape ``(n_i, c_i)``:
+Each factor matrix of the Tucker, CP or TT model (see
+:mod:`skdeep.utils._tensor_algebra`) is a product of ``depth`` matrices
+``U_i = A_i1 @ A_i2 @ ... @ A_iL`` (the deep, over-parametrised factor).
 
-- Tucker: ``T = G x_1 U_1 ... x_d U_d`` with a core ``G`` of shape ``ranks``;
-- CP: ``T = sum_r U_1[:, r] o ... o U_d[:, r]`` (``c_i = rank``);
-- TT: the core of mode ``k`` has shape ``(r_{k-1}, n_k, r_k)``; its mode-2
-  unfolding, of shape ``(n_k, r_{k-1} r_k)``, is the factor ``U_k``.
-
-:func:`reconstruct` works on numpy arrays and on torch tensors alike, so the
-numpy backend, the torch backend and the simulator share one definition.
+Training touches the observed entries only. The mode-0 unfolding of every model
+is ``U_0 @ B``, where the *design* ``B`` (``c_0`` x the product of the other
+sizes) is the model with ``U_0`` replaced by the identity; the model at the
+observed entries ``(i, j)`` is ``U_0[i] . B[:, j]``. This module holds what both
+backends and the fold-in of new samples use: the initialisation, the observed
+entries, the design and the effective ranks tracked in ``history_``.
 """
 
-import numbers
+from functools import reduce
 
 import numpy as np
+from numba import njit
+from scipy import sparse
 
-MODELS = ("tucker", "tt", "cp")
-
-# ``ranks="auto"``: no factor is wider than this (over-parametrised for the
-# low-rank data the method targets, and a cost linear in every size).
-AUTO_RANK = 32
-
-
-def _is_torch(array):
-    return type(array).__module__.split(".")[0] == "torch"
-
-
-def _moveaxis(array, source, destination):
-    if _is_torch(array):
-        return array.movedim(source, destination)
-    return np.moveaxis(array, source, destination)
-
-
-def _permute(array, axes):
-    return array.permute(*axes) if _is_torch(array) else array.transpose(axes)
-
-
-def _einsum(*operands):
-    if _is_torch(operands[0]):
-        import torch
-
-        return torch.einsum(*operands)
-    return np.einsum(*operands, optimize=True)
-
-
-def unfold(tensor, mode):
-    """Mode-``mode`` unfolding, of shape ``(n_mode, prod of the other sizes)``."""
-    return _moveaxis(tensor, mode, 0).reshape(tensor.shape[mode], -1)
-
-
-def mode_dot(tensor, matrix, mode):
-    """The mode-``mode`` product ``tensor x_mode matrix`` (``matrix`` is ``(m, n)``)."""
-    if _is_torch(tensor):
-        import torch
-
-        product = torch.tensordot(matrix, tensor, dims=([1], [mode]))
-    else:
-        product = np.tensordot(matrix, tensor, axes=(1, mode))
-    return _moveaxis(product, 0, mode)
-
-
-def tt_cores(factors, tt_ranks):
-    """TT cores ``(r_{k-1}, n_k, r_k)`` from the factors ``(n_k, r_{k-1} r_k)``."""
-    return [
-        _permute(U.reshape(U.shape[0], tt_ranks[k], tt_ranks[k + 1]), (1, 0, 2))
-        for k, U in enumerate(factors)
-    ]
-
-
-def cp_operands(factors, skip=None):
-    """``einsum`` operands of the CP model in sublist form (mode ``skip`` left out)."""
-    order = len(factors)
-    operands = []
-    for i, U in enumerate(factors):
-        if i != skip:
-            operands += [U, [i, order]]
-    return operands
-
-
-def reconstruct(model, factors, core=None, tt_ranks=None):
-    """The full tensor of a model from its factor matrices (and Tucker core).
-
-    Parameters
-    ----------
-    model : {"tucker", "tt", "cp"}
-        The factorization.
-    factors : list of array
-        One factor matrix per mode, ``(n_i, c_i)`` (numpy arrays or torch
-        tensors).
-    core : array or None, default=None
-        The Tucker core of shape ``(c_1, ..., c_d)``; ignored otherwise.
-    tt_ranks : tuple of int or None, default=None
-        The TT ranks ``(1, r_1, ..., r_{d-1}, 1)`` for ``model="tt"``.
-
-    Returns
-    -------
-    tensor : array of shape ``(n_1, ..., n_d)``
-        Of the same kind (numpy or torch) as the factors.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skdeep.tensor import reconstruct
-    >>> factors = [np.ones((3, 1)), np.arange(4.0).reshape(4, 1)]
-    >>> reconstruct("cp", factors).shape
-    (3, 4)
-    """
-    order = len(factors)
-    if model == "tucker":
-        tensor = core
-        for i, U in enumerate(factors):
-            tensor = mode_dot(tensor, U, i)
-        return tensor
-    if model == "cp":
-        return _einsum(*cp_operands(factors), list(range(order)))
-    shape = tuple(U.shape[0] for U in factors)
-    left = None
-    for core_k in tt_cores(factors, tt_ranks):
-        r0, n, r1 = core_k.shape
-        flat = core_k.reshape(r0, n * r1)
-        left = (flat if left is None else left @ flat).reshape(-1, r1)
-    return left.reshape(shape)
-
-
-def _full_ranks(shape, model):
-    size = int(np.prod(shape))
-    if model == "tucker":
-        return tuple(shape)
-    if model == "cp":
-        return (max(shape),)
-    # the largest TT ranks that can matter: min of the two unfolding sizes
-    return tuple(
-        int(min(np.prod(shape[: k + 1]), size // np.prod(shape[: k + 1])))
-        for k in range(len(shape) - 1)
-    )
-
-
-def _auto_ranks(shape, model):
-    full = _full_ranks(shape, model)
-    if model != "tucker":
-        return tuple(min(r, AUTO_RANK) for r in full)
-    ranks = [min(n, AUTO_RANK) for n in shape]
-    # a Tucker rank above the product of the others cannot be reached
-    for i in range(len(ranks)):
-        ranks[i] = min(ranks[i], int(np.prod(ranks[:i] + ranks[i + 1 :])))
-    return tuple(ranks)
+from ..metrics import effective_rank
+from ..utils._tensor_algebra import AUTO_RANK, mode_dot, reconstruct, tt_cores, unfold
 
 
 def layer_widths(shape, widths):
@@ -157,79 +32,167 @@ def layer_widths(shape, widths):
     return [min(n, max(c, AUTO_RANK)) for n, c in zip(shape, widths)]
 
 
-def resolve_ranks(ranks, shape, model):
-    """Check ``ranks`` for ``model`` on a tensor of ``shape`` and expand them.
+def initial_layers(shape, widths, depth, init_scale, model, rng):
+    """Small Gaussian layers (and Tucker core): the papers' initialisation.
+
+    Every mode ``i`` gets ``depth`` layers ``(n_i x w_i)(w_i x w_i)...(w_i x
+    c_i)`` (see :func:`layer_widths`) of independent ``N(0, init_scale^2)``
+    entries, drawn from ``rng`` mode after mode, then the core.
+    """
+    layers = []
+    for n, w, c in zip(shape, layer_widths(shape, widths), widths):
+        sizes = [n] + [w] * (depth - 1) + [c]
+        layers.append(
+            [
+                init_scale * rng.standard_normal((sizes[k], sizes[k + 1]))
+                for k in range(depth)
+            ]
+        )
+    core = (
+        init_scale * rng.standard_normal(tuple(widths)) if model == "tucker" else None
+    )
+    return layers, core
+
+
+def observed_index(X):
+    """Flat indices of the observed entries; every sample needs one."""
+    observed = ~np.isnan(X)
+    if not observed.any():
+        raise ValueError("X has no observed entry: every value is NaN.")
+    empty = np.flatnonzero(~observed.reshape(X.shape[0], -1).any(axis=1))
+    if empty.size:
+        raise ValueError(
+            "X has samples (slices along axis 0) with no observed entry, at "
+            f"indices {empty[:10].tolist()}{' ...' if empty.size > 10 else ''}; "
+            "drop them or fold them in later with transform."
+        )
+    return np.flatnonzero(observed)
+
+
+def robust_scale(values):
+    """Root mean square of ``values``, safe for any finite magnitude (1 if zero)."""
+    values = np.asarray(values, dtype=np.float64)
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    if peak == 0.0:
+        return 1.0
+    rms = float(np.sqrt(np.mean((values / peak) ** 2)))
+    return peak * rms if rms > 0 else peak
+
+
+def chain(layers):
+    """The product ``A_1 @ A_2 @ ... @ A_L`` of a deep factor's layers."""
+    return reduce(np.matmul, layers)
+
+
+def design_matrix(model, factors, core=None, tt_ranks=None):
+    """The design ``B`` (``c_0 x prod n_{>0}``): the model with ``U_0 = I``.
+
+    The mode-0 unfolding of the model is ``factors[0] @ B``; the same
+    :func:`~skdeep.utils._tensor_algebra.reconstruct` call as the torch backend.
+    """
+    width = factors[0].shape[1]
+    eye = np.eye(width, dtype=factors[0].dtype)
+    return reconstruct(model, [eye, *factors[1:]], core, tt_ranks).reshape(width, -1)
+
+
+@njit(cache=True, nogil=True)
+def sampled_products(A, Bt, rows, cols):  # pragma: no cover (numba)
+    """``out[k] = A[rows[k]] . Bt[cols[k]]``: the model at the listed entries."""
+    out = np.empty(rows.shape[0])
+    width = A.shape[1]
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        j = cols[k]
+        total = 0.0
+        for c in range(width):
+            total += A[i, c] * Bt[j, c]
+        out[k] = total
+    return out
+
+
+class ObservedEntries:
+    """Entries of the mode-0 unfolding ``(n_0, prod of the other sizes)``.
 
     Parameters
     ----------
-    ranks : "auto", "full", int or sequence of int
-        Tucker ranks (one per mode), the CP rank, or the ``order - 1`` inner TT
-        ranks; an int is used for every mode; ``"full"`` imposes no rank (the
-        sizes for Tucker, the largest size for CP, the largest useful TT ranks);
-        ``"auto"`` is ``"full"`` with every rank capped at ``AUTO_RANK`` (32).
+    flat_index : ndarray of int
+        Indices of the entries in the flattened tensor (C order), increasing.
+    values : ndarray of float
+        Their values.
     shape : tuple of int
         Shape of the tensor.
-    model : {"tucker", "tt", "cp"}
-        The factorization.
-
-    Returns
-    -------
-    ranks : tuple of int
-        One rank per mode (Tucker), the CP rank, or the inner TT ranks.
-    widths : list of int
-        Number of columns ``c_i`` of every mode's factor matrix.
-    tt_ranks : tuple of int or None
-        ``(1, r_1, ..., r_{d-1}, 1)`` for TT, ``None`` otherwise.
-
-    Examples
-    --------
-    >>> from skdeep.tensor import resolve_ranks
-    >>> resolve_ranks(2, (5, 4, 3), "tt")
-    ((2, 2), [2, 4, 2], (1, 2, 2, 1))
     """
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
-    order = len(shape)
-    expected = {"tucker": order, "cp": 1, "tt": order - 1}[model]
-    if isinstance(ranks, str):
-        if ranks not in ("full", "auto"):
-            raise ValueError(
-                f"ranks must be 'auto', 'full', an int or a tuple, got {ranks!r}."
-            )
-        resolved = (
-            _full_ranks(shape, model) if ranks == "full" else _auto_ranks(shape, model)
+
+    def __init__(self, flat_index, values, shape):
+        n_cols = int(np.prod(shape[1:]))
+        flat_index = np.asarray(flat_index, dtype=np.int64)
+        self.shape = tuple(shape)
+        self.unfolded_shape = (int(shape[0]), n_cols)
+        self.rows = flat_index // n_cols
+        self.cols = flat_index % n_cols
+        self.values = np.asarray(values, dtype=np.float64)
+        self.indptr = np.searchsorted(self.rows, np.arange(shape[0] + 1))
+        self.size = int(flat_index.size)
+
+    @classmethod
+    def from_mask(cls, data, mask):
+        """The entries of dense ``data`` where ``mask`` is True."""
+        flat = np.flatnonzero(mask)
+        return cls(flat, np.asarray(data).ravel()[flat], np.shape(data))
+
+    def sparse(self, values):
+        """CSR matrix of the unfolded shape with ``values`` at the entries."""
+        return sparse.csr_matrix(
+            (values, self.cols, self.indptr), shape=self.unfolded_shape, copy=False
         )
-    elif isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
-        resolved = (int(ranks),) * expected
-    else:
-        try:
-            resolved = tuple(ranks)
-        except TypeError as exc:
-            raise TypeError(
-                f"ranks must be 'auto', 'full', an int or a sequence of ints, "
-                f"got {ranks!r}."
-            ) from exc
-        if not all(
-            isinstance(r, numbers.Integral) and not isinstance(r, bool)
-            for r in resolved
-        ):
-            raise TypeError(f"ranks must hold integers, got {ranks!r}.")
-        if len(resolved) != expected:
-            what = {
-                "tucker": "one rank per mode",
-                "cp": "a single rank",
-                "tt": "order - 1 inner TT ranks",
-            }[model]
-            raise ValueError(
-                f"ranks has {len(resolved)} entries but model={model!r} on a tensor of "
-                f"order {order} needs {expected} entries ({what})."
-            )
-        resolved = tuple(int(r) for r in resolved)
-    if any(r < 1 for r in resolved):
-        raise ValueError(f"ranks must be positive, got {resolved}.")
+
+    def mean_square(self):
+        """Mean square of the values: the loss of the all-zero model (1 if 0)."""
+        return float(self.values @ self.values) / self.size or 1.0
+
+    def predict(self, first, design):
+        """The model ``first @ design`` at the entries."""
+        return sampled_products(
+            first, np.ascontiguousarray(design.T), self.rows, self.cols
+        )
+
+
+def _gram_root(gram):
+    """A square matrix ``W`` with ``W.T @ W == gram`` (``gram`` symmetric PSD)."""
+    values, vectors = np.linalg.eigh((gram + gram.T) / 2)
+    return np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
+
+
+def effective_ranks(model, factors, core=None, tt_ranks=None):
+    """Effective rank of every mode unfolding of the model, from its factors.
+
+    The singular values of an unfolding are those of a small matrix built from
+    square roots of the factors' Gram matrices (``W.T W = U.T U`` leaves
+    ``U Z`` and ``W Z`` the same singular values), so the dense tensor is never
+    formed.
+    """
+    order = len(factors)
     if model == "tucker":
-        return resolved, list(resolved), None
+        small = core
+        for i, U in enumerate(factors):
+            small = mode_dot(small, _gram_root(U.T @ U), i)
+        return np.array([effective_rank(unfold(small, i)) for i in range(order)])
     if model == "cp":
-        return resolved, [resolved[0]] * order, None
-    tt_ranks = (1, *resolved, 1)
-    return resolved, [tt_ranks[k] * tt_ranks[k + 1] for k in range(order)], tt_ranks
+        grams = [U.T @ U for U in factors]
+        ranks = []
+        for i, U in enumerate(factors):
+            others = reduce(np.multiply, [g for j, g in enumerate(grams) if j != i])
+            ranks.append(effective_rank(U @ _gram_root(others).T))
+        return np.array(ranks)
+    cores = tt_cores(factors, tt_ranks)
+    left_grams = [np.ones((1, 1))]
+    for C in cores[:-1]:
+        left_grams.append(np.einsum("anb,ac,cnd->bd", C, left_grams[-1], C))
+    right_grams = [np.ones((1, 1))]
+    for C in cores[:0:-1]:
+        right_grams.insert(0, np.einsum("anb,bd,cnd->ac", C, right_grams[0], C))
+    ranks = []
+    for C, gl, gr in zip(cores, left_grams, right_grams):
+        M = np.einsum("anb,xa,yb->nxy", C, _gram_root(gl), _gram_root(gr))
+        ranks.append(effective_rank(M.reshape(M.shape[0], -1)))
+    return np.array(ranks)

@@ -1,38 +1,38 @@
-"""Deep Tucker, tensor-train and CP models in numpy, with hand-derived gradients.
+"""The numpy backend: the deep factorization with hand-derived gradients.
 
-Each factor matrix of :mod:`._model` is a product of ``depth`` matrices
-``U_i = A_i1 @ A_i2 @ ... @ A_iL`` (the deep, over-parametrised factor).
+The loss is evaluated at the observed entries as ``U_0[i] . B[:, j]`` (see
+:mod:`._model`); the residuals ``R`` form a sparse matrix, ``dL/dU_0 = R @ B.T``
+and ``dL/dB = U_0.T @ R``, and ``dL/dB`` is pulled back to the other factors (and
+the Tucker core) by the dense formulas of :func:`factor_gradients` on a tensor
+whose first size is ``c_0`` instead of ``n_0``, then to the layers of each
+product by :func:`chain_gradients`. Cost and memory: O(observed entries x
+``c_0`` + ``c_0`` x the other sizes + parameters); the dense tensor is never
+formed.
 
-Training touches the observed entries only. The mode-0 unfolding of every model
-is ``U_0 @ B``, where the *design* ``B`` (``c_0`` x the product of the other
-sizes) is the model with ``U_0`` replaced by the identity. The loss is evaluated
-at the observed entries ``(i, j)`` as ``U_0[i] . B[:, j]`` (a numba kernel); the
-residuals ``R`` form a sparse matrix, ``dL/dU_0 = R @ B.T`` and
-``dL/dB = U_0.T @ R``, and ``dL/dB`` is pulled back to the other factors (and the
-Tucker core) by the dense formulas of :func:`factor_gradients` on a tensor whose
-first size is ``c_0`` instead of ``n_0``, then to the layers of each product by
-:func:`chain_gradients`. Cost and memory: O(observed entries x ``c_0`` +
-``c_0`` x the other sizes + parameters); the dense tensor is never formed.
+Training runs the schedule of :mod:`._schedule` through the package's loop
+control (:class:`~skdeep.utils._loop.LoopControl`, the decisions of
+:func:`~skdeep.utils._training.train`): the same epochs, phases, stopping rule
+and early stopping as the torch backend, with numpy optimisers. Nothing here
+imports torch.
 """
 
-from functools import reduce
+from dataclasses import replace
 
 import numpy as np
-from numba import njit
-from scipy import sparse
+from threadpoolctl import threadpool_limits
 
-from ..metrics import effective_rank
 from ..utils._adam import NumpyAdam
-from ..utils._iteration import IterationMonitor
-from ._model import cp_operands, mode_dot, reconstruct, tt_cores, unfold
+from ..utils._loop import BestWeights, LoopControl
+from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
+from ._model import ObservedEntries, chain, design_matrix
+from ._schedule import schedule
 
 # Number of correction pairs kept by L-BFGS.
 LBFGS_MEMORY = 10
-
-
-def chain(layers):
-    """The product ``A_1 @ A_2 @ ... @ A_L`` of a deep factor's layers."""
-    return reduce(np.matmul, layers)
+# Below this many entries of the design, BLAS threads cost more than they save
+# (L-BFGS-B's vector operations above all; many times more on a busy machine):
+# the training runs on one BLAS thread.
+_THREADED_WORK = 2**22
 
 
 def chain_gradients(layers, grad):
@@ -144,138 +144,14 @@ def factor_gradients(model, factors, core, residual, tt_ranks=None):
     return grads, None
 
 
-def sample_design(model, factors, core=None, tt_ranks=None):
-    """The matrix ``B`` such that the mode-0 unfolding of the model is ``U_0 @ B``."""
-    order = len(factors)
-    if model == "tucker":
-        tensor = core
-        for i in range(1, order):
-            tensor = mode_dot(tensor, factors[i], i)
-        return unfold(tensor, 0)
-    if model == "cp":
-        rank = factors[0].shape[1]
-        if order == 1:
-            return np.ones((rank, 1), dtype=factors[0].dtype)
-        operands = cp_operands(factors[1:])
-        # the subscripts of _cp_operands start at 0: shift them to 1..order-1
-        operands = [
-            op if k % 2 == 0 else [op[0] + 1, order] for k, op in enumerate(operands)
-        ]
-        kr = np.einsum(*operands, [order, *range(1, order)], optimize=True)
-        return kr.reshape(rank, -1)
-    cores = tt_cores(factors, tt_ranks)
-    return _tt_right(cores)[0]
-
-
-def _gram_root(gram):
-    """A square matrix ``W`` with ``W.T @ W == gram`` (``gram`` symmetric PSD)."""
-    values, vectors = np.linalg.eigh((gram + gram.T) / 2)
-    return np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
-
-
-def effective_ranks(model, factors, core=None, tt_ranks=None):
-    """Effective rank of every mode unfolding of the model, from its factors.
-
-    The singular values of an unfolding are those of a small matrix built from
-    square roots of the factors' Gram matrices (``W.T W = U.T U`` leaves
-    ``U Z`` and ``W Z`` the same singular values), so the dense tensor is never
-    formed.
-    """
-    order = len(factors)
-    if model == "tucker":
-        small = core
-        for i, U in enumerate(factors):
-            small = mode_dot(small, _gram_root(U.T @ U), i)
-        return np.array([effective_rank(unfold(small, i)) for i in range(order)])
-    if model == "cp":
-        grams = [U.T @ U for U in factors]
-        ranks = []
-        for i, U in enumerate(factors):
-            others = reduce(np.multiply, [g for j, g in enumerate(grams) if j != i])
-            ranks.append(effective_rank(U @ _gram_root(others).T))
-        return np.array(ranks)
-    cores = tt_cores(factors, tt_ranks)
-    left_grams = [np.ones((1, 1))]
-    for C in cores[:-1]:
-        left_grams.append(np.einsum("anb,ac,cnd->bd", C, left_grams[-1], C))
-    right_grams = [np.ones((1, 1))]
-    for C in cores[:0:-1]:
-        right_grams.insert(0, np.einsum("anb,bd,cnd->ac", C, right_grams[0], C))
-    ranks = []
-    for C, gl, gr in zip(cores, left_grams, right_grams):
-        M = np.einsum("anb,xa,yb->nxy", C, _gram_root(gl), _gram_root(gr))
-        ranks.append(effective_rank(M.reshape(M.shape[0], -1)))
-    return np.array(ranks)
-
-
-@njit(cache=True, nogil=True)
-def _sampled_products(A, Bt, rows, cols):  # pragma: no cover (numba)
-    """``out[k] = A[rows[k]] . Bt[cols[k]]``: the model at the listed entries."""
-    out = np.empty(rows.shape[0])
-    width = A.shape[1]
-    for k in range(rows.shape[0]):
-        i = rows[k]
-        j = cols[k]
-        total = 0.0
-        for c in range(width):
-            total += A[i, c] * Bt[j, c]
-        out[k] = total
-    return out
-
-
-class ObservedEntries:
-    """Entries of the mode-0 unfolding ``(n_0, prod of the other sizes)``.
-
-    Parameters
-    ----------
-    flat_index : ndarray of int
-        Indices of the entries in the flattened tensor (C order), increasing.
-    values : ndarray of float
-        Their values.
-    shape : tuple of int
-        Shape of the tensor.
-    """
-
-    def __init__(self, flat_index, values, shape):
-        n_cols = int(np.prod(shape[1:]))
-        flat_index = np.asarray(flat_index, dtype=np.int64)
-        self.shape = tuple(shape)
-        self.unfolded_shape = (int(shape[0]), n_cols)
-        self.rows = flat_index // n_cols
-        self.cols = flat_index % n_cols
-        self.values = np.asarray(values, dtype=np.float64)
-        self.indptr = np.searchsorted(self.rows, np.arange(shape[0] + 1))
-        self.size = int(flat_index.size)
-
-    @classmethod
-    def from_mask(cls, data, mask):
-        """The entries of dense ``data`` where ``mask`` is True."""
-        flat = np.flatnonzero(mask)
-        return cls(flat, np.asarray(data).ravel()[flat], np.shape(data))
-
-    def sparse(self, values):
-        """CSR matrix of the unfolded shape with ``values`` at the entries."""
-        return sparse.csr_matrix(
-            (values, self.cols, self.indptr), shape=self.unfolded_shape, copy=False
-        )
-
-
-def design_matrix(model, factors, core=None, tt_ranks=None):
-    """The design ``B`` (``c_0 x prod n_{>0}``): the model with ``U_0 = I``.
-
-    The mode-0 unfolding of the model is ``factors[0] @ B``; the same
-    :func:`~._model.reconstruct` call as the torch backend.
-    """
-    width = factors[0].shape[1]
-    eye = np.eye(width, dtype=factors[0].dtype)
-    return reconstruct(model, [eye, *factors[1:]], core, tt_ranks).reshape(width, -1)
-
-
 class NumpyModel:
     """The deep factorization trained with hand-derived gradients in numpy.
 
     ``layers`` is a list (one entry per mode) of lists of layer matrices; ``core``
-    is the Tucker core or ``None``.
+    is the Tucker core or ``None``. The arrays are updated in place by the
+    optimisers; :meth:`forward` computes what a loss needs from the current
+    values (the loops pass it on, so that one forward serves the validation
+    loss after an update and the gradient of the next).
     """
 
     def __init__(self, model, layers, core, tt_ranks):
@@ -298,30 +174,48 @@ class NumpyModel:
         layers = [[A.copy() for A in mode] for mode in self.layers]
         return layers, None if self.core is None else self.core.copy()
 
+    def load(self, state):
+        """Write a :meth:`snapshot` back into the parameter arrays."""
+        layers, core = state
+        saved = [A for mode in layers for A in mode] + ([] if core is None else [core])
+        for param, value in zip(self.parameters(), saved):
+            param[...] = value
+
+    def flat(self):
+        """All the parameters as one vector."""
+        return np.concatenate([p.ravel() for p in self.parameters()])
+
+    def set_flat(self, x):
+        """Write the vector ``x`` (of :meth:`flat`'s layout) into the parameters."""
+        start = 0
+        for p in self.parameters():
+            p[...] = x[start : start + p.size].reshape(p.shape)
+            start += p.size
+
     def reconstruct(self):
         return reconstruct(self.model, self.factors(), self.core, self.tt_ranks)
 
     def _fast_tucker3(self):
         return self.model == "tucker" and len(self.layers) == 3
 
-    def _forward(self, entries):
-        factors = self.factors()
-        if self._fast_tucker3():
-            # B[a, i, j] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c] by batched BLAS
-            c0, c1, c2 = self.core.shape
-            half = (self.core.reshape(c0 * c1, c2) @ factors[2].T).reshape(c0, c1, -1)
-            design = np.matmul(factors[1][None], half).reshape(c0, -1)
-            self._half = half
-        else:
-            design = design_matrix(self.model, factors, self.core, self.tt_ranks)
-        predictions = _sampled_products(
-            factors[0], np.ascontiguousarray(design.T), entries.rows, entries.cols
-        )
-        return factors, design, predictions
+    def forward(self):
+        """``(factors, design, half)`` at the current parameters.
 
-    def _tucker3_gradients(self, factors, grad_design):
+        ``half`` is the Tucker-3 intermediate of the fast path (else None).
+        """
+        factors = self.factors()
+        if not self._fast_tucker3():
+            design = design_matrix(self.model, factors, self.core, self.tt_ranks)
+            return factors, design, None
+        # B[a, i, j] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c] by batched BLAS
+        c0, c1, c2 = self.core.shape
+        half = (self.core.reshape(c0 * c1, c2) @ factors[2].T).reshape(c0, c1, -1)
+        design = np.matmul(factors[1][None], half).reshape(c0, -1)
+        return factors, design, half
+
+    def _tucker3_gradients(self, factors, half, grad_design):
         """Gradients of ``<grad_design, B>`` wrt ``U_1``, ``U_2`` and the core."""
-        core, half = self.core, self._half
+        core = self.core
         c0, c1, c2 = core.shape
         n1, n2 = factors[1].shape[0], factors[2].shape[0]
         g = grad_design.reshape(c0, n1, n2)
@@ -332,28 +226,35 @@ class NumpyModel:
         grad_core = np.matmul(factors[1].T[None], right)
         return [None, grad_1, grad_2], grad_core
 
-    def predict(self, entries):
-        """The model at the given :class:`ObservedEntries`."""
-        return self._forward(entries)[2]
+    def predict(self, entries, forward=None):
+        """The model at the given :class:`~._model.ObservedEntries`."""
+        factors, design, _ = self.forward() if forward is None else forward
+        return entries.predict(factors[0], design)
 
-    def loss_and_gradients(self, entries, mask=None, n_observed=None):
+    def loss(self, entries, forward=None):
+        """Mean squared error at the entries."""
+        diff = self.predict(entries, forward) - entries.values
+        return float(diff @ diff) / entries.size
+
+    def loss_and_gradients(self, entries, mask=None, n_observed=None, forward=None):
         """Mean squared error on the observed entries and its gradients.
 
-        ``entries`` is an :class:`ObservedEntries`, or a dense tensor with the
-        boolean ``mask`` of its observed entries (``n_observed`` is then
-        ignored: it is ``mask.sum()``).
+        ``entries`` is an :class:`~._model.ObservedEntries`, or a dense tensor
+        with the boolean ``mask`` of its observed entries (``n_observed`` is
+        then ignored: it is ``mask.sum()``). ``forward``: the
+        :meth:`forward` of the current parameters, if already computed.
         """
         if mask is not None:
             entries = ObservedEntries.from_mask(entries, mask)
-        factors, design, predictions = self._forward(entries)
-        diff = predictions - entries.values
+        factors, design, half = self.forward() if forward is None else forward
+        diff = entries.predict(factors[0], design) - entries.values
         loss = float(diff @ diff) / entries.size
         residual = entries.sparse((2.0 / entries.size) * diff)
         grad_first = np.asarray(residual @ design.T)
         grad_design = np.asarray(residual.T @ factors[0]).T
         grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
-        if self._fast_tucker3():
-            grads_U, grad_core = self._tucker3_gradients(factors, grad_design)
+        if half is not None:
+            grads_U, grad_core = self._tucker3_gradients(factors, half, grad_design)
         else:
             grads_U, grad_core = factor_gradients(
                 self.model, [None, *factors[1:]], self.core, grad_design, self.tt_ranks
@@ -367,117 +268,141 @@ class NumpyModel:
         return loss, grads
 
 
-def train_numpy(
-    model,
-    entries,
-    *,
-    estimator,
-    optimizer,
-    learning_rate,
-    decay,
-    max_iter,
-    callback,
-    warmup_done=None,
-    print_every=1,
-    convergence_hint="increase max_iter",
-):
-    """Full-batch gradient descent, Adam, or Adam then L-BFGS on the observed entries.
+class _FirstOrder:
+    """Adam or plain gradient descent: one full-batch update per epoch.
 
-    The numpy twin of :func:`skdeep.utils._training.train` with one full-batch
-    step: iteration ``it`` evaluates the loss and its gradients on ``entries``
-    (an :class:`ObservedEntries`), updates the parameters with the step
-    ``learning_rate / (1 + decay * (it - 1))``, then calls
-    ``callback(it, loss, model)`` (the model after the update: its
-    ``predict(entries)`` and ``snapshot()``), which returns True to stop.
-
-    With ``optimizer="adam-lbfgs"``, Adam runs until ``warmup_done(loss)`` is
-    True, then the remaining iterations are those of
-    :func:`scipy.optimize.minimize`'s L-BFGS-B on the flattened parameters (one
-    iteration, possibly several loss evaluations of its line search, per
-    callback; ``loss`` is then the loss of the iterate the iteration started
-    from). Returns the :class:`~skdeep.utils._iteration.IterationMonitor`
-    holding the loss curve.
+    The step of update ``t`` (from 0) is ``learning_rate / (1 + decay * t)``;
+    one object serves every phase of its kind, so the count goes on.
     """
-    params = model.parameters()
-    adam = NumpyAdam(params, learning_rate) if optimizer != "gd" else None
-    monitor = IterationMonitor(estimator, max_iter=max_iter, print_every=print_every)
-    converged = False
-    switch = False
-    it = 0
-    while it < max_iter:
-        it += 1
-        loss, grads = model.loss_and_gradients(entries)
-        if optimizer == "adam-lbfgs" and warmup_done(loss):
-            it -= 1  # this evaluation starts the L-BFGS phase
-            switch = True
-            break
-        lr = learning_rate / (1.0 + decay * (it - 1))
-        if adam is not None:
-            adam.step(grads, learning_rate=lr)
-        else:
-            for p, g in zip(params, grads):
-                p -= lr * g
-        monitor.record(loss)
-        if callback(it, loss, model):
-            converged = True
-            break
-    if switch:
-        converged = _lbfgs(model, entries, params, it, max_iter, monitor, callback)
-    monitor.finish(converged, hint=convergence_hint)
-    return monitor
+
+    def __init__(self, kind, params, learning_rate, decay):
+        self.params = params
+        self.adam = NumpyAdam(params, learning_rate) if kind == "adam" else None
+        self.learning_rate = learning_rate
+        self.decay = decay
+        self.n_updates = 0
+
+    def run(self, net, entries, control, monitored):
+        """Epochs until the phase is over (``control`` decides)."""
+        forward = net.forward()
+        while True:
+            loss, grads = net.loss_and_gradients(entries, forward=forward)
+            lr = self.learning_rate / (1.0 + self.decay * self.n_updates)
+            self.n_updates += 1
+            if self.adam is not None:
+                self.adam.step(grads, learning_rate=lr)
+            else:
+                for p, g in zip(self.params, grads):
+                    p -= lr * g
+            forward = net.forward()
+            if control.end_epoch(loss, monitored=monitored(forward)):
+                return
 
 
-def _lbfgs(model, entries, params, it, max_iter, monitor, callback):
-    """L-BFGS-B iterations ``it + 1 .. max_iter``; True when ``callback`` stopped."""
-    from scipy.optimize import minimize
+class _ScipyLBFGS:
+    """scipy's L-BFGS-B on the flattened parameters: one iteration per epoch.
 
-    sizes = [p.size for p in params]
-    offsets = np.cumsum([0, *sizes])
+    The epoch's loss is that of the iterate the iteration started from (the
+    loss before the update, as for the other optimisers). When L-BFGS-B ends
+    by itself (no progress is possible), the phase ends.
+    """
 
-    def unpack(x):
-        for p, start, stop in zip(params, offsets[:-1], offsets[1:]):
-            p[...] = x[start:stop].reshape(p.shape)
+    def run(self, net, entries, control, monitored):
+        from scipy.optimize import minimize
 
-    def loss_and_grad(x):
-        unpack(x)
-        loss, grads = model.loss_and_gradients(entries)
-        return loss, np.concatenate([g.ravel() for g in grads])
+        phase = control.phase
+        last = [None, None]  # the point of the last evaluation and its forward
 
-    x0 = np.concatenate([p.ravel() for p in params])
-    state = {"it": it, "loss": loss_and_grad(x0)[0], "stopped": False}
+        def loss_and_grad(x):
+            net.set_flat(x)
+            forward = net.forward()
+            loss, grads = net.loss_and_gradients(entries, forward=forward)
+            last[:] = [x.copy(), forward]
+            return loss, np.concatenate([g.ravel() for g in grads])
 
-    def step_done(intermediate_result):
-        state["it"] += 1
-        loss_before = state["loss"]
-        state["loss"] = float(intermediate_result.fun)
-        unpack(intermediate_result.x)
-        monitor.record(loss_before)
-        if callback(state["it"], loss_before, model) or not np.isfinite(
-            state["loss"]
-        ):
-            state["stopped"] = True
-            raise StopIteration
-        if state["it"] >= max_iter:
-            raise StopIteration
+        loss_before = net.loss(entries)
 
-    if it < max_iter:
+        def step_done(intermediate_result):
+            nonlocal loss_before
+            x = intermediate_result.x
+            reuse = last[0] is not None and np.array_equal(last[0], x)
+            net.set_flat(x)
+            forward = last[1] if reuse else net.forward()
+            if control.end_epoch(loss_before, monitored=monitored(forward)):
+                raise StopIteration
+            loss_before = float(intermediate_result.fun)
+
+        budget = control.remaining
         result = minimize(
-            loss_and_grad,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
+            loss_and_grad, net.flat(), jac=True, method="L-BFGS-B",
             callback=step_done,
-            options=dict(
-                maxiter=max_iter - it,
-                maxfun=10 * (max_iter - it),
-                maxcor=LBFGS_MEMORY,
-                ftol=0.0,
-                gtol=0.0,
-            ),
+            options=dict(maxiter=budget, maxfun=10 * budget, maxcor=LBFGS_MEMORY,
+                         ftol=0.0, gtol=0.0),
         )
-        if not state["stopped"] and state["it"] < max_iter:
-            # L-BFGS-B ended by itself (no progress possible): converged
-            unpack(result.x)
-            return True
-    # the parameters are those of the last callback
-    return state["stopped"]
+        if not control.stopped and control.phase == phase:
+            net.set_flat(result.x)
+            control.end_phase()
+
+
+def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
+                validation=None, callback=None, convergence_hint="increase max_iter",
+                **loop):
+    """Train ``net`` on ``entries`` by the schedule of ``optimizer``.
+
+    Parameters
+    ----------
+    net : NumpyModel
+        The model, trained in place.
+    entries : ObservedEntries
+        The training entries.
+    optimizer : {"adam-lbfgs", "adam", "gd"}
+        The schedule of :func:`._schedule.schedule`.
+    estimator : estimator
+        The estimator being fitted (messages, ``verbose``).
+    learning_rate, decay : float
+        Step of Adam and gradient descent, ``learning_rate / (1 + decay * t)``.
+    validation : ObservedEntries or None, default=None
+        Early stopping: their mean squared error after every epoch is the
+        monitored value, and the parameters of its best epoch are restored.
+    callback : callable or None, default=None
+        ``callback(epoch, loss, net)`` after every epoch (the model after the
+        update: ``predict(entries)``, ``snapshot()``); True stops the run.
+    convergence_hint : str
+        Advice of the ``ConvergenceWarning``.
+    **loop
+        ``max_iter``, ``tol``, ``n_iter_no_change``, ``scale``,
+        ``print_every`` of :class:`~skdeep.utils._loop.LoopControl`.
+
+    Returns
+    -------
+    result : TrainingResult
+        As :func:`~skdeep.utils._training.train` returns it.
+    """
+    optimizers = {}  # one per kind: a kind in two phases goes on
+    phases = []
+    for planned in schedule(optimizer, entries.mean_square()):
+        kind = planned.steps
+        if kind not in optimizers:
+            optimizers[kind] = (
+                _ScipyLBFGS() if kind == "lbfgs"
+                else _FirstOrder(kind, net.parameters(), learning_rate, decay)
+            )
+        phases.append(replace(planned, steps=optimizers[kind]))
+    best = None if validation is None else BestWeights(net.snapshot, net.load)
+    control = LoopControl(
+        estimator, phases, best=best, **loop,
+        callback=None if callback is None else (
+            lambda epoch: callback(epoch, control.monitor.losses[-1], net)
+        ),
+    )
+
+    def monitored(forward):
+        return None if validation is None else net.loss(validation, forward)
+
+    width = net.layers[0][-1].shape[1]
+    small = width * entries.unfolded_shape[1] < _THREADED_WORK
+    with threadpool_limits(limits=1 if small else None, user_api="blas"):
+        while not control.stopped:
+            phases[control.phase].steps.run(net, entries, control, monitored)
+    best_iteration = control.finish(hint=convergence_hint)
+    return control.result(validation is not None, best_iteration)

@@ -98,3 +98,17 @@ def _driven_event_data(rng):
 
 
 TEST_DATA["DriPP"] = _driven_event_data
+
+
+def _low_rank_matrix(rng):
+    # Completion needs low-rank data: on blobs the escape phase sits on a saddle
+    # for longer than the stopping rule's window.
+    from ..datasets import make_low_rank_tensor
+
+    X, _ = make_low_rank_tensor(
+        (60, 4), ranks=2, observed_fraction=0.8, random_state=rng
+    )
+    return X, None
+
+
+TEST_DATA["TensorCompleter"] = _low_rank_matrix

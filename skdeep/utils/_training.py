@@ -11,15 +11,38 @@ drawn from a seeded generator (one full batch when ``batch_size=None``). Per
 batch, each :class:`TrainingStep` (an optimiser with its own loss and frequency)
 is stepped in turn: a classifier passes one step; an adversarial model passes a
 discriminator step and then a generator step.
+
+A run may go through an optimiser *schedule*: a list of :class:`Phase`, each
+with its steps and the condition that ends it (e.g. Adam until the loss is low
+enough, then L-BFGS). One :func:`train` call runs them all, so the epochs, the
+progress lines and the loss curve go on across a switch.
+
+The decisions taken after every epoch (record it, keep the best weights of
+early stopping, switch phase, stop) are made by
+:class:`~skdeep.utils._loop.LoopControl` (:mod:`skdeep.utils._loop`, which
+imports no torch: the numpy backend of :class:`~skdeep.tensor.TensorCompleter`
+takes the same decisions through it). :class:`Phase`, :class:`TrainingResult`
+and the other pieces of that module are importable from here too.
 """
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._iteration import IterationMonitor
+from ._loop import BestWeights, LoopControl, Phase, TrainingResult, as_phases
 from ._torch import import_torch
+
+__all__ = [
+    "BalancedBatchSampler",
+    "BestWeights",
+    "LoopControl",
+    "Phase",
+    "TrainingResult",
+    "TrainingStep",
+    "as_phases",
+    "train",
+]
 
 # Data larger than this stay where they are and move to the device batch by batch.
 _MAX_BYTES_MOVED_AT_ONCE = 2**30
@@ -46,6 +69,13 @@ class TrainingStep:
         ``scheduler(optimizer)`` returning a ``torch.optim.lr_scheduler``
         object stepped once per epoch, e.g.
         ``lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1 / (1 + e))``.
+        It is made when the step's first phase starts; a step shared by
+        several phases keeps its scheduler.
+    scale : float, default=1.0
+        The optimiser minimises ``scale * loss``; the curves record ``loss``.
+        For optimisers with absolute tolerances, e.g.
+        :class:`torch.optim.LBFGS`, which skips the curvature pairs of tiny
+        ``y.s`` that a mean over many entries makes.
     """
 
     optimizer: object
@@ -53,36 +83,7 @@ class TrainingStep:
     name: str = "loss"
     every: int = 1
     scheduler: object = None
-
-
-@dataclass
-class TrainingResult:
-    """What :func:`train` returns.
-
-    Attributes
-    ----------
-    n_iter : int
-        Number of epochs run.
-    loss_curve : ndarray of shape (n_iter,)
-        Mean loss of the objective step per epoch (computed on each batch before
-        its update, as :class:`~sklearn.neural_network.MLPClassifier` does).
-    term_curves : dict of ndarray
-        Mean of every named term per epoch, keyed ``"<step name>"`` and
-        ``"<step name>.<term>"``.
-    validation_curve : ndarray of shape (n_iter,) or None
-        Validation loss after every epoch, if a validation loss was given.
-    best_iteration : int or None
-        Epoch (1-based) of the best validation loss, whose weights were restored.
-    converged : bool
-        Whether a stopping rule ended the fit before ``max_iter``.
-    """
-
-    n_iter: int
-    loss_curve: np.ndarray
-    term_curves: dict = field(default_factory=dict)
-    validation_curve: np.ndarray = None
-    best_iteration: int = None
-    converged: bool = False
+    scale: float = 1.0
 
 
 def _as_float(value):
@@ -206,9 +207,11 @@ def _optimizer_step(step, batch):
         step.optimizer.zero_grad(set_to_none=True)
         out = step.loss(batch)
         loss, terms = out if isinstance(out, tuple) else (out, {})
-        loss.backward()
         if not first:
             first.append((loss.detach(), terms))
+        if step.scale != 1.0:
+            loss = loss * step.scale
+        loss.backward()
         return loss
 
     step.optimizer.step(closure)
@@ -217,6 +220,54 @@ def _optimizer_step(step, batch):
 
 def _snapshot(modules):
     return [copy.deepcopy(module.state_dict()) for module in modules]
+
+
+def _load(modules, states):
+    for module, state in zip(modules, states):
+        module.load_state_dict(state)
+
+
+def _step_names(phases, objective):
+    """The steps' names (the same in every phase) and the objective's name."""
+    names = [step.name for step in phases[0].steps]
+    if not names:
+        raise ValueError("train needs at least one TrainingStep.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"TrainingStep names must be distinct, got {names}.")
+    for phase in phases[1:]:
+        if sorted(step.name for step in phase.steps) != sorted(names):
+            raise ValueError(
+                f"every phase needs steps of the same names; phase "
+                f"{phase.name!r} has {[s.name for s in phase.steps]}, not {names}."
+            )
+    objective = names[-1] if objective is None else objective
+    if objective not in names:
+        raise ValueError(f"objective={objective!r} is not one of the steps {names}.")
+    return names, objective
+
+
+def _run_epoch(steps, batches, n_batches):
+    """Step every step on its batches; the steps' and the terms' mean losses."""
+    sums, counts, term_sums = {}, {}, {}
+    for batch in batches:
+        size = batch[0].shape[0]
+        for step in steps:
+            if n_batches % step.every:
+                continue
+            loss, terms = _optimizer_step(step, batch)
+            sums[step.name] = sums.get(step.name, 0.0) + _as_float(loss) * size
+            counts[step.name] = counts.get(step.name, 0) + size
+            for key, value in terms.items():
+                key = f"{step.name}.{key}"
+                term_sums[key] = term_sums.get(key, 0.0) + _as_float(value) * size
+        n_batches += 1
+    # a step that stepped on no batch of the epoch has a mean of 0
+    means = {step.name: sums.get(step.name, 0.0) / counts.get(step.name, 1)
+             for step in steps}
+    term_means = {
+        key: value / counts[key.split(".", 1)[0]] for key, value in term_sums.items()
+    }
+    return means, term_means, n_batches
 
 
 def train(
@@ -228,6 +279,7 @@ def train(
     max_iter,
     tol=1e-4,
     n_iter_no_change=10,
+    scale=None,
     batch_size=None,
     generator=None,
     device=None,
@@ -243,8 +295,11 @@ def train(
 
     Parameters
     ----------
-    steps : list of TrainingStep
-        Stepped in turn on every batch (each on its own frequency).
+    steps : list of TrainingStep, or list of Phase
+        The steps stepped in turn on every batch (each on its own frequency),
+        or an optimiser schedule: phases run one after the other, each until
+        its ``until`` holds (see :class:`Phase`), in one run whose epochs,
+        curves and progress lines go on across the switches.
     data : tuple of torch.Tensor
         Training tensors sharing their first (sample) dimension.
     estimator : estimator
@@ -254,16 +309,20 @@ def train(
         Modules switched to train mode for the epochs and to eval mode for the
         validation loss, and whose best weights are restored.
     max_iter : int
-        Maximum number of epochs.
+        Maximum number of epochs (of all the phases together).
     tol : float, default=1e-4
         Tolerance of the stopping rule of
         :mod:`skdeep.utils._iteration`, applied to the monitored loss (the
         validation loss if given, else the training loss): stop when it has
-        decreased by at most ``tol`` times its first value over the last
-        ``n_iter_no_change`` epochs.
+        decreased by at most ``tol * scale`` over the last
+        ``n_iter_no_change`` epochs (in the phases whose ``stopping_rule`` is
+        True).
     n_iter_no_change : int or None, default=10
         Window (patience) of the stopping rule, in epochs; ``None`` disables
-        the rule (the callback may still stop the run).
+        the rule (the callback or the last phase's ``until`` may still stop
+        the run).
+    scale : float or None, default=None
+        Scale of the stopping rule; ``None`` takes the first monitored value.
     batch_size : int or None, default=None
         Samples per mini-batch; ``None`` is full-batch training.
     generator : torch.Generator or None, default=None
@@ -301,103 +360,50 @@ def train(
         Curves, number of epochs, best epoch and convergence.
     """
     torch = import_torch()
-    if not steps:
-        raise ValueError("train needs at least one TrainingStep.")
-    names = [step.name for step in steps]
-    if len(set(names)) != len(names):
-        raise ValueError(f"TrainingStep names must be distinct, got {names}.")
-    objective = names[-1] if objective is None else objective
-    if objective not in names:
-        raise ValueError(f"objective={objective!r} is not one of the steps {names}.")
+    phases = as_phases(steps)
+    names, objective = _step_names(phases, objective)
     data, per_batch_device = _place(torch, tuple(data), device)
-    schedulers = [
-        None if step.scheduler is None else step.scheduler(step.optimizer)
-        for step in steps
-    ]
-    monitor = IterationMonitor(
-        estimator,
-        max_iter=max_iter if reported_max_iter is None else reported_max_iter,
-        tol=tol,
-        n_iter_no_change=n_iter_no_change or 1,
-        print_every=print_every,
+    best = None
+    if validation_loss is not None:
+        best = BestWeights(lambda: _snapshot(modules),
+                           lambda states: _load(modules, states))
+    control = LoopControl(
+        estimator, phases, max_iter=max_iter, tol=tol,
+        n_iter_no_change=n_iter_no_change, scale=scale, best=best,
+        print_every=print_every, reported_max_iter=reported_max_iter,
+        callback=None if callback is None else (
+            lambda epoch: callback(epoch, control.result(validation_loss is not None))
+        ),
     )
-    validation_curve = []
-    best_value, best_iteration, best_state = np.inf, None, None
-    converged = False
+    schedulers = {}  # one per step, made when its first phase starts
     n_batches = 0
-
-    def result():
-        return TrainingResult(
-            n_iter=monitor.n_iter,
-            loss_curve=monitor.loss_curve(),
-            term_curves=monitor.term_curves(),
-            validation_curve=(
-                np.asarray(validation_curve) if validation_loss is not None else None
-            ),
-            best_iteration=best_iteration,
-            converged=converged,
-        )
-
-    for epoch in range(1, max_iter + 1):
+    while not control.stopped:
+        phase_steps = phases[control.phase].steps
+        for step in phase_steps:
+            if id(step) not in schedulers:
+                schedulers[id(step)] = (
+                    None if step.scheduler is None else step.scheduler(step.optimizer)
+                )
         for module in modules:
             module.train()
-        sums = dict.fromkeys(names, 0.0)
-        term_sums = {}
-        counts = dict.fromkeys(names, 0)
-        for batch in _batches(
+        batches = _batches(
             torch, data, batch_size, generator, per_batch_device, batch_sampler
-        ):
-            size = batch[0].shape[0]
-            for step in steps:
-                if n_batches % step.every:
-                    continue
-                loss, terms = _optimizer_step(step, batch)
-                sums[step.name] += _as_float(loss) * size
-                counts[step.name] += size
-                for key, value in terms.items():
-                    key = f"{step.name}.{key}"
-                    term_sums[key] = term_sums.get(key, 0.0) + _as_float(value) * size
-            n_batches += 1
-        for scheduler in schedulers:
-            if scheduler is not None:
-                scheduler.step()
-        means = {name: sums[name] / max(counts[name], 1) for name in names}
-        terms = {name: means[name] for name in names if name != objective}
-        terms.update(
-            {
-                key: value / max(counts[key.split(".", 1)[0]], 1)
-                for key, value in term_sums.items()
-            }
         )
-        monitored = means[objective]
+        means, term_means, n_batches = _run_epoch(phase_steps, batches, n_batches)
+        for step in phase_steps:
+            if schedulers[id(step)] is not None:
+                schedulers[id(step)].step()
+        terms = {name: means[name] for name in names if name != objective}
+        terms.update(term_means)
+        monitored = None
         if validation_loss is not None:
             for module in modules:
                 module.eval()
             with torch.no_grad():
                 monitored = float(validation_loss())
-            validation_curve.append(monitored)
             terms["validation"] = monitored
-        if not np.isfinite(means[objective]):
-            raise FloatingPointError(
-                f"{type(estimator).__name__}: the training loss became "
-                f"{means[objective]} at epoch {epoch}; lower the learning rate."
-            )
-        monitor.record(means[objective], monitored=monitored, **terms)
-
-        # Early stopping keeps the weights of the best validation epoch.
-        if validation_loss is not None and monitored < best_value:
-            best_value = monitored
-            best_iteration, best_state = epoch, _snapshot(modules)
-        if callback is not None and callback(epoch, result()):
-            converged = True
-            break
-        if n_iter_no_change is not None and monitor.converged():
-            converged = True
-            break
-    if best_state is not None:
-        for module, state in zip(modules, best_state):
-            module.load_state_dict(state)
+        control.end_epoch(means[objective], monitored=monitored, **terms)
+    best_iteration = control.finish(hint=convergence_hint)
     for module in modules:
         module.eval()
-    monitor.finish(converged, hint=convergence_hint)
-    return result()
+    return control.result(validation_loss is not None, best_iteration)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from skdeep.datasets import make_low_rank_tensor
-from skdeep.tensor._numpy_backend import unfold
+from skdeep.utils._tensor_algebra import unfold
 
 
 @pytest.mark.parametrize(

@@ -296,3 +296,157 @@ def test_a_fit_in_several_calls_names_the_users_max_iter():
     with pytest.warns(ConvergenceWarning, match="max_iter=50 "):
         train([_linear_step(model)], (X, y), estimator=_Named(), modules=[model],
               max_iter=2, tol=0, reported_max_iter=50)
+
+
+# -- optimiser schedules: phases run by one call ------------------------------------
+
+
+def _quadratic(value=3.0):
+    model = _Scalar(value)
+
+    def loss(batch):
+        return torch.sum((model.w - 1.0) ** 2)
+
+    return model, loss
+
+
+def test_a_schedule_runs_in_one_call_and_its_curves_go_on(capsys):
+    from skdeep.utils._training import Phase
+
+    model, loss = _quadratic()
+    warm = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.1), loss)
+    fast = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.5), loss)
+    seen = []
+    phases = [
+        Phase([warm], until=lambda epoch, value: value < 0.5, name="warm-up"),
+        Phase([fast], name="fast"),
+    ]
+    result = train(phases, (torch.zeros(1, 1),), estimator=_Named(verbose=1),
+                   modules=[model], max_iter=50, tol=1e-6, n_iter_no_change=2,
+                   callback=lambda epoch, res: seen.append(epoch) and False)
+    out = capsys.readouterr().out
+    # (3 - 1)^2 = 4, x 0.64 per warm-up epoch: below 0.5 at the 6th epoch
+    assert result.phase_starts == [1, 7]
+    assert seen == list(range(1, result.n_iter + 1))
+    assert result.loss_curve.shape == (result.n_iter,)
+    np.testing.assert_allclose(result.loss_curve[:7], 4 * 0.64 ** np.arange(7))
+    # lr 0.5 on (w - 1)^2 lands on the minimum at once
+    assert result.loss_curve[7] == 0.0
+    assert result.converged and float(model.w.detach()) == 1.0
+    numbers = [int(n) for n in re.findall(r"iteration +(\d+)  loss", out)]
+    assert numbers == list(range(1, result.n_iter + 1))
+    assert "iteration     6  warm-up -> fast" in out
+    assert out.count("converged") == 1
+    assert out.rstrip().splitlines()[-1].startswith(
+        f"[_Named] converged after {result.n_iter} iterations"
+    )
+
+
+def test_the_rule_ends_the_run_in_any_phase_but_a_warm_up():
+    from skdeep.utils._training import Phase
+
+    model, loss = _quadratic()
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=1e-3), loss)
+    # tol=inf: any decrease is small enough, the rule holds after one window
+    # beyond the first epoch, in the first phase as in a single one
+    phases = [Phase([step], until=lambda epoch, value: False), Phase([step])]
+    for steps in (phases, [step]):
+        result = train(steps, (torch.zeros(1, 1),), estimator=_Named(),
+                       modules=[model], max_iter=20, tol=np.inf,
+                       n_iter_no_change=2)
+        assert result.converged and result.n_iter == 3
+        assert result.phase_starts == [1]
+    # a warm-up that never ends: the rule does not stop it, max_iter does
+    warm_up = [Phase([step], until=lambda epoch, value: False,
+                     stopping_rule=False), Phase([step])]
+    with pytest.warns(ConvergenceWarning, match="max_iter=20"):
+        result = train(warm_up, (torch.zeros(1, 1),), estimator=_Named(),
+                       modules=[model], max_iter=20, tol=np.inf,
+                       n_iter_no_change=2)
+    assert result.n_iter == 20 and result.phase_starts == [1]
+    # one that ends at epoch 6: the rule holds at once after it
+    warm_up[0].until = lambda epoch, value: epoch == 6
+    result = train(warm_up, (torch.zeros(1, 1),), estimator=_Named(),
+                   modules=[model], max_iter=20, tol=np.inf, n_iter_no_change=2)
+    assert result.converged and result.n_iter == 7
+    assert result.phase_starts == [1, 7]
+
+
+def test_the_end_of_the_last_phase_ends_the_run_and_a_shared_step_goes_on():
+    from skdeep.utils._training import Phase
+
+    model, loss = _quadratic()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    step = TrainingStep(
+        opt, loss,
+        scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 0.5 ** e),
+    )
+    phases = [
+        Phase([step], until=lambda epoch, value: epoch == 2),
+        Phase([step], until=lambda epoch, value: epoch == 5),
+    ]
+    result = train(phases, (torch.zeros(1, 1),), estimator=_Named(),
+                   modules=[model], max_iter=50, n_iter_no_change=None)
+    assert result.converged and result.n_iter == 5
+    assert result.phase_starts == [1, 3]
+    # one scheduler for the step across both phases: 5 halvings
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**5)
+
+
+def test_step_scale_changes_what_the_optimiser_sees_not_the_curve():
+    model, loss = _quadratic()
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.05), loss,
+                        scale=10.0)
+    with pytest.warns(ConvergenceWarning):
+        result = train([step], (torch.zeros(1, 1),), estimator=_Named(),
+                       modules=[model], max_iter=1, n_iter_no_change=None)
+    assert result.loss_curve[0] == pytest.approx(4.0)
+    # the gradient of 10 (w - 1)^2 at w = 3 is 40: w = 3 - 0.05 * 40
+    assert float(model.w.detach()) == pytest.approx(1.0)
+
+
+def test_bad_schedules_are_rejected():
+    from skdeep.utils._training import Phase
+
+    model, loss = _quadratic()
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.1), loss)
+    other = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.1), loss,
+                         name="other")
+    with pytest.raises(TypeError, match="not a mix"):
+        train([Phase([step]), step], (torch.zeros(1, 1),), estimator=_Named(),
+              max_iter=1)
+    with pytest.raises(ValueError, match="same names"):
+        train([Phase([step]), Phase([other])], (torch.zeros(1, 1),),
+              estimator=_Named(), max_iter=1)
+
+
+def test_loop_control_takes_the_decisions_of_a_loop_without_torch():
+    # a numpy loop: the same records, early stopping and restore as train
+    from skdeep.utils._training import BestWeights, LoopControl, Phase
+
+    weights = np.array([0.0])
+    best = BestWeights(weights.copy, lambda state: weights.__setitem__(..., state))
+    control = LoopControl(_Named(), [Phase("gd")], max_iter=100, tol=0,
+                          n_iter_no_change=3, best=best)
+    validation = []
+    while not control.stopped:
+        loss = float((weights[0] - 5.0) ** 2)
+        weights -= 0.2 * 2 * (weights - 5.0)  # towards 5; validation prefers 1
+        validation.append(float((weights[0] - 1.0) ** 2))
+        control.end_epoch(loss, monitored=validation[-1])
+    best_iteration = control.finish()
+    assert best_iteration == int(np.argmin(validation)) + 1
+    assert control.n_iter == best_iteration + 3 and control.converged
+    assert weights[0] == pytest.approx(1.0 + np.sqrt(min(validation)))
+    result = control.result(validation=True, best_iteration=best_iteration)
+    np.testing.assert_allclose(result.validation_curve, validation)
+
+
+def test_loop_control_stops_a_diverging_loop():
+    from skdeep.utils._training import LoopControl, Phase
+
+    control = LoopControl(_Named(), [Phase("gd")], max_iter=5, tol=0,
+                          n_iter_no_change=None)
+    control.end_epoch(1.0)
+    with pytest.raises(FloatingPointError, match="epoch 2; lower the learning"):
+        control.end_epoch(np.nan)

@@ -1,0 +1,98 @@
+"""The training schedule of TensorCompleter, the same for both backends.
+
+Both backends run it through the package's loop control
+(:class:`~skdeep.utils._loop.LoopControl`), so they take the same decisions:
+
+- an *escape* phase, Adam (gradient descent for ``optimizer="gd"``) from the
+  small initialisation until the relative error on the training entries is
+  below :data:`ESCAPE_ERROR` (the escape from the origin, where the low-rank
+  bias is set). It is a warm-up: the stopping
+  rule waits for its end, because the first Adam steps from the small start
+  go through a transient (a dip of the loss, then a rise) after which the
+  loss can stay above that dip for longer than ``n_iter_no_change`` before
+  the escape takes off;
+- the *main* phase from there: L-BFGS for ``"adam-lbfgs"``, else the same
+  optimiser going on. L-BFGS converges in far fewer iterations and keeps the
+  effective ranks of the escape; it ends the run when it can make no more
+  progress;
+- from then on, the stopping rule of :mod:`skdeep.utils._iteration` on the
+  monitored mean squared error (on the held-out entries with early stopping,
+  whose best parameters are restored; else on the training entries), with
+  the scale :func:`rule_scale`.
+"""
+
+from ..utils._loop import Phase
+
+# Relative training error that ends the escape phase.
+ESCAPE_ERROR = 0.5
+
+
+def schedule(optimizer, train_mean_square):
+    """The phases for ``optimizer``; each phase's ``steps`` names its optimiser.
+
+    Parameters
+    ----------
+    optimizer : {"adam-lbfgs", "adam", "gd"}
+        The completer's ``optimizer``.
+    train_mean_square : float
+        Mean square of the training entries (the loss of the zero model).
+
+    Returns
+    -------
+    phases : list of Phase
+        ``steps`` is ``"adam"``, ``"gd"`` or ``"lbfgs"``; each backend puts its
+        optimiser of that name in place (one object for a name in two phases).
+
+    Examples
+    --------
+    >>> from skdeep.tensor._schedule import schedule
+    >>> [(p.name, p.steps) for p in schedule("adam-lbfgs", 1.0)]
+    [('adam (escape)', 'adam'), ('l-bfgs', 'lbfgs')]
+    >>> escape = schedule("gd", 1.0)[0]
+    >>> escape.until(7, 0.3), escape.until(8, 0.2)  # below 0.5 ** 2: escaped
+    (False, True)
+    """
+    first = "gd" if optimizer == "gd" else "adam"
+    main = "lbfgs" if optimizer == "adam-lbfgs" else first
+    escape_loss = ESCAPE_ERROR**2 * train_mean_square
+
+    def escaped(epoch, loss):
+        # the epoch's loss (before its update): the main phase starts after it
+        return loss < escape_loss
+
+    return [
+        Phase(first, until=escaped, name=f"{first} (escape)",
+              stopping_rule=False),
+        Phase(main, name="l-bfgs" if main == "lbfgs" else main),
+    ]
+
+
+def rule_scale(tol, monitored_mean_square):
+    """Scale of the stopping rule: ``tol * m / 2``, ``m`` the entries' mean square.
+
+    The rule then stops when the monitored mean squared error has decreased by
+    at most ``tol * scale = tol**2 * m / 2`` over the window: quadratic in
+    ``tol``, so that ``tol`` keeps reading as an error relative to the root
+    mean square of the data (the meaning it had as the relative training
+    error a fit had to reach), and small enough (the half) that the default
+    ``tol`` fits at least as accurately as that target did on the measured
+    problems (see the estimator's tests).
+
+    Examples
+    --------
+    >>> from skdeep.tensor._schedule import rule_scale
+    >>> float(rule_scale(1e-4, 1.0))  # the threshold tol * scale is 5e-9
+    5e-05
+    """
+    return tol * monitored_mean_square / 2
+
+
+def loop_settings(completer, monitored):
+    """The loop's stopping settings for a fit monitoring ``monitored`` entries."""
+    return dict(
+        max_iter=completer.max_iter,
+        tol=completer.tol,
+        n_iter_no_change=completer.n_iter_no_change,
+        scale=rule_scale(completer.tol, monitored.mean_square()),
+        print_every=completer.track_every or completer.max_iter,
+    )
