@@ -450,3 +450,16 @@ def test_loop_control_stops_a_diverging_loop():
     control.end_epoch(1.0)
     with pytest.raises(FloatingPointError, match="epoch 2; lower the learning"):
         control.end_epoch(np.nan)
+
+
+def test_loss_curve_is_the_sample_weighted_mean_of_the_batch_losses():
+    # With a zero step the weights never move: each epoch's loss_curve value must
+    # be the loss on all the samples, i.e. the batch means weighted by batch size
+    # (uneven batches: 64 samples in batches of 24, 24 and 16).
+    X, y, _ = _regression(n=64)
+    model = torch.nn.Linear(3, 1, bias=False).double()
+    expected = float(torch.mean((model(X).ravel() - y) ** 2).detach())
+    result = train([_linear_step(model, lr=0.0)], (X, y), estimator=_Named(),
+                   modules=[model], max_iter=3, n_iter_no_change=None,
+                   batch_size=24, generator=torch_generator(0))
+    np.testing.assert_allclose(result.loss_curve, expected, rtol=1e-12)
