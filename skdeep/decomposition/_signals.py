@@ -137,6 +137,11 @@ def check_activations(X, n_atoms, n_valid):
             f"inverse_transform expects activations of shape (n_trials, "
             f"{n_atoms}, n_times_valid); got shape {z.shape}."
         )
+    if z.shape[0] == 0 or z.shape[2] == 0:
+        raise ValueError(
+            f"inverse_transform needs at least one trial of at least one "
+            f"activation time; got activations of shape {z.shape}."
+        )
     if not np.all(np.isfinite(z)):
         raise ValueError("Activations contain NaN or infinity.")
     return z

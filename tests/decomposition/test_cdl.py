@@ -299,3 +299,9 @@ def test_grid_search_with_the_default_score():
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.diff(scores) < 0)
     assert search.best_params_ == {"reg": 0.05}
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 769), (1, 2, 0), (0, 2 * 769)])
+def test_inverse_transform_of_empty_activations_is_a_clear_error(fitted, shape):
+    with pytest.raises(ValueError, match="at least one trial"):
+        fitted.inverse_transform(np.zeros(shape))
