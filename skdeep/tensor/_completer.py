@@ -12,7 +12,12 @@ from ..utils._iteration import ITERATION_CONSTRAINTS
 from ..utils._tensor_algebra import resolve_ranks
 from ..utils._torch import import_torch
 from ..utils._torch_base import BaseTorchEstimator, small_work_threads
-from ..utils._validation import FLOAT_DTYPES, validate_data, validation_split
+from ..utils._validation import (
+    FLOAT_DTYPES,
+    check_tensor_size,
+    validate_data,
+    validation_split,
+)
 from ._fold_in import fold_in_rows, gaussian_prior, noise_variance
 from ._history import TrainingHistory
 from ._model import (
@@ -36,6 +41,11 @@ _DIVERGED = 1e10
 _SCORE_GROUPS = 5
 # The shared parameters of the torch estimators that TensorCompleter has too.
 _SHARED = ("learning_rate", "n_iter_no_change", "device", "random_state")
+
+
+# Deep factorizations use a few layers; beyond this the layers alone take minutes
+# to build and the product of the matrices loses all precision.
+_MAX_DEPTH = 100
 
 
 class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator):
@@ -63,7 +73,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         per mode.
     depth : int, default=2
         Number of matrices in the product of each factor (1 is the usual,
-        shallow factorization).
+        shallow factorization); at most 100.
     ranks : "auto", "full", int or tuple of int, default="auto"
         Tucker ranks (one per mode), the CP rank, or the ``order - 1`` inner TT
         ranks. ``"full"`` imposes no rank: the tensor sizes for Tucker, the
@@ -236,7 +246,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         **ITERATION_CONSTRAINTS,
         **{key: BaseTorchEstimator._parameter_constraints[key] for key in _SHARED},
         "model": [StrOptions({"tucker", "tt", "cp"})],
-        "depth": [Interval(numbers.Integral, 1, None, closed="left")],
+        "depth": [Interval(numbers.Integral, 1, _MAX_DEPTH, closed="both")],
         "ranks": [
             StrOptions({"auto", "full"}),
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -341,6 +351,11 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         else:
             device, rng = None, check_random_state(self.random_state)
         _, widths, tt_ranks = resolve_ranks(self.ranks, X.shape, self.model)
+        # each of the depth - 1 extra layers of a mode is a width x width matrix
+        check_tensor_size(
+            8 * (self.depth - 1) * sum(w * w for w in widths),
+            f"{self.depth} layers of widths {widths}", "depth",
+        )
         self.scale_ = robust_scale(X.ravel()[flat])
         values = X.ravel()[flat].astype(np.float64) / self.scale_
         layers, core = initial_layers(

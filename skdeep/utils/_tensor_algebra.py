@@ -14,6 +14,7 @@ simulator :func:`~skdeep.datasets.make_low_rank_tensor` share one definition.
 ``skdeep.tensor.reconstruct`` and ``skdeep.tensor.resolve_ranks``.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -150,6 +151,23 @@ def _auto_ranks(shape, model):
     return tuple(ranks)
 
 
+def _check_factor_sizes(ranks, shape, model):
+    """Refuse ranks whose largest factor or core would not fit in memory."""
+    from ._validation import check_tensor_size
+
+    if model == "tucker":
+        largest = max(math.prod(ranks), *(n * r for n, r in zip(shape, ranks)))
+        what = f"the Tucker core and factors of ranks {ranks}"
+    elif model == "cp":
+        largest = max(shape) * ranks[0]
+        what = f"the CP factors of rank {ranks[0]}"
+    else:
+        tt = (1, *ranks, 1)
+        largest = max(tt[k] * n * tt[k + 1] for k, n in enumerate(shape))
+        what = f"the TT cores of ranks {ranks}"
+    check_tensor_size(8 * largest, what, "ranks")
+
+
 def resolve_ranks(ranks, shape, model):
     """Check ``ranks`` for ``model`` on a tensor of ``shape`` and expand them.
 
@@ -220,6 +238,7 @@ def resolve_ranks(ranks, shape, model):
         resolved = tuple(int(r) for r in resolved)
     if any(r < 1 for r in resolved):
         raise ValueError(f"ranks must be positive, got {resolved}.")
+    _check_factor_sizes(resolved, shape, model)
     if model == "tucker":
         return resolved, list(resolved), None
     if model == "cp":

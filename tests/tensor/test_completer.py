@@ -688,3 +688,19 @@ def test_score_is_deterministic_and_scale_free(noisy_rank2):
     assert completer.score(X[20:]) == score
     assert scaled.score(1e6 * X[20:]) == pytest.approx(1e6 * score, rel=1e-6)
 
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [({"depth": 10**6}, "depth"), ({"ranks": 10**6}, "ranks is too large")],
+)
+def test_sizes_that_cannot_fit_are_refused_before_allocating(params, match):
+    X, _ = make_low_rank_tensor((10, 10, 10), ranks=2, observed_fraction=0.3,
+                                random_state=0)
+    with pytest.raises(ValueError, match=match):
+        TensorCompleter(**params).fit(X)
+
+
+def test_simulator_refuses_ranks_that_cannot_fit():
+    with pytest.raises(ValueError, match="ranks is too large"):
+        make_low_rank_tensor((10, 10, 10), ranks=10**6)
