@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.kernel_approximation import Nystroem
 from sklearn.metrics import pairwise
 from sklearn.preprocessing import normalize
@@ -22,14 +21,8 @@ from skdeep.neural._nystrom_modules import (  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny matrices: several torch threads only contend with pytest-xdist workers.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-    torch.set_num_threads(before)
+def _one_thread(one_quiet_thread):
+    yield
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,11 @@
 errors, fitted-state checks, and the regularisers' targets pinned by reference
 computations."""
 
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import pairwise
 from sklearn.preprocessing import normalize
 
@@ -26,13 +25,8 @@ SCALES = [1e-300, 1e-150, 1e150, 1e300]
 
 
 @pytest.fixture(autouse=True)
-def _quiet_one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-    torch.set_num_threads(before)
+def _quiet_one_thread(one_quiet_thread):
+    yield
 
 
 @pytest.fixture(scope="module")
