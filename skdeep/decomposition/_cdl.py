@@ -4,6 +4,7 @@ The estimator lives here; the work is done in private modules: the checks,
 baseline and unit of the signals in :mod:`._signals`, the atoms' set and
 starting dictionaries in :mod:`._atoms`, the alternating minimisation in
 :mod:`._learning`, the z-step (whole, chunked, unbiased) in :mod:`._encoding`,
+the coding with fitted atoms (transform, inverse, score) in :mod:`._coding`,
 the pooled features in :mod:`._pooling`, and the numba kernels in
 :mod:`._lgcd` and :mod:`._dstep`.
 """
@@ -23,8 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._iteration import ITERATION_CONSTRAINTS, IterationMonitor
 from ._atoms import _AtomSet, initial_atoms, rank1_factors
+from ._coding import _BaseConvolutionalCoding
 from ._dstep import tukey_window
-from ._encoding import encode, encode_chunked, unbiased, warn_z_step
 from ._learning import (
     STOP_WINDOW,
     l1_weights,
@@ -32,17 +33,20 @@ from ._learning import (
     online_step,
     sort_by_energy,
 )
-from ._lgcd import objective, reconstruct
+from ._lgcd import objective
 from ._pooling import (
     POOLING_STATS,
     check_pooling_length,
     pool_activations,
     pooled_feature_names,
 )
-from ._signals import center, check_activations, check_signals, signal_scale
+from ._signals import check_signals
 
 
-class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class CDLTransformer(
+    _BaseConvolutionalCoding, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+    BaseEstimator,
+):
     """Convolutional dictionary learning with rank-1 multivariate atoms.
 
     Learns ``n_atoms`` short patterns (atoms) and their sparse non-negative
@@ -384,29 +388,10 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             self.u_hat_, self.v_hat_ = rank1_factors(D)
 
-    def _atoms(self):
-        if self.rank1:
-            return self.u_hat_, self.v_hat_, self.D_hat_
-        return None, None, self.D_hat_
-
     def _initial_atoms(self, X, seed):
         """The starting dictionary ``(u, v, D)`` of one run, on scaled signals."""
         return initial_atoms(X, self.D_init, self._atom_set(), self.n_atoms,
                              self.n_times_atom, np.random.RandomState(seed))
-
-    def _internal_units(self, X, reset=False):
-        """Validated signals centred (``center=True``) and divided by ``scale_``.
-
-        With ``reset`` (the start of a fit), ``scale_`` and the shape of the
-        signals are set from them.
-        """
-        if reset:
-            self.n_channels_, self.n_times_ = X.shape[1], X.shape[2]
-        if self.center:
-            X = center(X)
-        if reset:
-            self.scale_ = signal_scale(X)
-        return X / self.scale_
 
     def _l1_weights(self, Xs, atoms, previous=None):
         """The l1 weights in internal units (see :func:`._learning.l1_weights`)."""
@@ -523,50 +508,6 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self._initial_atoms(Xs, seed)
 
     # ------------------------------------------------------------- transform
-    def transform_activations(self, X):
-        """Sparse activations of the learned atoms in ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_channels, n_times) or (n_trials, n_times)
-            Signals with the channels seen in fit; 3-D signals may have any length
-            of at least ``n_times_atom``.
-
-        Returns
-        -------
-        z : ndarray of shape (n_trials, n_atoms, n_times - n_times_atom + 1)
-            Non-negative activations, solved with the dictionary fixed and the
-            sparsity weight ``lambda_`` of the fit (refitted without shrinkage on
-            their support when ``unbiased_z_hat=True``).
-        """
-        check_is_fitted(self)
-        return self._activations(check_signals(self, X, reset=False))
-
-    def _activations(self, X):
-        """:meth:`transform_activations` of validated signals (n, C, T)."""
-        n_valid = X.shape[2] - self.n_times_atom + 1
-        if self.chunk_size is not None and n_valid > self.chunk_size:
-            z, converged = encode_chunked(
-                X, self._atoms(), self.lambda_ / self.scale_, self.scale_,
-                center=self.center, chunk_size=self.chunk_size,
-                refit=self.unbiased_z_hat, n_jobs=self.n_jobs,
-            )
-            warn_z_step(converged)
-            z *= self.scale_  # in place: the output is the only full-size array
-            return z
-        Xs = self._internal_units(X)
-        z = self._encode(Xs)
-        if self.unbiased_z_hat:
-            z = unbiased(Xs, self._atoms(), z)
-        return z * self.scale_
-
-    def _encode(self, Xs):
-        """The z-step of signals in internal units with the fitted atoms."""
-        z, converged = encode(Xs, self._atoms(), self.lambda_ / self.scale_,
-                              self.n_jobs)
-        warn_z_step(converged)
-        return z
-
     def transform(self, X):
         """Pooled activations per atom and time window (or flattened activations).
 
@@ -598,104 +539,6 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             features = np.hstack([features, np.median(X, axis=2)])
         return features
 
-    def inverse_transform(self, X):
-        """Rebuild signals from activations.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_atoms, n_times_valid) or \
-                (n_trials, n_atoms * n_times_valid)
-            Activations, as returned by :meth:`transform_activations` or by
-            :meth:`transform` with ``pooling=None`` (pooled features cannot be
-            inverted).
-
-        Returns
-        -------
-        X_rec : ndarray of shape (n_trials, n_channels, n_times) or (n_trials, n_times)
-            Reconstructed signals, 2-D when the fit saw 2-D input.
-        """
-        check_is_fitted(self)
-        z = check_activations(X, self.n_atoms, self._n_valid)
-        if self.rank1:
-            X_rec = reconstruct(z, self.D_hat_, self.u_hat_, self.v_hat_)
-        else:
-            X_rec = reconstruct(z, self.D_hat_)
-        return X_rec[:, 0, :] if self._fit_ndim == 2 else X_rec
-
-    def score(self, X, y=None):
-        """Return minus the sparse coding objective per trial, the dictionary fixed.
-
-        Each trial is coded as in :meth:`transform_activations` (centred when
-        ``center=True``, with the fitted atoms and l1 weights, and without the
-        refit of ``unbiased_z_hat``), and the score is minus the z-step's
-        objective averaged over the trials,
-
-        .. math::
-
-            -\\frac{1}{N} \\sum_n \\min_{z_n \\geq 0} \\frac12
-            \\|X_n / s - \\sum_k z_{nk} * D_k\\|_2^2
-            + \\sum_k \\frac{\\lambda_k}{s} \\|z_{nk}\\|_1,
-
-        with ``s = scale_``: the objective of the fit (``loss_curve_``) in its
-        internal units, per trial. Higher is better. As for
-        :meth:`sklearn.decomposition.PCA.score`, it lets
-        :class:`~sklearn.model_selection.GridSearchCV` compare fits on held-out
-        trials, and it does not depend on the units of the signals.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_channels, n_times) or (n_trials, n_times)
-            Signals with the channels seen in fit; 3-D signals may have any length
-            of at least ``n_times_atom``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Minus the mean over the trials of the sparse coding objective.
-
-        Notes
-        -----
-        The score compares dictionaries under *one* objective: use it to tune
-        what changes how well the atoms are learned at a given sparsity and
-        size (``n_times_atom``, ``D_init``, ``n_init``, ``window``,
-        ``uv_constraint``, ``max_iter``, ...). It is not a model selection
-        criterion for the parameters that change the objective itself:
-
-        - a larger ``reg`` raises the l1 weight, so the objective grows with it
-          for any dictionary: the score favours the smallest ``reg`` of a grid;
-        - more atoms can only lower the minimum over the activations (an atom
-          left unused costs nothing): the score favours the largest
-          ``n_atoms`` of a grid, as an in-sample fit would.
-
-        Choose these two by the task the features serve, e.g. the
-        cross-validated accuracy of a classifier in a
-        :class:`~sklearn.pipeline.Pipeline` after the transformer.
-        The trials are coded whole (``chunk_size`` does not apply).
-
-        Examples
-        --------
-        >>> from sklearn.model_selection import GridSearchCV
-        >>> from skdeep.datasets import make_cdl_signals
-        >>> from skdeep.decomposition import CDLTransformer
-        >>> X = make_cdl_signals(n_trials=6, n_channels=3, n_times=400, n_atoms=2,
-        ...                      n_times_atom=32, noise_level=0.05,
-        ...                      random_state=0)[0]
-        >>> cdl = CDLTransformer(n_atoms=2, n_times_atom=32, reg=0.2,
-        ...                      random_state=0)
-        >>> cdl.fit(X[:4]).score(X[4:]) < 0  # held-out trials
-        True
-        >>> search = GridSearchCV(cdl, {"n_times_atom": [8, 32]}, cv=3).fit(X)
-        >>> search.best_params_  # the atoms of the simulation are 32 samples long
-        {'n_times_atom': 32}
-        """
-        check_is_fitted(self)
-        Xs = self._internal_units(check_signals(self, X, reset=False))
-        u, v, D = self._atoms()
-        lam = self.lambda_ / self.scale_
-        return -float(np.mean(objective(Xs, self._encode(Xs), lam, D, u, v)))
-
     def get_feature_names_out(self, input_features=None):
         """Get the names of the features of :meth:`transform`.
 
@@ -719,11 +562,6 @@ class CDLTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if self.include_baseline:
             out += [f"cdltransformer_baseline{c}" for c in range(self.n_channels_)]
         return np.asarray(out, dtype=object)
-
-    @property
-    def _n_valid(self):
-        """Number of valid activation times of the signals seen in fit."""
-        return self.n_times_ - self.n_times_atom + 1
 
     @property
     def _n_windows(self):

@@ -138,12 +138,13 @@ def warn_z_step(converged):
 
 
 # --------------------------------------------------- chunks of long signals
-def _trial_stats(X, n, center):
+def _trial_stats(X, n, center, scale):
     """Per-channel baseline and the spread of the centred trial ``X[n]``.
 
-    The spread is that of ``(X[n] - baseline)`` over channels and samples, as
-    ``std`` computes it, accumulated in blocks of samples so that no copy of
-    the trial is made (the median copies one channel).
+    The spread is that of ``(X[n] - baseline) / scale`` (internal units) over
+    channels and samples, as ``std`` computes it, accumulated in blocks of
+    samples so that no copy of the trial is made (the median copies one
+    channel); dividing before squaring keeps huge signals finite.
     """
     n_channels, n_times = X.shape[1], X.shape[2]
     med = np.zeros((n_channels, 1))
@@ -151,11 +152,12 @@ def _trial_stats(X, n, center):
         for c in range(n_channels):
             med[c, 0] = np.median(X[n, c])
     blocks = range(0, n_times, _STATS_BLOCK)
-    total = sum(float(np.sum(X[n, :, a:a + _STATS_BLOCK] - med)) for a in blocks)
+    total = sum(float(np.sum((X[n, :, a:a + _STATS_BLOCK] - med) / scale))
+                for a in blocks)
     mean = total / (n_channels * n_times)
     sq = 0.0
     for a in blocks:
-        dev = X[n, :, a:a + _STATS_BLOCK] - med - mean
+        dev = (X[n, :, a:a + _STATS_BLOCK] - med) / scale - mean
         sq += float(np.sum(dev * dev))
     return med, np.sqrt(sq / (n_channels * n_times))
 
@@ -209,8 +211,8 @@ class _ChunkedZStep:
         self.n_valid = n_valid = n_times - L + 1
         self.DtD, self.norm_D = _gram(D)
         self.lam = _weights(lam, D.shape[0])
-        self.stats = [_trial_stats(X, n, center) for n in range(n_trials)]
-        self.tols = [_TOL_Z * max(std / scale, _STD_FLOOR) for _, std in self.stats]
+        self.stats = [_trial_stats(X, n, center, scale) for n in range(n_trials)]
+        self.tols = [_TOL_Z * max(std, _STD_FLOOR) for _, std in self.stats]
         self.chunks = [(n, a, min(a + chunk, n_valid)) for n in range(n_trials)
                        for a in range(0, n_valid, chunk)]
         self.margin = [0] * len(self.chunks)
@@ -232,7 +234,7 @@ class _ChunkedZStep:
             med, std = self.stats[n]
             yield delayed(_solve_chunk)(
                 self.X[n, :, sa:sb + self.L - 1], med, self.scale, self.atoms,
-                self.DtD, self.norm_D, self.lam, self.tols[n], std / self.scale,
+                self.DtD, self.norm_D, self.lam, self.tols[n], std,
                 (a - sa, b - sa), m // 2, self.refit,
             )
 

@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from ..utils._validation import check_array_arg
+
 POOLING_STATS = {
     "max": ("max",),
     "mean": ("mean",),
@@ -95,7 +97,7 @@ def pool_activations(activations, pooling="stats", n_windows=4, windows="triangu
     >>> pool_activations(z, "max", n_windows=3).round(3)  # centres 0, 3.5, 7
     array([[2., 2., 1.]])
     """
-    z = np.asarray(activations, dtype=np.float64)
+    z = check_array_arg(activations, "activations", ndim=3)
     _check_pooling(z, pooling, n_windows, windows)
     n_trials, n_atoms, n_valid = z.shape
     W = _window_weights(n_valid, n_windows, windows)  # (n_valid, n_windows)

@@ -1,5 +1,6 @@
 """CDL quality, invariances, alphacsc's options, features and the DriPP bridge."""
 
+import copy
 import time
 import warnings
 
@@ -128,6 +129,24 @@ def test_results_do_not_depend_on_units(signals, factor):
     np.testing.assert_allclose(z / factor, z_ref, atol=1e-3 * z_ref.max())
 
 
+@pytest.mark.parametrize("chunk_size", [None, 200])
+def test_signals_far_larger_than_the_fit_are_coded_exactly(signals, chunk_size):
+    # z(c X; lambda) = c z(X; lambda / c): the lasso of huge signals is that of
+    # the signals with a vanishing l1 weight, not all zeros or an overflow.
+    X = signals[0]
+    cdl = CDLTransformer(n_atoms=3, n_times_atom=32, chunk_size=chunk_size,
+                         random_state=0).fit(X)
+    factor = 1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = cdl.transform_activations(X * factor)
+    reference = copy.deepcopy(cdl)
+    reference.lambda_ = cdl.lambda_ / factor
+    z_ref = reference.transform_activations(X)
+    assert np.all(np.isfinite(z)) and np.count_nonzero(z) > 0
+    np.testing.assert_allclose(z / factor, z_ref, atol=1e-6 * z_ref.max())
+
+
 def test_offsets_and_flat_signals_are_fast_and_quiet(signals):
     X, u, v, _ = signals
     cdl = CDLTransformer(n_atoms=3, n_times_atom=32, random_state=0).fit(X)
@@ -247,6 +266,11 @@ def test_pool_activations():
     assert pool_activations(z, "sum", n_windows=50).shape == (2, 10)
     with pytest.raises(ValueError, match="pooling must be"):
         pool_activations(z, "median")
+    for bad in (np.nan, np.inf):
+        z_bad = z.copy()
+        z_bad[0, 0, 1] = bad
+        with pytest.raises(ValueError, match="activations must be finite"):
+            pool_activations(z_bad)
     with pytest.raises(ValueError, match="n_windows"):
         pool_activations(z, "max", 0)
     with pytest.raises(ValueError, match="windows must be"):
