@@ -1,8 +1,11 @@
 """MODIS: semi-supervised diagonal integration of unpaired multi-omics data.
 
-torch is imported inside the methods (the modules live in
-:mod:`skdeep.neural._modis_modules`, the losses in
-:mod:`skdeep.neural._modis_losses`), so importing this module is cheap.
+The estimator's parameters and training live here; torch is imported inside the
+methods, so importing this module is cheap. The input blocks are read in
+:mod:`._modis_inputs`, the set-up before training (labels, size guard,
+optimiser steps) is in :mod:`._modis_setup`, the modules in
+:mod:`._modis_modules`, the losses in :mod:`._modis_losses`, and what a fitted
+network does (transform, predict, translate, decode) in :mod:`._modis_inference`.
 """
 
 from functools import partial
@@ -15,51 +18,39 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.metrics import accuracy_score
-from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from ..utils._torch import import_torch
 from ..utils._torch_base import BaseTorchEstimator
-from ..utils._training import BalancedBatchSampler, TrainingStep
+from ..utils._training import BalancedBatchSampler
 from ..utils._validation import (
     FLOAT_DTYPES,
     check_layer_sizes,
-    check_semi_supervised_y,
     check_step_size,
-    check_tensor_size,
     check_y_given,
     class_weight_vector,
-    unlabeled_mask,
     validate_data,
     validation_split,
 )
+from ._modis_inference import _MODISInference
 from ._modis_inputs import (
     Views,
     encoder_widths,
     fit_scaling,
     observed_blocks,
-    ravel_column_y,
     resolve_blocks,
 )
-
-# Adam's betas of the paper's public code (a GAN-style first moment).
-_ADAM_BETAS = (0.5, 0.999)
-# Standardised inputs and latent coordinates given to the float32 network are
-# clipped to this magnitude (training data never come near it), so that huge
-# inputs give finite outputs.
-_CLIP = 1e6
+from ._modis_setup import (
+    check_network_sizes,
+    encode_labels,
+    loss_settings,
+    training_steps,
+)
 
 
 class MODISIntegrator(
-    ClassifierMixin, TransformerMixin, ClassNamePrefixFeaturesOutMixin,
-    BaseTorchEstimator,
+    _MODISInference, ClassifierMixin, TransformerMixin,
+    ClassNamePrefixFeaturesOutMixin, BaseTorchEstimator,
 ):
     """Semi-supervised diagonal integration of unpaired multi-omics data (MODIS).
 
@@ -310,40 +301,7 @@ class MODISIntegrator(
         tags.target_tags.required = True
         return tags
 
-    # -- input handling ------------------------------------------------------
-    def _standardised(self, X):
-        """Standardised copy of ``X`` with the unobserved entries set to 0,
-        clipped to ``[-_CLIP, _CLIP]`` (float32)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            Z = np.clip((X - self._mean) / self._scale, -_CLIP, _CLIP)
-        return np.nan_to_num(Z, nan=0.0).astype(np.float32)
-
-    def _check_X(self, X):
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan"
-        )
-        observed = observed_blocks(X, self.modality_blocks_, self.partial_blocks)
-        return self._standardised(X), observed
-
     # -- fit ---------------------------------------------------------------
-    def _encode_labels(self, y, n_samples):
-        """Class codes of the samples (-1 for unlabeled); sets ``classes_``."""
-        y = ravel_column_y(y)
-        if y.dtype.kind == "f":
-            check_classification_targets(y)
-        y, labeled = check_semi_supervised_y(y, n_samples)
-        self.classes_, y_code = np.unique(y[labeled], return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"only {len(self.classes_)} class labeled in y; "
-                f"{type(self).__name__} needs labeled samples of at least two "
-                "classes (-1 marks unlabeled samples)."
-            )
-        codes = np.full(n_samples, -1, dtype=np.int64)
-        codes[labeled] = y_code
-        return codes
-
     def _fit_blocks(self, X):
         """Resolve the modalities' blocks and fit the per-column scaling.
 
@@ -372,49 +330,6 @@ class MODISIntegrator(
                                  "discriminator_hidden_sizes", allow_empty=True)
         return hidden, head
 
-    def _check_sizes(self, hidden, head, n_views):
-        """Refuse parameters whose largest tensor would pass the size limit.
-
-        ``n_views`` is the number of training rows of each modality. The
-        network is float32 (4 bytes an entry). Every width is tagged with the
-        parameter that sets it (``None`` for the data's own sizes); a tensor
-        names the parameter of its largest tagged width.
-        """
-        per_modality = [
-            n if self.batch_size is None else min(self.batch_size, n)
-            for n in n_views
-        ]
-        rows = sum(per_modality)
-        latent = (self.n_components, "n_components")
-
-        def check_layers(widths, what):
-            for (a, tag_a), (b, tag_b) in zip(widths[:-1], widths[1:]):
-                tagged = [(w, t) for w, t in ((a, tag_a), (b, tag_b)) if t]
-                check_tensor_size(4 * a * b, f"a {a} x {b} weight matrix of {what}",
-                                  max(tagged)[1])
-            width, tag = max(w for w in widths if w[1])
-            check_tensor_size(
-                4 * rows * width,
-                f"the activations of {rows} rows in a layer of width {width} of "
-                f"{what}", tag,
-            )
-
-        for cols, widths in zip(self.modality_blocks_, hidden):
-            check_layers(
-                [(len(cols), None), *((w, "hidden_layer_sizes") for w in widths),
-                 latent],
-                "an auto-encoder",
-            )
-        check_layers([latent, *((w, "discriminator_hidden_sizes") for w in head)],
-                     "the discriminator")
-        if self.adversarial == "rpgan" and len(per_modality) > 1:
-            big = sorted(per_modality)[-2:]
-            check_tensor_size(
-                4 * big[0] * big[1],
-                f"the {big[1]} x {big[0]} pairs of the relativistic loss in a "
-                "batch", "batch_size",
-            )
-
     def _build_network(self, hidden, head, rng, device):
         from ._modis_modules import MODISNetwork
 
@@ -427,44 +342,6 @@ class MODISIntegrator(
             rng,
             device,
         )
-
-    def _loss_settings(self, class_weight, device):
-        from ._modis_losses import LossSettings
-
-        torch = import_torch()
-        return LossSettings(
-            columns=[
-                torch.as_tensor(c, dtype=torch.long, device=device)
-                for c in self.modality_blocks_
-            ],
-            class_weight=(
-                None
-                if class_weight is None
-                else torch.as_tensor(class_weight, dtype=torch.float32, device=device)
-            ),
-            adversarial=self.adversarial if self.n_modalities_ > 1 else None,
-            beta=self.beta,
-            lambda_adversarial=self.lambda_adversarial,
-            gamma_gp=self.gamma_gp,
-        )
-
-    def _steps(self, network, settings):
-        """The discriminator step, then the generator step, of every batch."""
-        from . import _modis_losses as losses
-
-        torch = import_torch()
-
-        def adam(params):
-            return torch.optim.Adam(params, lr=self.learning_rate, betas=_ADAM_BETAS)
-
-        return [
-            TrainingStep(adam(network.discriminator.parameters()),
-                         partial(losses.discriminator_loss, network, settings),
-                         name="discriminator"),
-            TrainingStep(adam(network.vaes.parameters()),
-                         partial(losses.generator_loss, network, settings),
-                         name="generator"),
-        ]
 
     @staticmethod
     def _validation_loss(network, settings, held_out, device):
@@ -495,7 +372,7 @@ class MODISIntegrator(
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", copy=False
         )
-        codes = self._encode_labels(y, X.shape[0])
+        self.classes_, codes = encode_labels(y, X.shape[0], type(self).__name__)
         observed = self._fit_blocks(X)
         class_weight = None
         if self.class_weight is not None:
@@ -507,8 +384,12 @@ class MODISIntegrator(
                        *np.nonzero(observed))
         check_step_size(self.learning_rate, "learning_rate", np.float32)
         hidden, head = self._architecture()
-        self._check_sizes(hidden, head,
-                          np.bincount(views.modality, minlength=self.n_modalities_))
+        check_network_sizes(
+            self.modality_blocks_, hidden, head,
+            np.bincount(views.modality, minlength=self.n_modalities_),
+            batch_size=self.batch_size, n_components=self.n_components,
+            adversarial=self.adversarial,
+        )
         _, device, rng = self._torch_setup()
         train, val = np.arange(views.n_views), None
         if self.early_stopping:
@@ -516,7 +397,7 @@ class MODISIntegrator(
                 views.n_views, self.validation_fraction, rng, groups=views.modality
             )
         network = self._build_network(hidden, head, rng, device)
-        settings = self._loss_settings(class_weight, device)
+        settings = loss_settings(self, class_weight, device)
         try:
             self._train_network(network, settings, views, train, val, device, rng)
         except FloatingPointError as exc:
@@ -530,7 +411,7 @@ class MODISIntegrator(
     def _train_network(self, network, settings, views, train, val, device, rng):
         """Run the one training loop on the training views ``train``."""
         self._train(
-            self._steps(network, settings),
+            training_steps(network, settings, self.learning_rate),
             views.tensors(train),
             [network],
             rng,
@@ -547,222 +428,6 @@ class MODISIntegrator(
                 else self.batch_size * self.n_modalities_
             ),
         )
-
-    # -- inference -----------------------------------------------------------
-    def _latent(self, X):
-        """Posterior means of the observed blocks, fused (numpy, float64)."""
-        Xs, observed = self._check_X(X)
-        torch = import_torch()
-        network = self.network_
-        device = self._inference_device([network])
-        cols = [torch.as_tensor(c, device=device) for c in self.modality_blocks_]
-
-        def forward(x, obs):
-            mu, _ = network.fused_posterior([x[:, c] for c in cols], obs)
-            return mu
-
-        return self._batched(forward, [network], [Xs, observed.astype(np.float32)])
-
-    def _decode(self, Z, targets):
-        """Decode latents into the ``targets`` modalities, in original units."""
-        network = self.network_
-
-        def forward(z):
-            return tuple(network.vaes[m].decode(z) for m in targets)
-
-        Z = np.clip(Z, -_CLIP, _CLIP).astype(np.float32)
-        out = self._batched(forward, [network], [Z])
-        out = out if isinstance(out, tuple) else (out,)
-        return [
-            out[i] * self._scale[self.modality_blocks_[m]]
-            + self._mean[self.modality_blocks_[m]]
-            for i, m in enumerate(targets)
-        ]
-
-    def transform(self, X):
-        """Shared latent coordinates: the posterior means (deterministic).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples with NaN in the blocks they were not measured in.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            Posterior mean of each sample (the precision-weighted product of its
-            observed blocks' posteriors).
-        """
-        return self._latent(X)
-
-    def predict_proba(self, X):
-        """Class probabilities from the class head on the latent means.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples measured in any modality (NaN elsewhere).
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities of ``classes_``.
-        """
-        Z = np.clip(self._latent(X), -_CLIP, _CLIP)
-        torch = import_torch()
-        disc = self.network_.discriminator
-
-        def forward(z):
-            logits, _ = disc(z)
-            return torch.softmax(logits.double(), dim=1)
-
-        return self._batched(forward, [self.network_], [Z.astype(np.float32)])
-
-    def predict(self, X):
-        """Predict the class of samples measured in any modality.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples with NaN in the blocks they were not measured in.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels among ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on the labeled samples; those marked ``-1`` are left out.
-
-        :meth:`sklearn.base.ClassifierMixin.score` would count every unlabeled
-        sample (``y == -1``, never a predicted class) as an error, so a
-        :class:`~sklearn.model_selection.GridSearchCV` on semi-supervised ``y``
-        would mostly measure the fraction of labeled samples in each fold. Here
-        the samples that :func:`skdeep.utils.unlabeled_mask` marks are dropped
-        and the score is the (weighted) fraction of the others whose predicted
-        class is their label.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples with NaN in the blocks they were not measured in.
-        y : array-like of shape (n_samples,)
-            Labels, ``-1`` for unlabeled samples (as in :meth:`fit`).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples; those of the unlabeled samples are ignored.
-
-        Returns
-        -------
-        score : float
-            Accuracy of :meth:`predict` on the labeled samples of ``X``.
-
-        Raises
-        ------
-        ValueError
-            When no sample of ``y`` is labeled.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.model_selection import GridSearchCV
-        >>> from skdeep.datasets import make_multiomics
-        >>> from skdeep.neural import MODISIntegrator
-        >>> X, y, y_true, modality = make_multiomics(
-        ...     n_samples=200, n_features=(10, 8), n_classes=3, labeled_fraction=0.3,
-        ...     random_state=0)
-        >>> model = MODISIntegrator(modalities=[10, 8], n_components=4,
-        ...                         batch_size=None, learning_rate=1e-2,
-        ...                         max_iter=5, device="cpu", random_state=0)
-        >>> labeled = y != -1
-        >>> score = model.fit(X, y).score(X, y)
-        >>> bool(score == np.mean(model.predict(X[labeled]) == y[labeled]))
-        True
-
-        Tuned on the labeled samples of each held-out fold (30 % of them):
-
-        >>> search = GridSearchCV(model, {"max_iter": [1, 30]}, cv=3).fit(X, y)
-        >>> search.best_params_
-        {'max_iter': 30}
-        """
-        check_is_fitted(self)
-        y = column_or_1d(ravel_column_y(y))
-        check_consistent_length(X, y, sample_weight)
-        labeled = ~unlabeled_mask(y)
-        if not labeled.any():
-            raise ValueError(
-                f"{type(self).__name__}.score needs labeled samples, but every "
-                "sample of y is marked unlabeled (-1): there is no accuracy to "
-                "compute."
-            )
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[labeled]
-        y_pred = self.predict(_safe_indexing(X, labeled))
-        return float(accuracy_score(y[labeled], y_pred, sample_weight=sample_weight))
-
-    def translate(self, X, target):
-        """Decode samples into another modality's feature space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples measured in any modality (NaN elsewhere).
-        target : int
-            Index of the modality to translate into (its block in
-            ``modality_blocks_``).
-
-        Returns
-        -------
-        X_target : ndarray of shape (n_samples, n_target_features)
-            The decoded block of ``target``, in the original units, columns in
-            the order of ``modality_blocks_[target]``.
-        """
-        check_is_fitted(self)
-        if (
-            not isinstance(target, Integral)
-            or isinstance(target, bool)
-            or not 0 <= target < self.n_modalities_
-        ):
-            raise ValueError(
-                f"target must be a modality index in [0, {self.n_modalities_}), "
-                f"got {target!r}."
-            )
-        return self._decode(self._latent(X), [int(target)])[0]
-
-    def inverse_transform(self, X):
-        """Decode latent coordinates into every modality.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Latent coordinates (e.g. from :meth:`transform`).
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            Every block decoded, in the original units and column order.
-        """
-        check_is_fitted(self)
-        Z = np.asarray(X, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X must have shape (n_samples, {self.n_components}) for "
-                f"inverse_transform, got {Z.shape}."
-            )
-        if Z.shape[0] == 0:
-            raise ValueError(
-                "X of inverse_transform is empty: found array with 0 sample(s) "
-                f"(shape {Z.shape}) while a minimum of 1 is required."
-            )
-        if not np.all(np.isfinite(Z)):
-            raise ValueError("X contains NaN or infinity.")
-        out = np.empty((Z.shape[0], self.n_features_in_))
-        decoded = self._decode(Z, list(range(self.n_modalities_)))
-        for cols, block in zip(self.modality_blocks_, decoded):
-            out[:, cols] = block
-        return out
 
     @property
     def _n_features_out(self):
