@@ -12,6 +12,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
+# The checks of public functions' arguments and the size and scale bounds live in
+# their own modules; they are part of the package's one validation namespace.
+from ._arguments import check_array_arg, check_label_array, label_kind
+from ._limits import (
+    MAX_SIMULATED_ENTRIES,
+    MAX_TENSOR_BYTES,
+    check_layer_sizes,
+    check_simulation_size,
+    check_step_size,
+    check_tensor_size,
+    max_abs_scale,
+    power_of_two_scale,
+)
+
 # float64 by default; float32 is kept where the algorithm allows it.
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -395,296 +409,26 @@ def _stratified_split(n_samples, n_val, stratify, rng, validation_fraction):
     return np.sort(train_idx), np.sort(val_idx)
 
 
-# --- Arguments of the public functions (metrics and simulators) ------------------
 
-# The largest array a simulator may allocate, in entries (800 MB of float64).
-MAX_SIMULATED_ENTRIES = 10**8
-
-
-def check_array_arg(
-    value, name, *, ndim=None, allow_nan=False, allow_inf=False, allow_empty=False
-):
-    """Validate an array argument of a public function, naming it in errors.
-
-    The array is read as float64 without writing on the caller's data. Strings,
-    complex numbers, sparse matrices, ragged sequences, the wrong number of
-    dimensions, empty arrays and non-finite values are rejected with a message
-    that names the argument and says what was expected.
-
-    Parameters
-    ----------
-    value : array-like
-        The argument.
-    name : str
-        Its name, used in the error messages.
-    ndim : int, tuple of int or None, default=None
-        Accepted numbers of dimensions; ``None`` accepts any.
-    allow_nan : bool, default=False
-        Whether ``NaN`` entries are accepted.
-    allow_inf : bool, default=False
-        Whether infinite entries are accepted.
-    allow_empty : bool, default=False
-        Whether an array with no entry is accepted.
-
-    Returns
-    -------
-    array : ndarray of float64
-        The argument as an array (a view of the caller's array when it is
-        already float64; callers must not write on it).
-
-    Raises
-    ------
-    TypeError
-        For sparse matrices and values that are not array-like.
-    ValueError
-        For non-numeric, complex, ragged, misshaped, empty or non-finite input.
-    """
-    import scipy.sparse
-
-    if scipy.sparse.issparse(value):
-        raise TypeError(
-            f"{name} must be a dense array, got a sparse matrix; convert it with "
-            ".toarray()."
-        )
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be an array of real numbers, got {value!r}.")
-    try:
-        raw = value if isinstance(value, np.ndarray) else np.asarray(value)
-    except ValueError as exc:  # ragged nested sequences
-        raise ValueError(
-            f"{name} must be a rectangular array of real numbers ({exc})."
-        ) from exc
-    if np.iscomplexobj(raw) or (
-        raw.dtype == object
-        and any(isinstance(v, (complex, np.complexfloating)) for v in raw.ravel())
-    ):
-        raise ValueError(
-            f"{name} must be real-valued, got complex numbers (dtype {raw.dtype})."
-        )
-    try:
-        array = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be an array of real numbers, got a value that is not one "
-            f"({exc})."
-        ) from exc
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
-        if array.ndim not in allowed:
-            expected = " or ".join(f"{d}-D" for d in allowed)
-            raise ValueError(
-                f"{name} must be {expected}, got an array of shape {array.shape}."
-            )
-    if not allow_empty and array.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {array.shape}.")
-    if not allow_nan and np.isnan(array).any():
-        raise ValueError(f"{name} must be finite, but it contains NaN.")
-    if not allow_inf and np.isinf(array).any():
-        raise ValueError(f"{name} must be finite, but it contains infinity.")
-    return array
-
-
-def _label_kind(value):
-    if isinstance(value, (str, np.str_, bytes)):
-        return "str"
-    if isinstance(value, numbers.Number):
-        return "number"
-    return type(value).__name__
-
-
-def check_label_array(y, name, *, allow_empty=True):
-    """Validate a 1-D array of class labels, naming it in errors.
-
-    Labels must be all numbers or all strings, as scikit-learn's
-    :func:`~sklearn.utils.multiclass.unique_labels` requires: a mix cannot be
-    sorted (``1 < "a"`` fails) and would make ``1`` and ``"1"`` two classes.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        The labels.
-    name : str
-        Its name, used in the error messages.
-    allow_empty : bool, default=True
-        Whether zero labels are accepted.
-
-    Returns
-    -------
-    y : ndarray of shape (n_samples,)
-        The labels (an object array when they are not numeric).
-
-    Raises
-    ------
-    TypeError
-        For sparse input, scalars and labels mixing types.
-    ValueError
-        For arrays that are not 1-D, empty arrays (unless allowed) and ``NaN``
-        or infinite labels.
-    """
-    import scipy.sparse
-
-    if scipy.sparse.issparse(y):
-        raise TypeError(f"{name} must be a dense 1-D array of labels, got a sparse "
-                        "matrix.")
-    if isinstance(y, (str, bytes)) or not any(
-        hasattr(y, attr) for attr in ("__len__", "shape", "__array__")
-    ):
-        raise TypeError(f"{name} must be a 1-D array of labels, got {y!r}.")
-    # an object array keeps the type of each label: np.asarray([1, "a"]) would
-    # silently turn 1 into "1"
-    array = y if isinstance(y, np.ndarray) else np.asarray(y, dtype=object)
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D array of labels, got an array of shape "
-            f"{array.shape}."
-        )
-    if not allow_empty and array.shape[0] == 0:
-        raise ValueError(f"{name} must not be empty.")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must not contain NaN or infinity as a label.")
-    if array.dtype.kind == "c":
-        raise TypeError(f"{name} must hold numbers or strings as labels, got complex "
-                        "numbers.")
-    if array.dtype.kind == "O":
-        kinds = {_label_kind(v) for v in array}
-        if len(kinds) > 1:
-            raise TypeError(
-                f"{name} mixes labels of different types ({', '.join(sorted(kinds))})"
-                ", which cannot be compared or sorted; use labels of one type."
-            )
-        if kinds - {"str", "number"}:
-            raise TypeError(
-                f"{name} must hold numbers or strings as labels, got "
-                f"{kinds.pop()}."
-            )
-        if kinds == {"number"} and any(
-            isinstance(v, (float, np.floating)) and not np.isfinite(v) for v in array
-        ):
-            raise ValueError(f"{name} must not contain NaN or infinity as a label.")
-        if not isinstance(y, np.ndarray):
-            array = np.asarray(y)  # the dtype numpy gives the labels
-            if array.dtype.kind == "c":
-                raise TypeError(f"{name} must hold numbers or strings as labels, "
-                                "got complex numbers.")
-    return array
-
-
-def label_kind(y):
-    """``"str"`` or ``"number"``: the type of the labels of a checked array."""
-    if y.dtype.kind in "USO":
-        return "str" if y.size == 0 or _label_kind(y.flat[0]) == "str" else "number"
-    return "number"
-
-
-def check_simulation_size(n_entries, description, cap=MAX_SIMULATED_ENTRIES):
-    """Refuse a simulation whose largest array would pass ``cap`` entries.
-
-    Called before any allocation, so that a typo (``n_samples=10**9``) fails at
-    once with a clear message rather than after minutes of swapping.
-
-    Parameters
-    ----------
-    n_entries : int
-        Number of entries of the largest array the simulation allocates.
-    description : str
-        What the array is, in terms of the arguments (e.g.
-        ``"n_samples * n_features"``), used in the message.
-    cap : int, default=MAX_SIMULATED_ENTRIES
-        The largest accepted number of entries.
-
-    Raises
-    ------
-    ValueError
-        When ``n_entries > cap``.
-    """
-    if n_entries > cap:
-        raise ValueError(
-            f"{description} = {n_entries:,} exceeds the cap of {cap:,} entries "
-            f"({cap * 8 / 1e9:.1f} GB of float64); reduce these arguments."
-        )
-
-
-# --- Sizes and scales of the deep estimators -------------------------------------
-
-# The largest single tensor a parameter of a deep estimator may make it allocate
-# (a landmark kernel matrix, a layer's weights or activations): 4 GiB.
-MAX_TENSOR_BYTES = 4 * 2**30
-
-
-def check_tensor_size(n_bytes, description, parameter, cap=MAX_TENSOR_BYTES):
-    """Refuse a parameter setting whose largest tensor would pass ``cap`` bytes.
-
-    Called at ``fit`` before anything is allocated, so that ``n_landmarks=10**5``
-    fails at once instead of after swapping.
-
-    Parameters
-    ----------
-    n_bytes : int
-        Estimated size of the tensor, in bytes.
-    description : str
-        What the tensor is, in terms of the parameters.
-    parameter : str
-        The parameter to reduce, named in the message.
-    cap : int, default=MAX_TENSOR_BYTES
-        The largest accepted size in bytes.
-
-    Raises
-    ------
-    ValueError
-        When ``n_bytes > cap``.
-    """
-    if n_bytes > cap:
-        raise ValueError(
-            f"{parameter} is too large: {description} would take about "
-            f"{n_bytes / 2**30:,.1f} GiB, above the limit of "
-            f"{cap / 2**30:.0f} GiB per tensor; reduce {parameter}."
-        )
-
-
-def check_layer_sizes(sizes, name, *, allow_empty=False):
-    """Layer widths as a list of positive ints; a clear error naming ``name``."""
-    array = np.atleast_1d(np.asarray(sizes, dtype=object))
-    valid = array.ndim == 1 and (allow_empty or array.size > 0) and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-        for s in array
-    )
-    if not valid:
-        raise ValueError(
-            f"{name} must be a {'' if allow_empty else 'non-empty '}sequence of "
-            f"positive ints, got {sizes!r}."
-        )
-    return [int(s) for s in array]
-
-
-def power_of_two_scale(value):
-    """The largest power of two not above ``value`` (1.0 for 0, NaN or inf).
-
-    Dividing by it is exact in floating point, so data already of order one
-    (``1 <= value < 2``) are left bit-for-bit unchanged.
-    """
-    value = np.asarray(value, dtype=np.float64)
-    mantissa, exponent = np.frexp(np.where(np.isfinite(value) & (value > 0),
-                                           value, 1.0))
-    return np.ldexp(1.0, exponent - 1)
-
-
-def max_abs_scale(X):
-    """``max |X|`` over the finite entries (NaN ignored); 1.0 when it is 0.
-
-    A scale of the data that cannot overflow: dividing by it brings every entry
-    into ``[-1, 1]``, where squares and sums of squares stay finite.
-    """
-    X = np.asarray(X)
-    finite = np.abs(X[np.isfinite(X)]) if X.size else np.zeros(0)
-    scale = float(finite.max()) if finite.size else 0.0
-    return scale if scale > 0 else 1.0
-
-
-def check_step_size(value, name, dtype):
-    """Refuse a learning rate that the network's ``dtype`` cannot hold."""
-    top = float(np.finfo(dtype).max)
-    if not value < top:
-        raise ValueError(
-            f"{name}={value!r} is too large for a {np.dtype(dtype).name} network "
-            f"(at most {top:.3g}; useful values are far smaller); lower {name}."
-        )
+__all__ = [
+    "FLOAT_DTYPES",
+    "MAX_SIMULATED_ENTRIES",
+    "MAX_TENSOR_BYTES",
+    "UNLABELED",
+    "check_array_arg",
+    "check_label_array",
+    "check_layer_sizes",
+    "check_semi_supervised_y",
+    "check_simulation_size",
+    "check_step_size",
+    "check_tensor_size",
+    "check_y_given",
+    "class_weight_vector",
+    "combined_sample_weight",
+    "label_kind",
+    "max_abs_scale",
+    "power_of_two_scale",
+    "unlabeled_mask",
+    "validate_data",
+    "validation_split",
+]
