@@ -21,7 +21,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._torch_base import BaseTorchEstimator
+from ..utils._torch_base import OPTIMIZER_CONSTRAINTS, BaseTorchEstimator
 from ..utils._training import BalancedBatchSampler
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -41,6 +41,7 @@ from ._modis_inputs import (
     resolve_blocks,
 )
 from ._modis_setup import (
+    ADAM_BETAS,
     check_network_sizes,
     encode_labels,
     loss_settings,
@@ -115,9 +116,16 @@ class MODISIntegrator(
         modality, so a small modality is not swamped: an epoch is one pass over
         the largest modality, and smaller ones are cycled); ``None`` trains on
         all the samples at once.
-    learning_rate : float, default=1e-3
-        Step size of Adam (``betas=(0.5, 0.999)`` as in the paper's code) for
-        the auto-encoders and for the discriminator.
+    optimizer : {"adam", "sgd", "inna"}, default="adam"
+        Optimiser of the auto-encoders and of the discriminator:
+        :class:`torch.optim.Adam` (``betas=(0.5, 0.999)`` as in the paper's
+        code), SGD with momentum 0.9, or :class:`~skdeep.utils.INNA`, the
+        inertial Newton algorithm (see the user guide's page on optimisers).
+    optimizer_params : dict or None, default=None
+        Other options of the optimiser, e.g. ``{"alpha": 0.5, "beta": 0.1}``
+        for INNA or ``{"betas": (0.9, 0.999)}`` for Adam.
+    learning_rate : float or None, default=None
+        Step size; ``None`` is 1e-3 for Adam, 1e-2 for SGD and 0.1 for INNA.
     max_iter : int, default=100
         Maximum number of epochs.
     tol : float, default=1e-4
@@ -236,6 +244,7 @@ class MODISIntegrator(
 
     _parameter_constraints = {
         **BaseTorchEstimator._parameter_constraints,
+        **OPTIMIZER_CONSTRAINTS,
         "modalities": [list, tuple, None],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", None],
@@ -262,7 +271,9 @@ class MODISIntegrator(
         class_weight=None,
         partial_blocks="mask",
         batch_size=64,
-        learning_rate=1e-3,
+        optimizer="adam",
+        optimizer_params=None,
+        learning_rate=None,
         max_iter=100,
         tol=1e-4,
         n_iter_no_change=10,
@@ -283,6 +294,8 @@ class MODISIntegrator(
         self.class_weight = class_weight
         self.partial_blocks = partial_blocks
         self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
@@ -382,7 +395,7 @@ class MODISIntegrator(
         # One training row ("view") per observed (sample, modality) pair.
         views = Views(self._standardised(X), ~np.isnan(X), codes,
                        *np.nonzero(observed))
-        check_step_size(self.learning_rate, "learning_rate", np.float32)
+        check_step_size(self._learning_rate(), "learning_rate", np.float32)
         hidden, head = self._architecture()
         check_network_sizes(
             self.modality_blocks_, hidden, head,
@@ -411,7 +424,10 @@ class MODISIntegrator(
     def _train_network(self, network, settings, views, train, val, device, rng):
         """Run the one training loop on the training views ``train``."""
         self._train(
-            training_steps(network, settings, self.learning_rate),
+            training_steps(
+                network, settings,
+                partial(self._make_optimizer, defaults={"adam": {"betas": ADAM_BETAS}}),
+            ),
             views.tensors(train),
             [network],
             rng,

@@ -99,20 +99,19 @@ def loss_settings(estimator, class_weight, device):
     )
 
 
-def training_steps(network, settings, learning_rate):
-    """The discriminator step, then the generator step, of every batch."""
+def training_steps(network, settings, make_optimizer):
+    """The discriminator step, then the generator step, of every batch.
+
+    ``make_optimizer(params)`` builds the optimiser of each step (the
+    estimator's ``optimizer``; Adam with the paper's betas by default).
+    """
     from . import _modis_losses as losses
 
-    torch = import_torch()
-
-    def adam(params):
-        return torch.optim.Adam(params, lr=learning_rate, betas=ADAM_BETAS)
-
     return [
-        TrainingStep(adam(network.discriminator.parameters()),
+        TrainingStep(make_optimizer(network.discriminator.parameters()),
                      partial(losses.discriminator_loss, network, settings),
                      name="discriminator"),
-        TrainingStep(adam(network.vaes.parameters()),
+        TrainingStep(make_optimizer(network.vaes.parameters()),
                      partial(losses.generator_loss, network, settings),
                      name="generator"),
     ]

@@ -14,9 +14,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._iteration import ITERATION_CONSTRAINTS
+from ._optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS, make_optimizer
 from ._torch import import_torch, resolve_device, to_numpy, torch_generator
 from ._training import train
 
@@ -42,6 +43,15 @@ def small_work_threads(torch, device, work):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+# The constraints of the estimators that let the user pick the optimiser (merged
+# after the base's: ``learning_rate=None`` then means the optimiser's default).
+OPTIMIZER_CONSTRAINTS = {
+    "optimizer": [StrOptions(set(OPTIMIZERS))],
+    "optimizer_params": [dict, None],
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+}
 
 
 def _is_torch_object(value):
@@ -97,6 +107,29 @@ class BaseTorchEstimator(BaseEstimator):
         torch = import_torch()
         dtype = torch.float32 if dtype is None else dtype
         return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+
+    # -- optimisers ----------------------------------------------------------
+    # The step size ``learning_rate=None`` stands for, per optimiser; a subclass
+    # overrides the entries its training was tuned with.
+    _default_learning_rates = DEFAULT_LEARNING_RATES
+
+    def _learning_rate(self):
+        """``learning_rate``, or the default of ``optimizer`` when it is None."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return self._default_learning_rates[self.optimizer]
+
+    def _make_optimizer(self, params, defaults=None):
+        """The optimiser ``optimizer`` of ``params`` (tensors or param groups).
+
+        ``defaults`` maps an optimiser name to the options the estimator's
+        training uses with it (e.g. Adam's betas); ``optimizer_params``
+        overrides them. Built by the one factory,
+        :func:`skdeep.utils._optimizers.make_optimizer`.
+        """
+        options = {**(defaults or {}).get(self.optimizer, {}),
+                   **(self.optimizer_params or {})}
+        return make_optimizer(self.optimizer, params, self._learning_rate(), options)
 
     # -- training ------------------------------------------------------------
     def _train(self, steps, data, modules, rng, device, *, validation_loss=None,
