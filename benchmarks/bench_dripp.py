@@ -5,7 +5,10 @@ inter-stimulus intervals uniform in [1, 1.4] s of which a fraction is kept,
 mu = 0.8, alpha = (0.8, 0.8), m = (0.4, 0.4), sigma = (0.2, 0.05), support
 [0.03, 0.8] s. For each duration T and kept fraction, each method fits the same
 simulated realisations; the table gives the fit time, the time ratio (anchor /
-skdeep) and the relative sup-norm error of ``mu + alpha_p kappa_p`` of both.
+skdeep) and the relative sup-norm error of ``mu + alpha_p kappa_p`` of both. A
+second table fits an inhibitory driver whose supports overlap (stimuli every
+0.3-0.6 s, alpha = (0.8, -0.3)) with ``alpha_pos=False`` in both codes and gives
+the estimated alpha_2 and the largest alpha error over the seeds.
 
 Anchors:
 
@@ -55,6 +58,8 @@ SRC_DIR = HERE / "_envs" / "dripp-src"
 DRIPP_URL = "https://github.com/CedricAllain/dripp"
 LOWER, UPPER, SFREQ, N_ITER_PAPER = 0.03, 0.8, 150.0, 50
 TICK_GRID = np.linspace(0.0, 1.0, 2001)
+INHIBITION = dict(n_drivers=2, baseline=1.0, alpha=[0.8, -0.3],
+                  kernel_mean=[0.4, 0.3], kernel_std=[0.1, 0.15])
 
 ANCHOR_CODE = r"""
 import json, os, sys, time, types, warnings
@@ -79,17 +84,23 @@ for k, item in enumerate(meta["datasets"]):
     target = data[f"t{k}_0"]
     drivers = [data[f"t{k}_{p + 1}"] for p in range(item["n_drivers"])]
     start = time.perf_counter()
-    out = em_truncated_norm(
-        target, drivers, lower=meta["lower"], upper=meta["upper"], T=item["T"],
-        sfreq=meta["sfreq"], initializer="smart_start", alpha_pos=True,
-        n_iter=meta["n_iter"], disable_tqdm=True)
+    try:
+        out = em_truncated_norm(
+            target, drivers, lower=meta["lower"], upper=meta["upper"],
+            T=item["T"], sfreq=meta["sfreq"], initializer="smart_start",
+            alpha_pos=item.get("alpha_pos", True),
+            n_iter=meta["n_iter"], disable_tqdm=True)
+        baseline, alpha, m, sigma = out[0]
+    except Exception as exc:  # its alpha_pos=False may fail on log(lambda <= 0)
+        print(f"dripp failed: {exc!r}", file=sys.stderr)
+        nan = [float("nan")] * item["n_drivers"]
+        baseline, alpha, m, sigma = float("nan"), nan, nan, nan
     fit_time = time.perf_counter() - start
-    baseline, alpha, m, sigma = out[0]
     row = dict(dripp_time=fit_time, baseline=float(baseline),
                alpha=np.asarray(alpha, float).tolist(),
                m=np.asarray(m, float).tolist(),
                sigma=np.asarray(sigma, float).tolist())
-    if HAVE_TICK and meta["tick"]:
+    if HAVE_TICK and meta["tick"] and item.get("alpha_pos", True):
         try:
             em = HawkesEM(kernel_support=meta["upper"], kernel_size=16,
                           n_threads=1, max_iter=meta["n_iter"], tol=1e-8)
@@ -136,10 +147,11 @@ def run_anchor(python, source, datasets, use_tick, simu_T):
     with tempfile.TemporaryDirectory() as tmp:
         data, script = Path(tmp) / "data.npz", Path(tmp) / "anchor.py"
         arrays, meta = {}, []
-        for k, (X, T) in enumerate(datasets):
+        for k, (X, T, *flags) in enumerate(datasets):
             for p, times in enumerate(X[0]):
                 arrays[f"t{k}_{p}"] = times
-            meta.append({"T": T, "n_drivers": len(X[0]) - 1})
+            meta.append({"T": T, "n_drivers": len(X[0]) - 1,
+                         "alpha_pos": not flags})
         info = dict(datasets=meta, lower=LOWER, upper=UPPER, sfreq=SFREQ,
                     n_iter=N_ITER_PAPER, tick=use_tick, simu_T=simu_T)
         np.savez(data, meta=json.dumps(info), grid=TICK_GRID, **arrays)
@@ -253,6 +265,21 @@ def main(argv=None):
                 settings.append(truth)
                 datasets.append((X, float(T)))
 
+    # an inhibitory driver whose supports overlap (stimuli every 0.3-0.6 s on a
+    # 0.77 s support): DriPP(alpha_pos=False), against dripp's alpha_pos=False
+    inhibition_rows = []
+    for T in ([1000.0, 3000.0] if args.quick else [1000.0, 3000.0, 10000.0]):
+        for seed in range(max(n_seeds, 2)):
+            X, truth = make_driven_events(
+                end_time=T, random_state=seed, isi=(0.3, 0.6), **INHIBITION)
+            start = time.perf_counter()
+            model = DriPP(lower=LOWER, upper=UPPER, alpha_pos=False).fit(
+                X, end_time=T)
+            inhibition_rows.append(dict(
+                T=T, time=time.perf_counter() - start, alpha=model.alpha_,
+                n_iter=model.n_iter_, index=len(datasets)))
+            datasets.append((X, float(T), "inhibition"))
+
     anchor, anchor_name = None, "original dripp (numpy<2 virtualenv)"
     if not args.no_anchor:
         source = ensure_dripp_source(args.dripp_source)
@@ -271,7 +298,7 @@ def main(argv=None):
         if anchor is None:
             anchor_name = "paper's EM on a 150 Hz grid (reimplementation, numpy)"
             results = []
-            for X, T in datasets:
+            for X, T, *_ in datasets:
                 start = time.perf_counter()
                 mu, alpha, m, s = grid_em(X[0][0], X[0][1:], T)
                 results.append(dict(dripp_time=time.perf_counter() - start,
@@ -308,6 +335,29 @@ def main(argv=None):
                 tk_err = np.mean([tick_error(settings[i], r["tick_curves"])
                                   for i, r in zip(members, res)])
                 line += f" | {tk_time:7.3f} {tk_err:6.3f}"
+        print(line)
+
+    true_alpha = np.array(INHIBITION["alpha"])
+    print(f"\ninhibition, overlapping supports (isi 0.3-0.6 s, alpha = "
+          f"{true_alpha.tolist()}): max |alpha error| over "
+          f"{max(n_seeds, 2)} seeds")
+    header = (f"{'T (s)':>7} | {'skdeep s':>9} {'alpha_2':>8} {'max err':>8} "
+              f"{'iter':>5} | {'anchor s':>9} {'alpha_2':>8} {'max err':>8}")
+    print(header)
+    print("-" * len(header))
+    for T in sorted({r["T"] for r in inhibition_rows}):
+        group = [r for r in inhibition_rows if r["T"] == T]
+        alphas = np.array([r["alpha"] for r in group])
+        line = (f"{T:7.0f} | {np.mean([r['time'] for r in group]):9.3f} "
+                f"{alphas[:, 1].mean():8.3f} "
+                f"{np.abs(alphas - true_alpha).max():8.3f} "
+                f"{np.mean([r['n_iter'] for r in group]):5.0f} |")
+        if anchor and len(anchor["results"]) > group[-1]["index"]:
+            res = [anchor["results"][r["index"]] for r in group]
+            an_alpha = np.array([r["alpha"] for r in res])
+            line += (f" {np.mean([r['dripp_time'] for r in res]):9.3f} "
+                     f"{an_alpha[:, 1].mean():8.3f} "
+                     f"{np.abs(an_alpha - true_alpha).max():8.3f}")
         print(line)
 
     start = time.perf_counter()

@@ -26,18 +26,18 @@ def _per_driver(value, n_drivers, name):
     return arr
 
 
-def _thin(target, drivers, baseline, alpha, mean, std, lower, upper, rng):
-    # keep each event of the excitatory process with probability lambda / lambda_+
-    positive = np.full(target.size, float(baseline))
-    negative = np.zeros(target.size)
+def _thin(spontaneous, drivers, baseline, alpha, mean, std, lower, upper, rng):
+    # keep each baseline event with probability max(0, b(t)) / mu, b the baseline
+    # plus the inhibitory terms: the spontaneous part of the clipped intensity
+    floor = np.full(spontaneous.size, float(baseline))
     for p, driver in enumerate(drivers):
-        if alpha[p] == 0:
+        if alpha[p] >= 0:
             continue
-        idx, delay = find_pairs(target, driver, lower, upper)
+        idx, delay = find_pairs(spontaneous, driver, lower, upper)
         terms = alpha[p] * truncnorm_pdf(delay, mean[p], std[p], lower, upper)
-        np.add.at(positive if alpha[p] > 0 else negative, idx, terms)
-    keep = rng.uniform(size=target.size) * positive < positive + negative
-    return target[keep]
+        np.add.at(floor, idx, terms)
+    keep = rng.uniform(size=spontaneous.size) * baseline < floor
+    return spontaneous[keep]
 
 
 @validate_params(
@@ -83,13 +83,20 @@ def make_driven_events(
     events at independent truncated-Gaussian delays. No thinning loop is needed.
 
     A negative ``alpha_p`` makes driver ``p`` inhibitory (the model of
-    ``DriPP(alpha_pos=False)``): the events drawn from the excitatory part
-    ``lambda_+`` are then thinned, each kept with probability
-    ``max(lambda(t), 0) / lambda_+(t)``, which is exact while ``lambda >= 0``.
-    The setting must keep the intensity non-negative after an isolated stimulus,
-    ``mu + sum_{alpha_p < 0} alpha_p max kappa_p >= 0``; where inhibitory
-    supports overlap (``isi`` shorter than the support), the simulated intensity
-    is ``max(lambda, 0)``.
+    ``DriPP(alpha_pos=False)``): the intensity is then
+
+    .. math::
+
+        \\lambda(t) = \\max(0, b(t)) + \\sum_{p: \\alpha_p > 0} \\alpha_p
+        \\sum_j \\kappa_p(t - t_j^p), \\quad b(t) = \\mu + \\sum_{q: \\alpha_q < 0}
+        \\alpha_q \\sum_j \\kappa_q(t - t_j^q):
+
+    inhibition suppresses the spontaneous (baseline) events, which are thinned
+    exactly, each kept with probability ``max(0, b(t)) / mu``, and leaves the
+    events the excitatory drivers trigger. The setting must keep the intensity
+    non-negative after an isolated stimulus, ``mu + sum_{alpha_p < 0} alpha_p
+    max kappa_p >= 0``; where inhibitory supports overlap (``isi`` shorter than
+    the support), ``b`` may still go below zero and is clipped there.
 
     Parameters
     ----------
@@ -232,7 +239,9 @@ def _realisation(rng, end_time, isi, kept_fraction, kernels):
     a = (lower - mean) / std
     b = (upper - mean) / std
     drivers = []
-    children = [rng.uniform(0, end_time, size=rng.poisson(baseline * end_time))]
+    spontaneous = np.sort(rng.uniform(0, end_time,
+                                      size=rng.poisson(baseline * end_time)))
+    children = []
     for p in range(len(alpha)):
         times = np.cumsum(rng.uniform(isi[0], isi[1], size=n_stimuli))
         times = times[times <= end_time]
@@ -246,8 +255,8 @@ def _realisation(rng, end_time, isi, kept_fraction, kernels):
             random_state=rng,
         )
         children.append(np.repeat(times, n_children) + delays)
-    target = np.sort(np.concatenate(children))
     if np.any(alpha < 0):
-        target = _thin(target, drivers, baseline, alpha, mean, std, lower, upper,
-                       rng)
+        spontaneous = _thin(spontaneous, drivers, baseline, alpha, mean, std,
+                            lower, upper, rng)
+    target = np.sort(np.concatenate([spontaneous, *children]))
     return [target[target <= end_time], *drivers]

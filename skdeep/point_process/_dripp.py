@@ -4,7 +4,6 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -12,21 +11,20 @@ from ..utils._event_pairs import find_pairs
 from ..utils._iteration import ITERATION_CONSTRAINTS, IterationMonitor
 from ..utils._truncnorm import truncnorm_cdf, truncnorm_pdf
 from ._events import _as_times, _check_realisations, _Events
-from ._inhibition import inhibitory_m_step, project_feasible
+from ._inhibition import (
+    NegativePart,
+    inhibitory_m_step,
+    split_terms,
+    start_positive,
+)
 from ._kernels import (
     covered_intensity,
     em_update,
     kernel_log_norms,
     pair_exponents,
     pair_intensity,
-    union_measure,
 )
-
-# floor of the kernel standard deviation, as in the paper's projected M-step
-_STD_FLOOR = 1e-5
-# the narrowest kernel support that the floor leaves room for (a support a
-# hundred floors wide)
-_MIN_WIDTH = 100 * _STD_FLOOR
+from ._start import STD_FLOOR, initialise
 
 
 class DriPP(BaseEstimator):
@@ -62,27 +60,30 @@ class DriPP(BaseEstimator):
     max_iter : int, default=1000
         Maximum number of EM iterations.
     tol : float, default=1e-8
-        The fit stops when the log-likelihood per unit time increases by at most
-        ``tol`` over one iteration (the first iteration is measured from the
-        initial parameters): skdeep's one stopping rule with the total observed
-        time as the scale of the objective.
+        The fit stops when the log-likelihood per target event increases by at
+        most ``tol`` over one iteration (the first iteration is measured from the
+        initial parameters): skdeep's one stopping rule with the number of target
+        events as the scale of the objective, which does not depend on the time
+        unit.
     init : {"smart_start", "random"} or dict, default="smart_start"
         ``"smart_start"`` starts from the empirical delays (the paper's
         initialisation): the baseline from the target events outside every kernel
-        support, ``alpha_p`` from the rate of events inside the supports of driver
-        ``p``, and ``m_p``, ``sigma_p`` from the mean and standard deviation of the
-        delays. ``"random"`` draws them uniformly, using ``random_state``. A dict
+        support, ``alpha_p`` from the excess rate of events inside the supports of
+        driver ``p`` times ``upper - lower`` (the paper's excess rate made a
+        number of events per driver event), and ``m_p``, ``sigma_p`` from the mean
+        and standard deviation of the delays. ``"random"`` draws them uniformly
+        (the baseline relative to the mean rate of the target), using
+        ``random_state``. A dict
         with keys ``"baseline"``, ``"alpha"``, ``"kernel_mean"`` and
         ``"kernel_std"`` (a float or one value per driver each; the dict
         :func:`~skdeep.datasets.make_driven_events` returns works) starts from
         these values, like dripp's ``init_params``.
     alpha_pos : bool, default=True
         Keep every ``alpha_p >= 0`` (excitatory drivers, the paper's EM). With
-        ``False`` a driver may inhibit the target (``alpha_p < 0``): the model
-        stays a valid point process because the parameters are kept where the
-        intensity is non-negative at all times (see Notes); drivers with
-        ``alpha_p <= 0`` are merged into the baseline and updated by a damped
-        Newton step of a generalised EM, the others by the paper's updates.
+        ``False`` a driver may inhibit the target (``alpha_p < 0``): the
+        inhibited baseline is clipped at zero, which keeps the model a valid point
+        process for every parameter (see Notes), and every parameter takes a
+        damped Newton step on the log-likelihood at each iteration.
     random_state : int, RandomState instance or None, default=None
         Seed of ``init="random"``; unused by the deterministic smart start.
     verbose : int, default=0
@@ -123,15 +124,26 @@ class DriPP(BaseEstimator):
     to ``fit`` only, and ``score`` falls back to the last event of each test
     realisation.
 
-    With ``alpha_pos=False``, the intensity is kept non-negative by the
-    constraint ``mu + sum_{alpha_q < 0} alpha_q c_q max kappa_q >= 0`` (``c_q``:
-    the most events of driver ``q`` whose supports overlap), which bounds the
-    intensity from below at every time. It is exact for one inhibitory driver
-    with non-overlapping supports (the paper's stimulus trains) and conservative
-    otherwise: inhibitions deeper than the bound allows are not reachable. The
-    original dripp code only stops clipping ``alpha``; its multiplicative update
-    cannot move a negative ``alpha`` towards the maximum (it keeps its sign and
-    the fixed point repels it), hence the Newton step.
+    The fit runs on times divided by ``upper - lower`` and the floor of
+    ``sigma_p`` is ``1e-5 (upper - lower)``: fitting times, ``lower``, ``upper``
+    and ``end_time`` multiplied by ``c`` gives ``baseline_ / c``, the same
+    ``alpha_`` (a number of events per driver event), ``kernel_mean_ * c``,
+    ``kernel_std_ * c``, the same ``n_iter_`` and a log-likelihood lower by
+    ``n_events log(c)``, for any finite ``c``.
+
+    With ``alpha_pos=False`` the intensity is
+    ``lambda(t) = max(0, b(t)) + sum_{alpha_p > 0} alpha_p sum_j kappa_p(t -
+    t_j^p)`` with ``b(t) = mu + sum_{alpha_q < 0} alpha_q sum_j kappa_q(t -
+    t_j^q)``: inhibition suppresses the spontaneous activity, down to zero where
+    the supports of inhibitory events overlap, the model that
+    :func:`~skdeep.datasets.make_driven_events` simulates. Where ``b >= 0`` it is
+    the paper's linear intensity. The compensator adds ``int max(0, -b)``,
+    integrated on a grid of step ``(upper - lower) / 48`` (exact where a bound
+    shows ``b >= 0``); an inhibitory kernel's ``sigma_q`` is kept above two grid
+    steps, so that the grid resolves it. The original dripp code only stops
+    clipping ``alpha``; its multiplicative update cannot move a negative
+    ``alpha`` towards the maximum (it keeps its sign and the fixed point repels
+    it), hence the Newton step, which also lets an ``alpha`` change sign.
 
     See Also
     --------
@@ -202,105 +214,42 @@ class DriPP(BaseEstimator):
         tags.target_tags.required = False
         return tags
 
-    def _check_support(self):
-        if self.lower >= self.upper:
+    def _unit(self):
+        """The internal time unit, ``upper - lower``: every computation runs on
+        times divided by it, so that the fit does not depend on the time unit of
+        the data (and stays in floating-point range for any finite one)."""
+        lower, upper = float(self.lower), float(self.upper)
+        if lower >= upper:
             raise ValueError(
                 f"lower must be smaller than upper, got lower={self.lower} and "
                 f"upper={self.upper}."
             )
-        if self.upper - self.lower < _MIN_WIDTH:
-            # the kernel's standard deviation is floored at _STD_FLOOR (in the
-            # time unit of the data): a narrower support cannot be fitted
+        unit = upper - lower
+        if not (np.isfinite(unit) and unit > 0):
             raise ValueError(
-                f"upper - lower must be at least {_MIN_WIDTH:g} (in the time unit "
-                f"of the data), got lower={self.lower} and upper={self.upper}; "
-                "express the event times, lower and upper in a larger time unit "
-                "(e.g. milliseconds instead of seconds)."
+                f"upper - lower must be a positive finite number, got "
+                f"lower={self.lower} and upper={self.upper}."
             )
+        return unit
 
-    def _initialise(self, events, data):
-        lower, upper = float(self.lower), float(self.upper)
-        n_drivers = events.n_drivers
-        if isinstance(self.init, dict):
-            return self._user_init(n_drivers)
-        if self.init == "random":
-            rng = check_random_state(self.random_state)
-            baseline = rng.uniform(0.15, 1.0)
-            alpha = rng.uniform(0.15, 1.0, size=n_drivers)
-            mean = rng.uniform(lower, upper, size=n_drivers)
-            std = rng.uniform(0.05, 1.0, size=n_drivers) * (upper - lower)
-            return baseline, alpha, mean, std
-        # smart start: events outside all supports give the baseline ...
-        length = upper - lower
-        covered = sum(
-            union_measure(np.concatenate(drivers) + lower, length, end)
-            for (_, drivers), end in zip(data, events.end_times)
-        )
-        n_inside = events.n_covered
-        free_time = events.total_time - covered
-        if free_time > 0:
-            baseline = (events.n_targets - n_inside) / free_time
-        else:
-            baseline = events.n_targets / events.total_time
-        # ... and the delays inside the supports of each driver give the rest
-        alpha = np.zeros(n_drivers)
-        mean = np.full(n_drivers, (lower + upper) / 2)
-        std = np.full(n_drivers, 0.95 * length / 4)
-        for p in range(n_drivers):
-            delay = events.delay[events.driver_ptr[p]:events.driver_ptr[p + 1]]
-            if delay.size == 0:
-                continue
-            support_p = sum(
-                union_measure(drivers[p] + lower, length, end)
-                for (_, drivers), end in zip(data, events.end_times)
-            )
-            alpha[p] = delay.size / support_p - baseline
-            if self.alpha_pos:
-                alpha[p] = max(alpha[p], 0.0)
-            mean[p] = delay.mean()
-            std[p] = max(delay.std(), _STD_FLOOR)
-        return baseline, alpha, mean, std
-
-    def _user_init(self, n_drivers):
-        keys = ("baseline", "alpha", "kernel_mean", "kernel_std")
-        missing = [key for key in keys if key not in self.init]
-        if missing:
+    def _scaled_events(self, data, end_times):
+        """``_Events`` of the realisations in the internal unit, the realisations
+        with times in that unit (new arrays: the caller's are only read) and the
+        unit."""
+        unit = self._unit()
+        with np.errstate(over="ignore"):
+            scaled_end = end_times / unit
+        if not np.all(np.isfinite(scaled_end)):
             raise ValueError(
-                f"init must hold the keys {list(keys)}; missing {missing}."
+                f"end_time / (upper - lower) overflows (end_time up to "
+                f"{end_times.max():g}, upper - lower = {unit:g}): the kernel "
+                "support is too narrow for the duration of the realisations."
             )
-        baseline = self.init["baseline"]
-        if not isinstance(baseline, numbers.Real) or not (
-            np.isfinite(baseline) and baseline > 0
-        ):
-            raise ValueError(
-                f"init['baseline'] must be a positive float, got {baseline!r}."
-            )
-        values = []
-        for key in keys[1:]:
-            try:
-                arr = np.broadcast_to(
-                    np.asarray(self.init[key], dtype=np.float64), (n_drivers,)
-                ).copy()
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"init[{key!r}] must be a float or {n_drivers} floats (one per "
-                    f"driver), got {self.init[key]!r}."
-                ) from exc
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"init[{key!r}] must be finite.")
-            values.append(arr)
-        alpha, mean, std = values
-        if np.any(std < _STD_FLOOR):
-            raise ValueError(
-                f"init['kernel_std'] must be at least {_STD_FLOOR:g} (the floor of "
-                f"the kernel's standard deviation, in the time unit of the data), "
-                f"got {std.tolist()}."
-            )
-        if self.alpha_pos and np.any(alpha < 0):
-            raise ValueError(
-                "init['alpha'] must be non-negative with alpha_pos=True."
-            )
-        return float(baseline), alpha, mean, std
+        events = _Events(data, end_times, float(self.lower), float(self.upper),
+                         unit)
+        scaled = [(target / unit, [d / unit for d in drivers])
+                  for target, drivers in data]
+        return events, scaled, unit
 
     def _em_iteration(self, events, params, work):
         """Log-likelihood of ``params`` and the next EM parameters.
@@ -309,34 +258,41 @@ class DriPP(BaseEstimator):
         the intensity and its log at each covered target.
         """
         baseline, alpha, mean, std = params
-        lower, upper = float(self.lower), float(self.upper)
+        lower, upper = events.lower, events.upper
+        std_floor = STD_FLOOR * (upper - lower)
         value, lam, log_lam = work
         log_mass, log_norm = kernel_log_norms(mean, std, lower, upper)
         pair_exponents(events.driver_ptr, events.delay, mean, std, log_norm, value)
         # NumPy's SIMD exp and log are several times faster than numba's libm calls
         np.exp(value, out=value)
         covered_intensity(events.driver_ptr, events.slot, value, baseline, alpha, lam)
+        clipped = 0.0
+        if not self.alpha_pos and np.any(alpha < 0):
+            # the clipped intensity max(0, b) + e (see _inhibition) and the
+            # clipped part of its compensator
+            b, e = split_terms(events.slot, value, events.pair_driver,
+                               events.n_covered, baseline, alpha)
+            np.add(np.maximum(b, 0.0), e, out=lam)
+            clipped = events.negative_part(baseline, alpha, mean, std).sum()
         with np.errstate(divide="ignore", invalid="ignore"):
             np.log(lam, out=log_lam)
-        loglik, *nexts, _, n_eff = em_update(
+        loglik, *nexts, _, _ = em_update(
             events.driver_ptr, events.slot, value, events.delay, lam, log_lam,
             events.n_targets - events.n_covered, events.n_full, events.partial,
             events.partial_driver, events.total_time, baseline, alpha, mean, std,
-            log_mass, lower, upper, _STD_FLOOR,
+            log_mass, lower, upper, std_floor,
         )
+        loglik -= clipped
         if self.alpha_pos:
             return (loglik, *nexts)
-        # the floor takes the inhibitory drivers and those whose excitation is
-        # not significant (fewer triggered events than one Poisson standard
-        # deviation): there alpha may change sign, which the paper's
-        # multiplicative update cannot do. Any such split keeps the EM monotone.
-        inhibitory = np.flatnonzero(alpha * n_eff <= np.sqrt(n_eff))
-        if len(inhibitory):
-            # ``lam`` now holds 1 / lambda and ``value`` the terms alpha_p kappa_p
-            nexts = inhibitory_m_step(
-                events, params, nexts, inhibitory, value, lam, lower, upper,
-                _STD_FLOOR,
-            )
+        # a driver may inhibit: every parameter takes the damped Newton step of
+        # the floor (see _inhibition), which lets alpha change sign (the
+        # paper's multiplicative update cannot). ``lam`` now holds 1 / lambda
+        # and ``value`` the terms alpha_p kappa_p
+        nexts = inhibitory_m_step(
+            events, events.negative_part, params, nexts, np.arange(alpha.size),
+            value, lam, std_floor,
+        )
         return (loglik, *nexts)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -359,59 +315,74 @@ class DriPP(BaseEstimator):
         self : DriPP
             The fitted estimator.
         """
-        self._check_support()
+        self._unit()
         data, end_times = _check_realisations(X, end_time)
-        events = _Events(data, end_times, float(self.lower), float(self.upper))
-        params = self._initialise(events, data)
+        # the fit runs with times in units of upper - lower (see ``_unit``)
+        events, data, unit = self._scaled_events(data, end_times)
+        params = initialise(self, events, data, unit)
         params = (float(params[0]), *(np.asarray(v, float) for v in params[1:]))
         if not self.alpha_pos:
-            params = (params[0], project_feasible(
-                *params, events.max_overlap, float(self.lower), float(self.upper)
-            ), *params[2:])
+            events.negative_part = NegativePart(data, events)
+            params = start_positive(events, params,
+                                    events.negative_part.min_std)
         work = (np.empty(events.delay.size), np.empty(events.n_covered),
                 np.empty(events.n_covered))
         # each pass returns the log-likelihood of ``params`` and the next EM
         # parameters: the value of iteration k is that of the parameters after k
         # updates, so the last recorded value is that of the fitted parameters
         loglik, *next_params = self._em_iteration(events, params, work)
-        # tol is per unit time: the stopping rule's scale is the observed time
+        # tol is per target event (a unit-free scale); the stopping rule watches
+        # the log-likelihood in the internal unit, which differs from the one in
+        # the data's unit by the constant n_targets * log(unit)
         monitor = IterationMonitor(
-            self, scale=events.total_time, initial=-loglik
+            self, scale=max(events.n_targets, 1), initial=-loglik
         )
+        shift = events.n_targets * np.log(unit)
         converged = False
         while monitor.n_iter < self.max_iter:
             params = tuple(next_params)
             loglik, *next_params = self._em_iteration(events, params, work)
-            monitor.record(-loglik)
+            monitor.record(shift - loglik, monitored=-loglik)
             if monitor.converged():
                 converged = True
                 break
         monitor.finish(converged, hint="increase max_iter or tol")
-        self.baseline_, self.alpha_, self.kernel_mean_, self.kernel_std_ = params
+        baseline, alpha, mean, std = params
+        # back to the time unit of the data
+        self.baseline_ = baseline / unit
+        self.alpha_ = alpha
+        self.kernel_mean_ = mean * unit
+        self.kernel_std_ = std * unit
         self.n_drivers_ = events.n_drivers
         self.n_iter_ = monitor.n_iter
         self.loss_curve_ = monitor.loss_curve()
         return self
 
-    def _params(self):
-        return self.baseline_, self.alpha_, self.kernel_mean_, self.kernel_std_
-
     def _events(self, X, end_time):
+        """The events of ``X`` and the fitted parameters, in the internal unit."""
         check_is_fitted(self)
         data, end_times = _check_realisations(X, end_time, self.n_drivers_)
-        return _Events(data, end_times, float(self.lower), float(self.upper))
+        events, scaled, unit = self._scaled_events(data, end_times)
+        params = (self.baseline_ * unit, self.alpha_, self.kernel_mean_ / unit,
+                  self.kernel_std_ / unit)
+        if np.any(self.alpha_ < 0):
+            events.negative_part = NegativePart(scaled, events)
+        return events, params, unit
 
-    def _compensator(self, events):
+    def _compensator(self, events, params):
         """Expected number of target events in each realisation."""
-        expected = self.baseline_ * events.end_times
+        baseline, alpha, mean, std = params
+        expected = baseline * events.end_times
         for p, rem in enumerate(events.remaining):
-            k = truncnorm_cdf(
-                rem, self.kernel_mean_[p], self.kernel_std_[p], self.lower,
-                self.upper,
-            )
-            expected = expected + self.alpha_[p] * np.bincount(
+            if alpha[p] == 0:
+                continue  # whatever its kernel (even one far off the support)
+            k = truncnorm_cdf(rem, mean[p], std[p], events.lower, events.upper)
+            expected = expected + alpha[p] * np.bincount(
                 events.driver_owner[p], weights=k, minlength=events.end_times.size
             )
+        if np.any(alpha < 0):
+            # where the inhibited floor b is clipped at 0
+            expected = expected + events.negative_part(*params)
         return expected
 
     def score_samples(self, X, end_time=None):
@@ -429,13 +400,20 @@ class DriPP(BaseEstimator):
         loglik : ndarray of shape (n_realisations,)
             ``sum_i log lambda(t_i) - int_0^T lambda(t) dt`` for each realisation.
         """
-        events = self._events(X, end_time)
-        _, log_norm = kernel_log_norms(
-            self.kernel_mean_, self.kernel_std_, float(self.lower), float(self.upper)
-        )
+        events, params, unit = self._events(X, end_time)
+        _, log_norm = kernel_log_norms(params[2], params[3], events.lower,
+                                       events.upper)
+        baseline, alpha, mean, std = params
         lam = pair_intensity(
             events.target_idx, events.delay, events.pair_driver, events.n_targets,
-            *self._params(), log_norm,
+            baseline, np.minimum(alpha, 0.0), mean, std, log_norm,
+        )
+        if np.any(alpha < 0):
+            # the clipped intensity max(0, b) + e
+            np.maximum(lam, 0.0, out=lam)
+        lam += pair_intensity(
+            events.target_idx, events.delay, events.pair_driver, events.n_targets,
+            0.0, np.maximum(alpha, 0.0), mean, std, log_norm,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             # an event where an inhibited intensity is 0 has likelihood 0
@@ -443,7 +421,10 @@ class DriPP(BaseEstimator):
         per_realisation = np.bincount(
             events.target_owner, weights=log_lam, minlength=events.end_times.size
         )
-        return per_realisation - self._compensator(events)
+        # back to the data's unit: lambda scales as 1 / unit at each event
+        n_events = np.bincount(events.target_owner, minlength=events.end_times.size)
+        return (per_realisation - n_events * np.log(unit)
+                - self._compensator(events, params))
 
     def score(self, X, y=None, end_time=None):
         """Mean log-likelihood per unit time (higher is better).
@@ -480,7 +461,8 @@ class DriPP(BaseEstimator):
         n_events : ndarray of shape (n_realisations,)
             The compensator ``int_0^T lambda(t) dt`` of each realisation.
         """
-        return self._compensator(self._events(X, end_time))
+        events, params, _ = self._events(X, end_time)
+        return self._compensator(events, params)
 
     def intensity(self, t, drivers):
         """Intensity of the target process at times ``t`` given driver events.
@@ -508,7 +490,9 @@ class DriPP(BaseEstimator):
             )
         order = np.argsort(t, kind="stable")
         t_sorted = t[order]
-        lam_sorted = np.full(t.size, float(self.baseline_))
+        # the floor b (baseline and inhibitions) clipped at 0, then excitations
+        floor = np.full(t.size, float(self.baseline_))
+        lam_sorted = np.zeros(t.size)
         for p, driver in enumerate(drivers):
             driver = _as_times(driver, f"drivers[{p}]")
             idx, delay = find_pairs(t_sorted, driver, self.lower, self.upper)
@@ -516,7 +500,8 @@ class DriPP(BaseEstimator):
                 delay, self.kernel_mean_[p], self.kernel_std_[p], self.lower,
                 self.upper,
             )
-            np.add.at(lam_sorted, idx, values)
+            np.add.at(floor if self.alpha_[p] < 0 else lam_sorted, idx, values)
+        lam_sorted += np.maximum(floor, 0.0)
         lam = np.empty_like(lam_sorted)
         lam[order] = lam_sorted
         return lam

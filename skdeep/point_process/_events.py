@@ -6,7 +6,6 @@ import numbers
 import numpy as np
 
 from ..utils._event_pairs import find_pairs
-from ._inhibition import max_overlap
 
 
 def _as_ids(value, name):
@@ -221,11 +220,15 @@ def _check_end_times(data, end_time):
 
 
 class _Events:
-    """Pairs inside the kernel support and the bookkeeping of the likelihood."""
+    """Pairs inside the kernel support and the bookkeeping of the likelihood.
 
-    def __init__(self, data, end_times, lower, upper):
-        self.end_times = end_times
-        self.total_time = float(end_times.sum())
+    The pairs are found in the time unit of the data; every time (delays, end
+    times, support) is then divided by ``unit``, the unit the fit runs in. A
+    division by the same positive number keeps the order of floats, so the pairs
+    are those of the data's unit whatever ``unit`` is.
+    """
+
+    def __init__(self, data, end_times, lower, upper, unit=1.0):
         self.n_drivers = len(data[0][1])
         # pairs grouped by driver, then by realisation and target: the EM loop
         # reads each driver's block with scalar parameters, and every target
@@ -235,7 +238,7 @@ class _Events:
         offset = 0
         self.target_owner = []
         # time left after each driver event, for the compensator
-        self.remaining = [[] for _ in range(self.n_drivers)]
+        remaining = [[] for _ in range(self.n_drivers)]
         self.driver_owner = [[] for _ in range(self.n_drivers)]
         for r, (target, drivers) in enumerate(data):
             self.target_owner.append(np.full(target.size, r))
@@ -243,14 +246,14 @@ class _Events:
                 t_idx, delay = find_pairs(target, driver, lower, upper)
                 idx[p].append(t_idx + offset)
                 delays[p].append(delay)
-                self.remaining[p].append(end_times[r] - driver)
+                remaining[p].append(end_times[r] - driver)
                 self.driver_owner[p].append(np.full(driver.size, r))
             offset += target.size
         self.n_targets = offset
         idx = [np.concatenate(i) for i in idx]
         self.driver_ptr = np.cumsum([0] + [i.size for i in idx]).astype(np.int64)
         self.target_idx = np.concatenate(idx).astype(np.int64)
-        self.delay = np.concatenate([np.concatenate(d) for d in delays])
+        self.delay = np.concatenate([np.concatenate(d) for d in delays]) / unit
         self.pair_driver = np.repeat(
             np.arange(self.n_drivers, dtype=np.int64), np.diff(self.driver_ptr)
         )
@@ -260,17 +263,17 @@ class _Events:
         self.n_covered = int(np.count_nonzero(covered))
         self.slot = (np.cumsum(covered) - 1)[self.target_idx].astype(np.int64)
         self.target_owner = np.concatenate(self.target_owner)
-        self.remaining = [np.concatenate(rem) for rem in self.remaining]
+        remaining = [np.concatenate(rem) for rem in remaining]
         self.driver_owner = [np.concatenate(own) for own in self.driver_owner]
         # supports that end inside the window count fully in the compensator
-        self.n_full = np.array([np.sum(rem >= upper) for rem in self.remaining])
-        # most events of one driver whose supports overlap (inhibition bound)
-        self.max_overlap = np.array([
-            max_overlap([drivers[p] for _, drivers in data], upper - lower)
-            for p in range(self.n_drivers)
-        ])
-        cut = [rem[(rem > lower) & (rem < upper)] for rem in self.remaining]
+        self.n_full = np.array([np.sum(rem >= upper) for rem in remaining])
+        cut = [rem[(rem > lower) & (rem < upper)] / unit for rem in remaining]
         self.partial = np.concatenate(cut)
         self.partial_driver = np.repeat(
             np.arange(self.n_drivers), [c.size for c in cut]
         ).astype(np.int64)
+        # everything below is in the fit's unit
+        self.remaining = [rem / unit for rem in remaining]
+        self.lower, self.upper = lower / unit, upper / unit
+        self.end_times = end_times / unit
+        self.total_time = float(self.end_times.sum())

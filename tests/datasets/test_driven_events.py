@@ -54,3 +54,30 @@ def test_simulator_inhibition():
     assert observed.sum() == pytest.approx(expected.sum(), rel=0.02)
     with pytest.raises(ValueError, match="negative after a stimulus"):
         make_driven_events(baseline=0.5, alpha=[0.5, -1.0], kernel_std=0.05)
+
+
+def test_simulator_clips_the_inhibited_baseline():
+    # stimuli 0.1-0.2 s apart with a 0.77 s support: the kernels of the
+    # inhibitory driver overlap and b = mu + alpha_2 sum kappa_2 goes below 0. The
+    # intensity is max(0, b) + alpha_1 sum kappa_1: the count must match its
+    # integral, not that of the linear intensity (many standard deviations off)
+    from scipy import integrate
+
+    from skdeep.utils._truncnorm import truncnorm_cdf, truncnorm_pdf
+
+    params = dict(INHIBITION, alpha=[0.8, -0.35])
+    X, truth = make_driven_events(n_realisations=10, end_time=200.0,
+                                  isi=(0.1, 0.2), random_state=0, **params)
+    grid = np.linspace(0.0, 200.0, 400001)
+    clipped, linear = 0.0, 0.0
+    for _, excitatory, inhibitory in X:
+        b = np.full(grid.size, truth["baseline"])
+        idx, delay = find_pairs(grid, inhibitory, 0.03, 0.8)
+        np.add.at(b, idx, -0.35 * truncnorm_pdf(delay, 0.3, 0.15, 0.03, 0.8))
+        children = 0.8 * truncnorm_cdf(200.0 - excitatory, 0.4, 0.1, 0.03,
+                                       0.8).sum()
+        clipped += integrate.trapezoid(np.maximum(b, 0.0), grid) + children
+        linear += integrate.trapezoid(b, grid) + children
+    observed = sum(target.size for target, _, _ in X)
+    assert abs(observed - clipped) < 3 * np.sqrt(clipped)
+    assert abs(linear - clipped) > 10 * np.sqrt(clipped)

@@ -152,11 +152,14 @@ def test_em_update_matches_reference_sums():
     # plain NumPy E-step: log-likelihood and the closed-form mu and alpha updates
     end_time = 500.0
     X, _, model = _fit(end_time, seed=1)
-    events = model._events(X, end_time)
+    # the fit runs in units of upper - lower: lambda is then times that unit
+    events, params, unit = model._events(X, end_time)
     work = (np.empty(events.delay.size), np.empty(events.n_covered),
             np.empty(events.n_covered))
-    loglik, baseline, alpha, _, _ = model._em_iteration(events, model._params(), work)
+    loglik, baseline, alpha, _, _ = model._em_iteration(events, params, work)
     target, *drivers = X[0]
+    loglik -= target.size * np.log(unit)
+    baseline /= unit
     pairs = [find_pairs(target, driver, **SUPPORT) for driver in drivers]
     mean, std = model.kernel_mean_, model.kernel_std_
     norm = 1 / (std * np.sqrt(2 * np.pi) * truncnorm_mass(mean, std, **SUPPORT))
