@@ -27,7 +27,11 @@ from sklearn.mixture import GaussianMixture
 
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
 from skdeep.datasets import make_hierarchical_blobs
-from skdeep.metrics import cluster_accuracy, direct_label_accuracy
+from skdeep.metrics import (
+    cluster_accuracy,
+    direct_label_accuracy,
+    hierarchical_naming_scores,
+)
 from skdeep.utils import unlabeled_mask
 
 X, y, y_true, tree, novel = make_hierarchical_blobs(
@@ -164,4 +168,30 @@ ax.set_xlabel("predicted leaf")
 ax.set_ylabel("true leaf")
 fig.colorbar(im, ax=ax, label="mean posterior probability")
 plt.tight_layout()
+
+# %%
+# When the data hold fewer novel classes than the tree, and siblings
+# ------------------------------------------------------------------
+# The number of novel classes is rarely known. Here the tree gets two more
+# novel leaves that the data do not hold; with ``n_novel_classes="auto"`` the
+# fit keeps the novel clusters that pass the novelty test (a sample is novel
+# only where it beats the known leaves by more than the labeled samples do)
+# and lowers a BIC-type criterion. :meth:`~skdeep.cluster.NovelClassKMeans.predict_node`
+# names each novel cluster by its leaf when the tree tells it apart from the
+# other novel leaves, by the ancestor below which it sits otherwise: an absent
+# sibling of a novel leaf shares its prior, so their parent is named. Here the
+# criterion keeps one cluster too many, a split of a novel class: both halves
+# are named "novel, below c1.0", which holds the truth (the ``ancestor``
+# score), while the leaf naming drops.
+absent = {"absent.0": novel[0].rsplit(".", 1)[0], "absent.1": "root"}
+auto = NovelClassKMeans({**tree, **absent}, n_novel_classes="auto",
+                        random_state=0).fit(X, y)
+print("novel leaves in the tree:", auto.novel_classes_.tolist())
+print("novel classes kept:", auto.discovered_classes_.tolist())
+names = dict(zip(auto.classes_.tolist(), auto.class_nodes_.tolist()))
+print("their names:", {leaf: names[leaf] for leaf in auto.discovered_classes_})
+scores = hierarchical_naming_scores(
+    y_true[unlabeled], auto.node_labels_[unlabeled], {**tree, **absent},
+    novel=[*novel, *absent])
+print({key: round(value, 3) for key, value in scores.items()})
 plt.show()

@@ -1,5 +1,6 @@
 """The base of the cluster estimators of hierarchical novel class discovery."""
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,11 +18,24 @@ from ..utils._validation import (
 )
 from ..utils._warnings import warn
 from ._hierarchy import resolve_classes
-from ._hkmeans import hkmeans
+from ._hkmeans import hkmeans, term_weights
+from ._novelty import (
+    gate,
+    gated_objective,
+    left_out,
+    loo_factors,
+    rematch,
+    select_novel,
+    tree_names,
+)
 
 #: The largest ``n_init``: every start is a full solve, and the best of many
 #: more starts than this differs from the best of these only by chance.
 MAX_N_INIT = 1000
+
+#: Without a tree, ``n_novel_classes="auto"`` considers at least this many
+#: novel classes (more when there are more known ones).
+AUTO_MIN_NOVEL = 5
 
 
 #: Beyond this ratio of the largest to the median deviation of the samples, the
@@ -69,6 +83,35 @@ def _check_outliers(X):
         )
 
 
+def _store_params(estimator, values):
+    """Set every ``__init__`` argument in ``values`` (its ``locals()``) as an
+    attribute, unchanged, as scikit-learn requires; one place for both
+    estimators' constructors."""
+    for name, value in values.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+def _extended_init(base, **defaults):
+    """An ``__init__`` with the parameters of ``base.__init__`` followed by
+    ``defaults`` (keyword-only), under that explicit signature, which
+    scikit-learn reads (``get_params``, ``clone``): a subclass adds its own
+    parameters without repeating the shared ones."""
+    parameters = list(inspect.signature(base.__init__).parameters.values())
+    parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                     default=value)
+                   for name, value in defaults.items()]
+    signature = inspect.Signature(parameters)
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        _store_params(self, bound.arguments)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
 class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
     """Shared parameters, fit, validation, prediction and h-k-means start of the
     tree clusterers.
@@ -83,7 +126,10 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **ITERATION_CONSTRAINTS,
         "hierarchy": [dict, list, tuple, "array-like", None],
-        "n_novel_classes": [Interval(Integral, 0, None, closed="left"), None],
+        "n_novel_classes": [Interval(Integral, 0, None, closed="left"),
+                            StrOptions({"auto"}), None],
+        "novelty_level": [Interval(Real, 0, 1, closed="neither"), None],
+        "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "lambda_unlabeled": [Interval(Real, 0, None, closed="left")],
         "lambda_hierarchy": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"alternating", "adam"})],
@@ -105,6 +151,8 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         solver="alternating",
         n_neighbors=3,
         n_init=10,
+        novelty_level=0.05,
+        min_cluster_size=5,
         learning_rate=0.01,
         max_iter=100,
         tol=1e-4,
@@ -112,19 +160,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         n_jobs=None,
         verbose=0,
     ):
-        self.hierarchy = hierarchy
-        self.n_novel_classes = n_novel_classes
-        self.lambda_unlabeled = lambda_unlabeled
-        self.lambda_hierarchy = lambda_hierarchy
-        self.solver = solver
-        self.n_neighbors = n_neighbors
-        self.n_init = n_init
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+        _store_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -154,8 +190,56 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         X, y_index, tree, known = self._check_fit_data(X, y)
         solution = self._fit_scaled(X, self._standardize(X), y_index, tree, known)
         self.n_iter_ = solution.n_iter
-        self.labels_ = self.classes_[solution.assignments]
+        assignments = self._discover(X, y_index, tree, known)
+        self.labels_ = self.classes_[assignments]
+        self.node_labels_ = self.class_nodes_[assignments]
         return self
+
+    def _discover(self, X, y_index, tree, known):
+        """The novelty test, the novel clusters kept and their names in the tree.
+
+        Sets ``discovered_classes_``, ``class_nodes_`` and the test's private
+        state (the leaves a sample may take, the calibrated margin). Returns
+        the leaf index of each training sample: its label when labeled, the
+        best leaf the test allows otherwise.
+        """
+        scores = self._evidence(X)
+        labeled = y_index >= 0
+        self._known, self.novelty_margin_ = known, 0.0
+        self._active, self.novelty_margin_ = select_novel(
+            scores[~labeled],
+            left_out(scores[labeled], y_index[labeled], self._loo,
+                     self._evidence_offsets()),
+            known,
+            level=self.novelty_level, min_cluster_size=self.min_cluster_size,
+            auto=self.n_novel_classes == "auto", **self._criterion())
+        order = rematch(self._leaf_centers(), tree, known, self._active,
+                        self.n_neighbors)
+        if not np.array_equal(order, np.arange(order.size)):
+            self._permute_leaves(order, tree)
+            self._active, scores = self._active[order], scores[:, order]
+            self._loo = self._loo[order]
+        novel_found = self._active & ~known
+        self.discovered_classes_ = self.classes_[novel_found]
+        self.n_novel_classes_ = int(novel_found.sum())
+        self.class_nodes_ = as_label_array(tree_names(
+            self._leaf_centers(), tree, known, self._active, self.n_neighbors))
+        assignments = y_index.copy()
+        if (~labeled).any():
+            allowed = gate(scores[~labeled], known, self._active, self.novelty_margin_)
+            assignments[~labeled] = np.argmax(allowed, axis=1)
+        return assignments
+
+    def _set_loo_factors(self, assignments, y_index, w_labeled, w_unlabeled):
+        """Store :func:`~._novelty.loo_factors` for the novelty test."""
+        self._loo = loo_factors(y_index, assignments, len(self.classes_),
+                                w_labeled, w_unlabeled)
+
+    def _gated_scores(self, X):
+        """The evidences of :meth:`_evidence` with the leaves the novelty test
+        closes to each sample at ``-inf``."""
+        return gate(self._evidence(X, relative=True), self._known, self._active,
+                    self.novelty_margin_)
 
     def _check_fit_data(self, X, y):
         """Validate ``X``/``y`` and build the tree; set the class attributes.
@@ -173,8 +257,9 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         X, _ = validate_data(self, X, y, dtype=FLOAT_DTYPES, multi_output=True)
         y, labeled = check_semi_supervised_y(y, X.shape[0])
         n_unlabeled = int(np.sum(~labeled))
+        auto = self.n_novel_classes == "auto"
         if (self.hierarchy is None and self.n_novel_classes is not None
-                and self.n_novel_classes > n_unlabeled):
+                and not auto and self.n_novel_classes > n_unlabeled):
             # checked before the flat tree (one leaf per novel class) is built
             raise ValueError(
                 f"n_novel_classes={self.n_novel_classes} cannot exceed the number "
@@ -184,7 +269,7 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         _check_outliers(X)
         tree, y_lab, known = resolve_classes(
             self.hierarchy, self.n_novel_classes, y[labeled],
-            bool((~labeled).any()),
+            bool((~labeled).any()), max_auto=self._max_auto(y[labeled], n_unlabeled),
         )
         y_index = np.full(X.shape[0], -1, dtype=np.intp)
         y_index[labeled] = y_lab
@@ -194,6 +279,15 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         self.novel_classes_ = classes[~known]
         self.hierarchy_ = dict(tree.edges)
         return X, y_index, tree, known
+
+    def _max_auto(self, y_labeled, n_unlabeled):
+        """The most novel classes ``n_novel_classes="auto"`` considers without a
+        tree: :data:`AUTO_MIN_NOVEL` or the number of known classes, whichever
+        is larger, and no more than the unlabeled samples can fill at
+        ``min_cluster_size`` each."""
+        n_known = len({plain_name(v) for v in y_labeled})
+        return min(max(AUTO_MIN_NOVEL, n_known),
+                   n_unlabeled // self.min_cluster_size)
 
     def _standardize(self, X):
         """``(X - shift) / scale`` with ``scale`` a power of two; sets ``_shift``
@@ -226,10 +320,14 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
             solver=self.solver,
             n_neighbors=self.n_neighbors,
             n_init=self.n_init,
+            novelty_level=self.novelty_level,
             learning_rate=self.learning_rate,
             random_state=self.random_state,
             monitor=monitor,
             n_jobs=self.n_jobs,
+            select=None if self.novelty_level is None else gated_objective(
+                X, y_index, known, *term_weights(y_index, self.lambda_unlabeled),
+                self.novelty_level, self.min_cluster_size),
         )
 
     def _check_X(self, X):
@@ -284,7 +382,12 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
 
         The leaf of the nearest prototype for
         :class:`~skdeep.cluster.NovelClassKMeans`, of the most probable
-        component for :class:`~skdeep.cluster.HierarchicalGMM`.
+        component for :class:`~skdeep.cluster.HierarchicalGMM`, among the
+        leaves the novelty test leaves open to the sample: a novel leaf only
+        when the sample passes the test into it, never a novel leaf whose
+        cluster the fit dropped (not in ``discovered_classes_``). A sample far
+        outside the data goes to the leaf whose centre lies furthest in its
+        direction, as the exact distances or posterior do.
 
         Parameters
         ----------
@@ -296,8 +399,30 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             The leaf name of each sample, one of ``classes_``.
         """
-        best = np.argmax(self._class_scores(X), axis=1)  # checks the fit first
+        best = np.argmax(self._gated_scores(X), axis=1)  # checks the fit first
         return self.classes_[best]
+
+    def predict_node(self, X):
+        """Name of each sample in the tree: a known leaf, a novel leaf, or the
+        ancestor below which a novel sample sits unnamed.
+
+        A sample is novel when it passes the novelty test (see the Notes of
+        the estimator); its cluster's name is then its novel leaf when the
+        tree tells that leaf apart from the other novel leaves, an internal
+        node of the tree otherwise (``class_nodes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, with the features seen during fit.
+
+        Returns
+        -------
+        nodes : ndarray of shape (n_samples,)
+            Node names of the tree.
+        """
+        best = np.argmax(self._gated_scores(X), axis=1)
+        return self.class_nodes_[best]
 
     def fit_predict(self, X, y):
         """Fit and return ``labels_``: given labels, predicted leaves elsewhere.

@@ -38,8 +38,13 @@ def flat_hierarchy(known, n_novel):
     return {leaf: root for leaf in [*known, *novel]}
 
 
-def resolve_classes(hierarchy, n_novel_classes, y_labeled, has_unlabeled):
+def resolve_classes(hierarchy, n_novel_classes, y_labeled, has_unlabeled,
+                    max_auto=0):
     """Build the label tree and split its leaves into known and novel classes.
+
+    With ``n_novel_classes="auto"`` the flat tree gets ``max_auto`` novel
+    leaves (the most the fit may keep), and a given tree may have any number
+    of novel leaves, none included: the fit decides how many hold a class.
 
     Returns
     -------
@@ -63,9 +68,12 @@ def resolve_classes(hierarchy, n_novel_classes, y_labeled, has_unlabeled):
         raise TypeError(
             "y mixes label types that cannot be compared (e.g. integers and strings)."
         ) from exc
+    auto = isinstance(n_novel_classes, str)  # "auto", validated by the estimator
     if hierarchy is None:
         if n_novel_classes is None:
             n_novel = 1 if has_unlabeled else 0
+        elif auto:
+            n_novel = max_auto if has_unlabeled else 0
         else:
             n_novel = n_novel_classes
         edges = flat_hierarchy(seen, n_novel)
@@ -86,14 +94,14 @@ def resolve_classes(hierarchy, n_novel_classes, y_labeled, has_unlabeled):
     known = np.zeros(len(tree.leaves), dtype=bool)
     known[[leaf_pos[label] for label in seen]] = True
     n_novel = int((~known).sum())
-    if hierarchy is not None and n_novel_classes is not None and (
+    if hierarchy is not None and n_novel_classes is not None and not auto and (
         n_novel_classes != n_novel
     ):
         raise ValueError(
             f"n_novel_classes={n_novel_classes} but the hierarchy has {n_novel} "
             "leaves without labeled samples (its novel classes)."
         )
-    if has_unlabeled and n_novel == 0:
+    if has_unlabeled and n_novel == 0 and not auto:
         raise ValueError(
             "y has unlabeled samples but the hierarchy has no novel leaf (every leaf "
             "has labeled samples): add the novel classes to the hierarchy, or set "
@@ -102,3 +110,31 @@ def resolve_classes(hierarchy, n_novel_classes, y_labeled, has_unlabeled):
     y_index = np.fromiter((leaf_pos[v] for v in labels), dtype=np.intp,
                           count=len(labels))
     return tree, y_index, known
+
+
+def tree_neighbors(tree, known, n_neighbors, leaf):
+    """The known leaves nearest to ``leaf`` in the tree (positions in
+    ``tree.leaves``), itself excluded.
+
+    Those of its nearest clade: the known leaves below its lowest ancestor
+    that has any; of more than ``n_neighbors`` there, the ``n_neighbors``
+    nearest by path length (every leaf tied with the last one included). The
+    clade, not the path length alone, decides: in an unbalanced tree a leaf
+    across the root can be fewer edges away than a cousin in the same
+    lineage.
+    """
+    others = known.copy()
+    others[leaf] = False
+    if not others.any():
+        return np.flatnonzero(known)
+    A = tree.ancestor_matrix()
+    node = tree.leaves[leaf]
+    while True:
+        node = tree.parent[node]
+        below = others & (A[:, node] > 0)
+        if below.any():
+            break
+    idx = np.flatnonzero(below)
+    dist = tree.leaf_distances()[leaf, idx]
+    cut = np.sort(dist, kind="stable")[min(n_neighbors, idx.size) - 1]
+    return idx[dist <= cut]

@@ -24,7 +24,9 @@ from sklearn.utils import check_random_state
 
 from ..utils._adam import NumpyAdam
 from ..utils._matching import hungarian_match
+from ._hierarchy import tree_neighbors
 from ._ncd_kernels import cluster_sums, squared_distances, unit_residual_sums
+from ._novelty import candidates
 
 #: The window of the stopping rule for Adam. Fixed-size Adam steps make the
 #: loss oscillate, and after some starts rise for tens of steps before it falls
@@ -61,17 +63,13 @@ def node_penalties(A, lambda_unlabeled, lambda_hierarchy):
 
 
 def novel_priors(centers, tree, known, n_neighbors):
-    """Where the tree places each novel leaf before seeing its samples.
-
-    The mean of the known prototypes of its ``n_neighbors`` nearest known leaves
-    in the tree (path length; every leaf tied with the last one is included).
-    """
-    known_idx = np.flatnonzero(known)
-    dist = tree.leaf_distances()[np.ix_(np.flatnonzero(~known), known_idx)]
-    priors = np.empty((dist.shape[0], centers.shape[1]))
-    for j, row in enumerate(dist):
-        cut = np.sort(row, kind="stable")[min(n_neighbors, row.size) - 1]
-        priors[j] = centers[known_idx[row <= cut]].mean(axis=0)
+    """Where the tree places each novel leaf before seeing its samples: the
+    mean of the known prototypes of its :func:`tree_neighbors`."""
+    novel_idx = np.flatnonzero(~known)
+    priors = np.empty((novel_idx.size, centers.shape[1]))
+    for j, leaf in enumerate(novel_idx):
+        priors[j] = centers[tree_neighbors(tree, known, n_neighbors, leaf)].mean(
+            axis=0)
     return priors
 
 
@@ -94,7 +92,8 @@ def name_novel_clusters(novel_centers, priors, penalty):
 
 
 def hkmeans(X, y_index, tree, known, *, lambda_unlabeled, lambda_hierarchy, solver,
-            n_neighbors, n_init, learning_rate, random_state, monitor, n_jobs=None):
+            n_neighbors, n_init, learning_rate, random_state, monitor, n_jobs=None,
+            novelty_level=None, select=None):
     """Solve h-k-means from ``n_init`` starts and keep the lowest objective.
 
     Each start puts the known prototypes at their labeled class means and seeds
@@ -116,6 +115,17 @@ def hkmeans(X, y_index, tree, known, *, lambda_unlabeled, lambda_hierarchy, solv
     lambda_unlabeled, lambda_hierarchy, solver, n_neighbors, n_init, \
 learning_rate, random_state, n_jobs :
         As in :class:`NovelClassKMeans`.
+    novelty_level : float or None
+        Every other start draws its seeds among the unlabeled samples beyond
+        the known classes at this level (:func:`~._novelty.candidates`), when
+        there are enough of them, the others among all unlabeled samples (a
+        novel class inside the spread of the known ones has few samples
+        beyond it, one outside has most); ``None`` draws every start among
+        all unlabeled samples.
+    select : callable or None
+        Rates a start's solution (lower is better); ``None`` rates it by its
+        objective. Used when a start must also pass the novelty test
+        (:func:`~._novelty.gated_objective`).
     monitor : IterationMonitor
         Its ``max_iter``, ``tol`` and ``verbose`` apply to each start; the
         returned loss curve is the best start's.
@@ -139,12 +149,19 @@ learning_rate, random_state, n_jobs :
         kwargs["learning_rate"] = learning_rate
     # the seeds are drawn here, in order, so that the result does not depend on
     # how the starts are spread over the workers
+    pool = None
+    if has_novel and novelty_level is not None:
+        pool = candidates(X, y_index, known_centers, np.flatnonzero(known),
+                          novelty_level)
+        if pool is not None and pool.sum() < novel_idx.size:
+            pool = None  # too few: seed among all unlabeled samples
     starts = []
-    for _ in range(n_init if has_novel else 1):
+    for start in range(n_init if has_novel else 1):
         centers = known_centers.copy()
         if novel_idx.size:
             seeds = (_seed_novel(X, y_index, known_centers[known], novel_idx.size,
-                                 rng) if has_novel else priors)
+                                 rng, pool if start % 2 == 0 else None)
+                     if has_novel else priors)
             perm = name_novel_clusters(seeds, priors, leaf_penalty[novel_idx])
             centers[novel_idx] = seeds[perm]
         starts.append(centers)
@@ -156,10 +173,8 @@ learning_rate, random_state, n_jobs :
         )
         for centers in starts
     )
-    best = None
-    for sol in solutions:
-        if best is None or sol.objective < best.objective:
-            best = sol
+    rate = (lambda sol: sol.objective) if select is None else select
+    best = min(solutions, key=rate)  # the first of equals, as before
     # the summary reports the best start
     monitor.losses = monitor.monitored = list(best.loss_curve)
     return best
@@ -171,14 +186,14 @@ def _solve_start(X, y_index, A, tree, centers, solve, kwargs, monitor, priors,
 
     ``priors`` is None when the novel clusters are not renamed.
     """
-    E = _offsets_from_centers(centers, A, tree)
+    E = offsets_from_centers(centers, A, tree)
     sol = solve(X, y_index, A, E, monitor=monitor, **kwargs)
     if priors is not None:
         perm = name_novel_clusters(sol.centers[novel_idx], priors, leaf_penalty)
         if not np.array_equal(perm, np.arange(perm.size)):
             centers = sol.centers.copy()
             centers[novel_idx] = sol.centers[novel_idx][perm]
-            E = _offsets_from_centers(centers, A, tree)
+            E = offsets_from_centers(centers, A, tree)
             renamed = solve(X, y_index, A, E, monitor=monitor, **kwargs)
             if renamed.objective < sol.objective:
                 sol = renamed
@@ -200,16 +215,19 @@ def _known_means(X, y_index, known):
     return centers
 
 
-def _seed_novel(X, y_index, known_centers, n_novel, rng):
+def _seed_novel(X, y_index, known_centers, n_novel, rng, pool=None):
     """Greedy k-means++ seeds of the novel prototypes among the unlabeled samples.
 
     The known prototypes count as centres already chosen: each seed is drawn
     with probability proportional to the squared distance to the nearest centre
     so far (the best of ``2 + log(k)`` candidates, as scikit-learn's k-means++),
     so unlabeled samples that the known prototypes explain badly are favoured,
-    whether or not they lie beyond a known class's spread.
+    whether or not they lie beyond a known class's spread. ``pool`` (a mask
+    over the unlabeled samples) restricts the draw.
     """
     X_unl = X[y_index < 0]
+    if pool is not None:
+        X_unl = X_unl[pool]
     x_sq = np.einsum("ij,ij->i", X_unl, X_unl)
     closest = squared_distances(
         X_unl, known_centers.astype(X.dtype, copy=False), x_sq).min(axis=1)
@@ -232,7 +250,7 @@ def _seed_novel(X, y_index, known_centers, n_novel, rng):
     return seeds
 
 
-def _offsets_from_centers(centers, A, tree):
+def offsets_from_centers(centers, A, tree):
     """Node offsets ``E`` with ``A @ E == centers``: each internal node sits at the
     mean of its leaves, each offset is a node's centre minus its parent's."""
     node_centers = (A.T @ centers) / A.sum(axis=0)[:, None]
@@ -253,11 +271,11 @@ def _solve_offsets(A, weights, targets, penalty):
         return linalg.lstsq(H, rhs)[0]
 
 
-def _sample_weights(X, y_index, lambda_unlabeled):
+def term_weights(y_index, lambda_unlabeled):
     """Per-sample weights of the labeled (``a``) and unlabeled (``b``) terms: each
     term is a mean over its samples."""
     n_unlabeled = int(np.sum(y_index < 0))
-    a = 1.0 / (X.shape[0] - n_unlabeled)
+    a = 1.0 / (y_index.shape[0] - n_unlabeled)
     b = lambda_unlabeled / n_unlabeled if n_unlabeled else 0.0
     return a, b
 
@@ -297,7 +315,7 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor):
     labeled = y_index >= 0
     X_lab, X_unl = X[labeled], X[~labeled]
     n_leaves = A.shape[0]
-    a, b = _sample_weights(X, y_index, lambda_unlabeled)
+    a, b = term_weights(y_index, lambda_unlabeled)
     lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_leaves)
     lab_sq = float(np.einsum("ij,ij->", X_lab, X_lab, dtype=np.float64))
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
@@ -338,7 +356,7 @@ def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor
     many times the loss at the start), or at ``max_iter`` steps."""
     labeled = y_index >= 0
     X_lab, X_unl = X[labeled], X[~labeled]
-    a, b = _sample_weights(X, y_index, lambda_unlabeled)
+    a, b = term_weights(y_index, lambda_unlabeled)
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
     data = (A, X_lab, y_index[labeled], X_unl, unl_sq, a, b, penalty)
     E = E.copy()  # Adam updates it in place

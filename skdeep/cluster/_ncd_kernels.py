@@ -84,3 +84,15 @@ def far_row_scores(X, lin, const):
     g -= g.max(axis=1, keepdims=True)
     with np.errstate(over="ignore"):
         return g * s[:, None]
+
+
+def with_far_rows(X, scores, lin, const):
+    """``scores`` with the rows of ``X`` beyond :data:`FAR_ROW` replaced by
+    :func:`far_row_scores` (float64 then): the exact differences between
+    components where the squared norm of the row would swamp or overflow
+    them. ``lin`` and ``const`` give the linear part of the scores."""
+    far = ~(np.max(np.abs(X), axis=1, initial=0.0) <= FAR_ROW)
+    if far.any():
+        scores = scores.astype(np.float64)
+        scores[far] = far_row_scores(X[far], lin, const)
+    return scores

@@ -5,7 +5,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
-from ._ncd_kernels import FAR_ROW, far_row_scores, squared_distances
+from ._hkmeans import offsets_from_centers, term_weights
+from ._ncd_kernels import squared_distances, with_far_rows
 
 
 class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -33,10 +34,19 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         the other leaves the novel ones. ``None`` uses a flat tree whose leaves are
         the labels seen in ``y`` plus ``n_novel_classes`` novel leaves named
         ``novel_0, novel_1, ...``.
-    n_novel_classes : int or None, default=None
+    n_novel_classes : int, "auto" or None, default=None
         With ``hierarchy=None``: the number of novel leaves; ``None`` means one when
         ``y`` has unlabeled samples and none otherwise. With a hierarchy: ``None``
         or the number of leaves without labeled samples (checked).
+        ``"auto"``: the fit chooses how many novel classes the data hold, up
+        to the novel leaves of the hierarchy (without one: up to
+        ``max(5, n_known_classes)`` leaves ``novel_0, ...``): starting from
+        the clusters that pass the novelty test, clusters are removed while
+        the penalised k-means objective ``-2 log L + n_features * n_novel *
+        log(n_unlabeled)`` decreases, ``L`` the likelihood of the unlabeled
+        samples under the prototypes read as a spherical Gaussian mixture
+        (equal weights, the labeled samples' variance about their
+        prototypes). A hierarchy may then list leaves absent from the data.
     lambda_unlabeled : float, default=1.0
         Weight ``lambda_u`` of the unlabeled term.
     lambda_hierarchy : float, default=0.05
@@ -62,15 +72,35 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         size ``learning_rate``. Both use the same starts.
     n_neighbors : int, default=3
         The *prior* of a novel leaf, where the tree places it, is the mean of
-        the labeled class means of its ``n_neighbors`` nearest known leaves in
-        the tree (path length; all leaves tied with the last one included), as
-        in the paper's initialisation. The priors name the novel clusters.
+        the labeled class means of its nearest known leaves in the tree: those
+        of its nearest clade (below its lowest ancestor that has known
+        leaves), and of more than ``n_neighbors`` there the ``n_neighbors``
+        nearest by path length (all leaves tied with the last one included),
+        as in the paper's initialisation but by clade first: in an unbalanced
+        tree a leaf across the root can be fewer edges away than a cousin.
+        The priors name the novel clusters.
     n_init : int, default=10
         Number of starts; the solution with the lowest objective is kept, as
         :class:`~sklearn.cluster.KMeans` does. Each start seeds the novel
         prototypes by greedy k-means++ on the unlabeled samples with the known
         prototypes counted as chosen centres, so a novel class is found whether
         or not it lies beyond the spread of the known ones.
+    novelty_level : float in (0, 1) or None, default=0.05
+        The novelty test: an unlabeled sample takes a novel leaf only when its
+        evidence for the best novel leaf beats its evidence for the best known
+        leaf by more than the labeled samples' (all of known classes, each
+        measured to its class's prototype fitted without it) do, but for a
+        fraction ``novelty_level`` of them; so about that fraction of known
+        samples is called novel. A novel cluster is kept only if the labeled
+        samples it would take do not show it to be a piece of known classes
+        (see the Notes). It also draws half of the ``n_init`` starts among the
+        unlabeled samples beyond the known classes' spread, and ranks the
+        starts with the test applied. ``None``: no test, every novel
+        prototype takes its nearest samples (``min_cluster_size`` still
+        applies).
+    min_cluster_size : int, default=5
+        A novel cluster with fewer unlabeled samples passing the novelty test
+        is dropped: its samples go to their best known leaf.
     learning_rate : float, default=0.01
         Adam step size (``solver="adam"`` only), relative to the data's scale
         (the fit works on ``X`` centred and divided by a power of two near its
@@ -116,7 +146,23 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     labels_ : ndarray of shape (n_samples,)
         Class of each training sample: its given label when labeled (the fit
         clamps labeled samples to their class), ``predict`` of the sample
-        otherwise (the leaf of its nearest prototype).
+        otherwise (the leaf of its nearest prototype the novelty test allows).
+    node_labels_ : ndarray of shape (n_samples,)
+        Name of each training sample in the tree (:meth:`predict_node`): its
+        leaf, or for a novel sample the ancestor below which it sits unnamed.
+    discovered_classes_ : ndarray
+        The novel leaves that hold a cluster kept by the novelty test (all of
+        ``novel_classes_`` unless some are dropped); the others are never
+        predicted.
+    n_novel_classes_ : int
+        ``len(discovered_classes_)``.
+    class_nodes_ : ndarray of shape (n_classes,)
+        The node each leaf's samples are named by: the leaf itself, or for a
+        novel leaf the ancestor the tree supports (see the Notes).
+    novelty_margin_ : float
+        The calibrated margin of the novelty test, in units of the evidence
+        (minus the squared distance over twice the labeled samples'
+        variance per feature).
     loss_curve_ : ndarray of shape (`n_iter_`,)
         The loss minimised (float64), after each iteration.
     n_iter_ : int
@@ -140,7 +186,40 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     novel leaves apart only through their priors: **sibling novel leaves** (or
     novel leaves whose nearest known leaves are the same) have the same prior
     and their names are a coin flip; only their parent (the subtree) is
-    identified. Report naming at the parent level for such trees.
+    identified: :meth:`predict_node` names them by that parent.
+
+    **Novelty test.** A novel cluster is created only where the data support
+    it. The evidence of a sample for a leaf is minus its squared distance to
+    the prototype over ``2 sigma^2`` (``sigma^2`` the labeled samples'
+    variance about their prototypes, per feature). A sample is novel when
+    its best novel evidence beats its best known evidence by more than
+    ``novelty_margin_``, the conformal ``1 - novelty_level`` quantile of that
+    gap over the ``n`` labeled samples (their ``ceil((1 - novelty_level) *
+    (n + 1))``-th smallest), each measured to its class's prototype refitted
+    without it (its squared distance grows by ``(W / (W - w))**2``, ``w``
+    its weight and ``W`` its class's in the fit): a known sample
+    exchangeable with the labeled ones passes with probability at most
+    ``novelty_level``, however few the labels. A novel cluster is then
+    dropped when it holds fewer than ``min_cluster_size`` novel samples, or
+    when the labeled samples passing the test into it say it is a piece of
+    known classes: with ``L`` labeled and ``U`` unlabeled samples in it and
+    ``r`` the labeled fraction of the data, a known piece would hold
+    labeled samples at the rate ``r``, a novel class at ``eps =
+    novelty_level * r`` at most; it is dropped when the binomial
+    likelihood ratio favours the known piece by more than ``1 /
+    novelty_level``.
+
+    **Names in the tree.** The kept clusters are matched (Hungarian) to the
+    novel leaves by the distance of their centres to the leaves' priors;
+    the prior of a leaf is the mean of the known prototypes of its nearest
+    clade (the known leaves below its lowest ancestor that has any, at most
+    ``n_neighbors`` of them by path length). A cluster's posterior over the
+    novel leaves is ``exp(-||c - prior||^2 / (2 tau^2))`` normalised,
+    ``tau^2`` the placement error of the priors; it is named by its leaf
+    when that leaf holds 0.9 of the posterior, else by the deepest ancestor
+    whose novel leaves do ("novel, unnamed" below it: e.g. two novel
+    siblings share a prior, so only their parent is named). Without a tree
+    (a flat one) several novel clusters are named by the root.
 
     **Departures from the paper** ([1]_): the penalty strength is normalised
     (``p_node`` above) so that it is unit-free; the default solver is exact
@@ -184,6 +263,20 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     array(['c'], dtype=object)
     >>> model.predict([[3.1, 2.9], [0.2, -0.1]])
     array(['c', 'a'], dtype=object)
+
+    Two novel siblings share their place in the tree: only their parent
+    names them. The number of novel classes may be left to the fit (the
+    tree has room for three):
+
+    >>> X = np.concatenate([rng.normal(m, 0.3, (40, 2)) for m in (0, 6, 3, 9)])
+    >>> y = np.array(["a"] * 40 + ["b"] * 40 + [-1] * 80, dtype=object)
+    >>> tree = {"a": "r", "b": "r", "cd": "r", "c": "cd", "d": "cd", "e": "cd"}
+    >>> model = NovelClassKMeans(tree, n_novel_classes="auto",
+    ...                          random_state=0).fit(X, y)
+    >>> model.discovered_classes_.tolist()
+    ['c', 'd']
+    >>> model.predict_node([[3.1, 2.9], [9.0, 9.1], [0.2, -0.1]]).tolist()
+    ['cd', 'cd', 'a']
     """
 
     def __sklearn_tags__(self):
@@ -207,7 +300,45 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         with np.errstate(over="ignore", under="ignore"):
             self.loss_curve_ = solution.loss_curve * np.float64(self._scale) ** 2
         self._n_features_out = len(self.classes_)
+        # the within-class variance per feature of the labeled samples: the
+        # unit of the evidences of the novelty test and its criterion
+        labeled = y_index >= 0
+        resid = Xs[labeled] - solution.centers[y_index[labeled]].astype(Xs.dtype)
+        var = float(np.mean(resid.astype(np.float64) ** 2)) if resid.size else 0.0
+        self._unit = 2.0 * max(var, np.finfo(np.float64).tiny)
+        self._set_loo_factors(solution.assignments, y_index,
+                              *term_weights(y_index, self.lambda_unlabeled))
         return solution
+
+    def _evidence_offsets(self):
+        return np.zeros(len(self.classes_))
+
+    def _evidence(self, X, relative=False):
+        """Minus the squared distances over ``2 sigma^2`` (``sigma^2`` the
+        labeled samples' variance about their prototypes, per feature): the
+        log-likelihood of a spherical Gaussian about each prototype, up to a
+        constant."""
+        return self._class_scores(X) / self._unit
+
+    def _criterion(self):
+        """The penalised k-means objective of ``n_novel_classes="auto"``."""
+        return dict(n_params=self.n_features_in_, soft=True,
+                    log_weights=np.zeros(len(self.classes_)))
+
+    def _leaf_centers(self):
+        return self._centers_scaled
+
+    def _permute_leaves(self, order, tree):
+        """Leaf ``l`` takes the prototype fitted as ``order[l]``; the offsets
+        are those of the reordered prototypes (each node at the mean of its
+        leaves)."""
+        self._centers_scaled = self._centers_scaled[order]
+        centers = self._centers_scaled * self._scale + self._shift
+        self.cluster_centers_ = centers.astype(self.cluster_centers_.dtype)
+        offsets = offsets_from_centers(self._centers_scaled, self.ancestors_,
+                                       tree) * self._scale
+        offsets[0] += self._shift
+        self.node_offsets_ = offsets.astype(self.node_offsets_.dtype)
 
     def _scaled_distances(self, X):
         """Squared distances to the prototypes in the units of the fit."""
@@ -217,20 +348,16 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _class_scores(self, X):
         """Minus the squared distances: the nearest prototype scores highest.
 
-        Rows beyond :data:`FAR_ROW` in the fit's units, whose squared norm
-        would swamp (or overflow in) the differences between prototypes, take
-        the exact differences ``2 x . c_k - |c_k|^2`` instead, so that a far
-        sample still goes to its nearest prototype.
+        Rows beyond :data:`~._ncd_kernels.FAR_ROW` in the fit's units, whose
+        squared norm would swamp (or overflow in) the differences between
+        prototypes, take the exact differences ``2 x . c_k - |c_k|^2``
+        instead, so that a far sample still goes to its nearest prototype.
         """
         Xs = self._scaled_X(X)
         C = self._centers_scaled
         with np.errstate(over="ignore", invalid="ignore"):
             scores = -squared_distances(Xs, C.astype(Xs.dtype))
-        far = ~(np.max(np.abs(Xs), axis=1, initial=0.0) <= FAR_ROW)
-        if far.any():
-            scores = scores.astype(np.float64)
-            scores[far] = far_row_scores(Xs[far], 2.0 * C, -np.sum(C**2, axis=1))
-        return scores
+        return with_far_rows(Xs, scores, 2.0 * C, -np.sum(C**2, axis=1))
 
     def transform(self, X):
         """Euclidean distances to the prototypes, columns in ``classes_`` order.

@@ -10,7 +10,7 @@ from ._integration import (
     modality_prediction_score,
     semi_supervised_scores,
 )
-from ._labels import direct_label_accuracy
+from ._labels import direct_label_accuracy, hierarchical_naming_scores
 from ._point_process import intensity_error
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "dictionary_recovery_score",
     "direct_label_accuracy",
     "effective_rank",
+    "hierarchical_naming_scores",
     "intensity_error",
     "missing_entry_error",
     "modality_mixing_score",

@@ -380,7 +380,10 @@ def test_hard_simulator_tree_names_novel_classes():
     # 1.00 / 1.00. Zeroing the hierarchy penalty drops the parent naming to 0.49
     # and the leaf naming to 0.23 (the names are then arbitrary); starting the
     # novel prototypes without the k-means++ search of the unlabeled samples
-    # drops the leaf naming to 0.02 and ACC to 0.81.
+    # drops the leaf naming to 0.02 and ACC to 0.81. Measured without the
+    # novelty test (novelty_level=None), which this test is not about: the
+    # classes overlap, and at its default the test trades 0.01 of h-k-means'
+    # ACC (0.854) for a lower false-novel rate.
     km_acc, hkm_acc, gmm_acc, leaf, parent = [], [], [], [], []
     for seed in range(3):
         X, y, y_true, tree, novel = make_hierarchical_blobs(
@@ -391,7 +394,8 @@ def test_hard_simulator_tree_names_novel_classes():
         km = KMeans(8, n_init=10, random_state=0).fit(X)
         km_acc.append(cluster_accuracy(y_true[unl], km.labels_[unl]))
         for Estimator, acc in ((NovelClassKMeans, hkm_acc), (HierarchicalGMM, gmm_acc)):
-            pred = Estimator(tree, random_state=0).fit_predict(X, y)
+            pred = Estimator(tree, novelty_level=None,
+                             random_state=0).fit_predict(X, y)
             acc.append(cluster_accuracy(y_true[unl], pred[unl]))
             leaf.append(np.mean(pred[is_novel] == y_true[is_novel]))
             parent.append(np.mean(_parent(pred[is_novel], tree)

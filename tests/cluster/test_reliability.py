@@ -46,8 +46,14 @@ def test_far_samples_keep_their_label_and_probabilities(Estimator):
         np.testing.assert_allclose(proba.max(axis=1), 1.0)
         np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], ref)
         assert not np.any(np.isnan(model.score_samples(X * 1e300)))
-        # unchanged on ordinary data
+        # on ordinary data: the softmax of the log-joint over the leaves the
+        # novelty test leaves open (a novel leaf only where its log-joint beats
+        # every known one by more than the calibrated margin)
+        assert set(model.discovered_classes_) == set(model.novel_classes_)
         lj = model._class_scores(X)
+        known = np.isin(model.classes_, model.known_classes_)
+        gap = lj[:, ~known].max(axis=1) - lj[:, known].max(axis=1)
+        lj[np.ix_(gap <= model.novelty_margin_, ~known)] = -np.inf
         expected = np.exp(lj - lj.max(axis=1, keepdims=True))
         np.testing.assert_allclose(model.predict_proba(X),
                                    expected / expected.sum(axis=1, keepdims=True),

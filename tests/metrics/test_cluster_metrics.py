@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
-from skdeep.metrics import cluster_accuracy
+from skdeep.metrics import cluster_accuracy, hierarchical_naming_scores
 from skdeep.utils._matching import hungarian_match
 
 
@@ -49,3 +49,27 @@ def test_hungarian_match_minimises_and_maximises():
         hungarian_match([[np.nan]])
     with pytest.raises(ValueError, match="2-D"):
         hungarian_match([1.0, 2.0])
+
+
+def test_hierarchical_naming_scores_against_a_count():
+    tree = {"a": "ab", "b": "ab", "ab": "r", "c": "cd", "d": "cd", "cd": "r"}
+    y_true = ["a", "a", "a", "b", "c", "c", "d", "d"]
+    # novel a, b: named right at the leaf (1), at the parent (2), at the
+    # root (no credit), as a known leaf (no credit); known c, d: one called
+    # novel ("ab"), one by a novel leaf ("a"), two right
+    y_node = ["a", "ab", "r", "ab", "c", "ab", "a", "d"]
+    scores = hierarchical_naming_scores(y_true, y_node, tree, novel=["a", "b"])
+    assert scores["leaf"] == pytest.approx(1 / 4)
+    assert scores["ancestor"] == pytest.approx(3 / 4)
+    assert scores["false_novel"] == pytest.approx(2 / 4)
+    y_node[3] = "c"  # a novel sample under a known name: no credit
+    scores = hierarchical_naming_scores(y_true, y_node, tree, novel=["a", "b"])
+    assert scores["ancestor"] == pytest.approx(2 / 4)
+    # integer leaves with string internal nodes
+    tree = {0: "loops", 6: "loops", 1: "strokes", 7: "strokes",
+            "loops": "root", "strokes": "root"}
+    scores = hierarchical_naming_scores([0, 6, 1], ["loops", 6, 1], tree,
+                                        novel=[0])
+    assert scores == {"leaf": 0.0, "ancestor": 1.0, "false_novel": 0.0}
+    with pytest.raises(ValueError, match="y_node"):
+        hierarchical_naming_scores([0, 6], [0], tree, novel=[0])
