@@ -12,8 +12,10 @@ from ._integration import (
 )
 from ._labels import direct_label_accuracy, hierarchical_naming_scores
 from ._point_process import intensity_error
+from ._robustness import certified_accuracy
 
 __all__ = [
+    "certified_accuracy",
     "cluster_accuracy",
     "cross_modal_transfer_accuracy",
     "dictionary_recovery_score",

@@ -4,7 +4,8 @@ Importing this package never imports torch; the estimators import it when they
 are fitted.
 """
 
+from ._lipschitz import LipschitzClassifier
 from ._modis import MODISIntegrator
 from ._nystrom import NystromNetClassifier
 
-__all__ = ["MODISIntegrator", "NystromNetClassifier"]
+__all__ = ["LipschitzClassifier", "MODISIntegrator", "NystromNetClassifier"]

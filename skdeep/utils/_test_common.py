@@ -15,6 +15,9 @@ from sklearn.utils import get_tags
 INIT_PARAMS = {}
 INIT_PARAMS["TensorCompleter"] = {"max_iter": 50, "track_every": 0}
 INIT_PARAMS["CDLTransformer"] = {"n_atoms": 2, "n_times_atom": 2, "max_iter": 5}
+INIT_PARAMS["LipschitzClassifier"] = {
+    "hidden_layer_sizes": (16,), "max_iter": 50, "batch_size": 32,
+}
 INIT_PARAMS["MODISIntegrator"] = {
     "n_components": 4, "hidden_layer_sizes": (16,),
     "discriminator_hidden_sizes": (16,), "max_iter": 30, "batch_size": 32,

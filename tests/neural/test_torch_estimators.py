@@ -2,17 +2,28 @@
 
 import pytest
 
-from skdeep.neural import MODISIntegrator, NystromNetClassifier
+from skdeep.utils import all_estimators
 from skdeep.utils._iteration import ITERATION_CONSTRAINTS
-from skdeep.utils._torch_base import BaseTorchEstimator
+from skdeep.utils._torch_base import OPTIMIZER_CONSTRAINTS, BaseTorchEstimator
+
+# The deep estimators (TensorCompleter also trains through the base, but its
+# full-batch parameters are its own).
+TORCH_ESTIMATORS = [cls for _, cls in all_estimators()
+                    if issubclass(cls, BaseTorchEstimator)
+                    and cls.__module__.startswith("skdeep.neural")]
 
 
-@pytest.mark.parametrize("estimator", [NystromNetClassifier, MODISIntegrator])
+@pytest.mark.parametrize("estimator", TORCH_ESTIMATORS,
+                         ids=[cls.__name__ for cls in TORCH_ESTIMATORS])
 def test_shared_parameter_constraints_are_inherited(estimator):
-    # declared once, on the base (and for the iteration contract in
-    # skdeep.utils._iteration), never redeclared by an estimator
+    # declared once, on the base (the choice of optimiser in
+    # OPTIMIZER_CONSTRAINTS, the iteration contract in skdeep.utils._iteration),
+    # never redeclared by an estimator
     constraints = estimator._parameter_constraints
-    for name, constraint in BaseTorchEstimator._parameter_constraints.items():
+    shared = dict(BaseTorchEstimator._parameter_constraints)
+    if "optimizer_params" in constraints:
+        shared.update(OPTIMIZER_CONSTRAINTS)
+    for name, constraint in shared.items():
         assert constraints[name] is constraint, name
     for name, constraint in ITERATION_CONSTRAINTS.items():
         assert constraints[name] is constraint, name
