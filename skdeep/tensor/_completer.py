@@ -16,10 +16,10 @@ from ..utils._validation import (
     FLOAT_DTYPES,
     check_tensor_size,
     validate_data,
-    validation_split,
 )
 from ._fold_in import fold_in_rows, gaussian_prior, noise_variance
 from ._history import TrainingHistory
+from ._holdout import MeanFill, guard, split_observed
 from ._model import (
     ObservedEntries,
     chain,
@@ -32,7 +32,7 @@ from ._numpy_backend import NumpyModel, train_numpy
 from ._schedule import loop_settings
 
 # early_stopping="auto" holds entries out when at least this many are observed.
-_AUTO_EARLY_STOPPING_MIN_OBSERVED = 1000
+_AUTO_EARLY_STOPPING_MIN_OBSERVED = 200
 _DEFAULT_VALIDATION_FRACTION = 0.1
 # A mean squared error above this on unit-RMS data is a divergence.
 _DIVERGED = 1e10
@@ -93,7 +93,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
     optimizer : {"adam-lbfgs", "adam", "gd"}, default="adam-lbfgs"
         A fit starts with an *escape* phase, Adam (gradient descent for
         ``"gd"``) from the small initialisation until the relative training
-        error is below 0.5 (the escape from the origin, where the low-rank
+        error is below 0.5 (0.2 for CP, whose escape sets one rank-one term
+        at a time; the escape from the origin, where the low-rank
         bias is set; the stopping rule waits for its end). ``"adam-lbfgs"``
         then switches to full-batch L-BFGS, which converges in far fewer
         iterations, keeps the effective ranks of the escape (from the small
@@ -121,12 +122,17 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         has decreased by at most ``tol**2 * m / 2`` over the last
         ``n_iter_no_change`` iterations.
     early_stopping : bool or "auto", default="auto"
-        Hold out ``validation_fraction`` of the observed entries, monitor their
-        mean squared error after every iteration (the stopping rule watches
-        it, see ``tol``), and restore the parameters of the iteration where it
-        was lowest (as :class:`~sklearn.neural_network.MLPRegressor`).
+        Hold out ``validation_fraction`` of the observed data, monitor their
+        mean squared error after every iteration of the main phase (the
+        stopping rule watches it, see ``tol``), and restore the parameters of
+        the iteration where it was lowest (as
+        :class:`~sklearn.neural_network.MLPRegressor`). The held-out units
+        mirror the missingness: whole fibres (e.g. all the channels of a
+        pixel) when the missing entries of ``X`` come in whole fibres, single
+        entries otherwise (``validation_units_``); the completion is then
+        guarded against the mean fill (``baseline_weight_``).
         Without it the rule watches the training error and the last
-        parameters are kept. ``"auto"``: on when at least 1000 entries are
+        parameters are kept. ``"auto"``: on when at least 200 entries are
         observed, for matrices and higher-order tensors alike.
     validation_fraction : float in (0, 1) or None, default=None
         Fraction of the observed entries held out of training (0.1 when
@@ -177,6 +183,26 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
     best_iteration_ : int
         The iteration whose parameters were kept: the best held-out error
         with early stopping, else the last iteration.
+    validation_units_ : str or None
+        What was held out: ``"entries"``, or ``"fibres along mode(s) (k,
+        ...)"`` when the missing entries of ``X`` come in whole fibres along
+        those modes (e.g. all the channels of a pixel); ``None`` without a
+        validation split.
+    baseline_ : ndarray of shape `tensor_shape_`
+        The mean fill: the mean of every entry of a sample over the training
+        samples (drawn towards the global mean where few are observed),
+        fitted on the training entries.
+    baseline_weight_ : float
+        The guard's weight of `baseline_` in the completion, in ``[0, 1]``:
+        0 unless the fit's error on the held-out units is above the mean
+        fill's, then the least-squares weight of ``(1 - w) model + w
+        baseline`` on them (the completion, :meth:`transform` and
+        :meth:`score` use the blend).
+    validation_error_ : float or None
+        Relative error of the (blended) completion on the held-out units;
+        ``None`` without a validation split.
+    baseline_error_ : float or None
+        Relative error of `baseline_` on the held-out units.
     layers_ : list of list of ndarray
         The ``depth`` matrices of every mode's factor.
     core_ : ndarray or None
@@ -361,7 +387,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         layers, core = initial_layers(
             X.shape, widths, self.depth, self.init_scale, self.model, rng
         )
-        train, validation, early_stopping = self._split(flat, values, X.shape, rng)
+        train, validation, early_stopping = self._split(X, flat, values, rng)
         start = NumpyModel(self.model, layers, core, tt_ranks)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = start.loss(train)
@@ -391,19 +417,65 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
                 f"non-finite parameters after {self.n_iter_} iterations"
             ))
         self._set_prior(train if validation is None else validation)
+        self._guard(final, train, validation)
         self._dtype = X.dtype
         self.sample_factor_ = self._fold_in_rows(X)
         return self
 
-    def _split(self, flat, values, shape, rng):
-        """Training entries, held-out entries (or None), and early stopping."""
+    def _split(self, X, flat, values, rng):
+        """Training entries, held-out entries (or None), and early stopping.
+
+        The held-out units mirror the missingness (see :mod:`._holdout`):
+        whole fibres when the missing entries come in whole fibres, entries
+        otherwise.
+        """
         early, fraction = self._resolve_early_stopping(flat.size)
+        self.validation_units_ = None
         if fraction is None:
-            return ObservedEntries(flat, values, shape), None, False
-        # the observed entries are the samples of the split
-        parts = validation_split(flat.size, fraction, rng)
-        train, held_out = (ObservedEntries(flat[i], values[i], shape) for i in parts)
+            return ObservedEntries(flat, values, X.shape), None, False
+        train, held_out, self.validation_units_ = split_observed(
+            ~np.isnan(X), flat, values, fraction, rng
+        )
         return train, held_out, early
+
+    def _guard(self, final, train, validation):
+        """Compare the fit with the mean fill on the held-out units; shrink.
+
+        The mean fill (the mean of every column of the mode-0 unfolding,
+        :class:`._holdout.MeanFill`) is fitted on the training entries. When
+        the model's held-out error is above the mean fill's, the completion
+        becomes ``(1 - w) model + w mean_fill`` with the least-squares weight
+        ``w`` on the held-out entries (so never worse than either there).
+        """
+        baseline = MeanFill(train)
+        self.baseline_ = (baseline.column_means * self.scale_).reshape(
+            self.tensor_shape_
+        )
+        self.baseline_weight_ = 0.0
+        self.validation_error_ = self.baseline_error_ = None
+        if validation is None:
+            return
+        (self.baseline_weight_, model_error, self.baseline_error_,
+         self.validation_error_) = guard(
+            final.predict(validation), baseline.predict(validation),
+            validation.values,
+        )
+        if self.verbose and self.baseline_weight_ > 0:
+            print(
+                f"[{type(self).__name__}] held-out error {model_error:.4g} above "
+                f"the mean fill's {self.baseline_error_:.4g}: the completion is "
+                f"shrunk towards the mean fill (weight {self.baseline_weight_:.3g},"
+                f" held-out error {self.validation_error_:.4g})",
+                flush=True,
+            )
+
+    def _blend(self, model):
+        """``model`` (unfolded, on the scale of the fit) shrunk by the guard."""
+        weight = self.baseline_weight_
+        if not weight:
+            return model
+        mean_fill = self.baseline_.reshape(1, -1) / self.scale_
+        return model + weight * (mean_fill - model)
 
     def _resolve_early_stopping(self, n_observed):
         """Whether to stop early, and the fraction of observed entries held out."""
@@ -494,7 +566,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         object of the model).
         """
         check_is_fitted(self)
-        tensor = (self.sample_factor_ @ self._design()) * self.scale_
+        tensor = self._blend(self.sample_factor_ @ self._design()) * self.scale_
         return tensor.reshape(-1, *self.tensor_shape_).astype(self._dtype, copy=False)
 
     def fit_transform(self, X, y=None):
@@ -523,7 +595,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
     def _fold_in(self, X):
         """Reconstruction of samples ``X`` by the fold-in of their rows."""
         rows = self._fold_in_rows(X)
-        return ((rows @ self._design()) * self.scale_).reshape(X.shape)
+        return (self._blend(rows @ self._design()) * self.scale_).reshape(X.shape)
 
     def transform(self, X):
         """Fill in the missing entries of new samples (slices along axis 0).
@@ -616,7 +688,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
             if not held.any():
                 continue
             rows = self._fold_in_rows(np.where(held, np.nan, flat))
-            predicted = (rows @ self._design())[held]
+            predicted = self._blend(rows @ self._design())[held]
             # in the units of the fit, so that no magnitude overflows
             residual = predicted - flat[held].astype(np.float64) / self.scale_
             squared += float(residual @ residual)

@@ -25,7 +25,7 @@ from ..utils._adam import NumpyAdam
 from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
 from ._model import ObservedEntries, chain, design_matrix
-from ._schedule import schedule
+from ._schedule import monitored_after_escape, schedule
 
 # Number of correction pairs kept by L-BFGS.
 LBFGS_MEMORY = 10
@@ -380,7 +380,7 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
     """
     optimizers = {}  # one per kind: a kind in two phases goes on
     phases = []
-    for planned in schedule(optimizer, entries.mean_square()):
+    for planned in schedule(optimizer, entries.mean_square(), net.model):
         kind = planned.steps
         if kind not in optimizers:
             optimizers[kind] = (
@@ -397,7 +397,9 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
     )
 
     def monitored(forward):
-        return None if validation is None else net.loss(validation, forward)
+        if validation is None:
+            return None
+        return monitored_after_escape(phases, lambda: net.loss(validation, forward))
 
     width = net.layers[0][-1].shape[1]
     small = width * entries.unfolded_shape[1] < _THREADED_WORK

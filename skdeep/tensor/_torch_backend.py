@@ -16,12 +16,20 @@ from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
 from ._numpy_backend import LBFGS_MEMORY
-from ._schedule import schedule
+from ._schedule import monitored_after_escape, schedule
 
-# L-BFGS iterations (with a strong-Wolfe line search) per epoch of the loop.
-_TORCH_LBFGS_INNER = 20
-# A relative decrease of the loss over an L-BFGS epoch at most this is a stall.
+# L-BFGS iterations (with a strong-Wolfe line search) per epoch of the loop:
+# one, as the numpy backend, so that ``max_iter`` and the window of the
+# stopping rule count the same iterations (at 20 per epoch, the window of
+# ``n_iter_no_change`` epochs made the torch fits run 5-8 times as long).
+_TORCH_LBFGS_INNER = 1
+# Evaluations of the loss allowed to one L-BFGS iteration's line search.
+_TORCH_LBFGS_EVALS = 25
+# A relative decrease of the loss over ``_STALL_WINDOW`` L-BFGS epochs at most
+# this is a stall (over a window: near a saddle one iteration's progress is
+# tiny, but the iterations go on and leave it).
 _NO_PROGRESS = 1e-10
+_STALL_WINDOW = 20
 
 
 class _TorchView:
@@ -32,20 +40,16 @@ class _TorchView:
         self._predict = predict
         self._module = module
         self._device = device
-        self._indices = {}
+        self._parts = {}
 
     def predict(self, entries):
         """The model at the given :class:`~._model.ObservedEntries`."""
         key = id(entries)
-        if key not in self._indices:
-            self._indices[key] = (
-                entries,  # keeps the id valid
-                self._torch.as_tensor(entries.rows, device=self._device),
-                self._torch.as_tensor(entries.cols, device=self._device),
-            )
-        _, rows, cols = self._indices[key]
+        if key not in self._parts:
+            # the entries keep the id valid
+            self._parts[key] = (entries, _Part(self._torch, entries, self._device))
         with self._torch.no_grad():
-            return to_numpy(self._predict(rows, cols)).astype("float64")
+            return to_numpy(self._predict(self._parts[key][1])).astype("float64")
 
     def snapshot(self):
         """Copies of the layers and the core as numpy arrays."""
@@ -57,29 +61,120 @@ class _TorchView:
 class _EndOnStall:
     """``until`` of the L-BFGS phase: it ends when L-BFGS can go no further.
 
-    A failed line search leaves the point where it is, or nearly (a relative
-    decrease of the loss over an epoch of at most ``_NO_PROGRESS``): L-BFGS
-    restarts from steepest descent once; stalled again at once, the phase
-    ends.
+    A failed line search leaves the point where it is, or nearly: when the
+    loss has decreased by at most ``_NO_PROGRESS`` (relative) over the last
+    ``_STALL_WINDOW`` epochs, L-BFGS restarts from steepest descent once;
+    stalled again for a window, the phase ends.
     """
 
     def __init__(self, optimizer):
         self.optimizer = optimizer
-        self.previous = None
+        self.losses = []
         self.restarted = False
 
     def __call__(self, epoch, loss):
-        stalled = (
-            self.previous is not None
-            and self.previous - loss <= _NO_PROGRESS * abs(self.previous)
-        )
-        self.previous = loss
-        if stalled and self.restarted:
+        self.losses.append(loss)
+        if len(self.losses) <= _STALL_WINDOW:
+            return False
+        before = self.losses[-1 - _STALL_WINDOW]
+        if before - loss > _NO_PROGRESS * abs(before):
+            return False
+        if self.restarted:
             return True
-        self.restarted = stalled
-        if stalled:
-            self.optimizer.state.clear()
+        self.restarted = True
+        self.optimizer.state.clear()
+        self.losses = [loss]
         return False
+
+
+class _Part:
+    """Observed entries on the device, with the sparse layouts of the gradient."""
+
+    def __init__(self, torch, entries, device):
+        import numpy as np
+
+        def tensor(array, dtype=torch.int64):
+            return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype,
+                                   device=device)
+
+        n_rows, n_cols = entries.unfolded_shape
+        order = np.argsort(entries.cols, kind="stable")
+        self.shape = (n_rows, n_cols)
+        self.rows, self.cols = tensor(entries.rows), tensor(entries.cols)
+        self.values = tensor(entries.values, torch.float64)
+        self.size = entries.size
+        # the (row-major, coalesced) indices of the sparse residuals, and
+        # those of their transpose: the entries sorted by column
+        self.indices = tensor(np.stack([entries.rows, entries.cols]))
+        self.t_order = tensor(order)
+        self.t_indices = tensor(np.stack([entries.cols[order], entries.rows[order]]))
+
+
+def _sampled_product(torch):
+    """``f(U_0, B.T, part) = U_0[i] . B[:, j]`` at the part's entries ``(i, j)``.
+
+    Autograd of the gathers would scatter-add the gradient entry by entry; the
+    backward here is two sparse products, the residuals times ``B.T``
+    and their transpose times ``U_0``, as in the numpy backend.
+    """
+
+    class SampledProduct(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, first, design_t, part):
+            ctx.save_for_backward(first, design_t)
+            ctx.part = part
+            return (first[part.rows] * design_t[part.cols]).sum(dim=1)
+
+        @staticmethod
+        def backward(ctx, grad):
+            first, design_t = ctx.saved_tensors
+            part = ctx.part
+            residual = torch.sparse_coo_tensor(
+                part.indices, grad, size=part.shape, is_coalesced=True,
+                check_invariants=False,
+            )
+            transposed = torch.sparse_coo_tensor(
+                part.t_indices, grad[part.t_order], size=part.shape[::-1],
+                is_coalesced=True, check_invariants=False,
+            )
+            return residual @ design_t, transposed @ first, None
+
+    return SampledProduct.apply
+
+
+class _CachedLoss:
+    """A loss that is not recomputed at the point of its last evaluation.
+
+    :class:`torch.optim.LBFGS` evaluates the loss at the start of every call,
+    where its line search of the previous call already did: one epoch cost
+    two evaluations instead of one. The value and the gradients (by
+    :func:`torch.autograd.grad`) of the last point are kept; the loss
+    returned is ``value + sum((p - p.detach()) * grad)``, of that value and
+    those gradients, so the training loop's ``backward`` gives them back for
+    the cost of a product.
+    """
+
+    def __init__(self, torch, params, evaluate):
+        self.torch = torch
+        self.params = params
+        self.evaluate = evaluate
+        self.point = None
+
+    def __call__(self, batch):
+        torch = self.torch
+        with torch.no_grad():
+            same = self.point is not None and all(
+                torch.equal(p, q) for p, q in zip(self.params, self.point)
+            )
+        if not same:
+            loss = self.evaluate()
+            grads = torch.autograd.grad(loss, self.params)
+            self.point = [p.detach().clone() for p in self.params]
+            self.value, self.grads = loss.detach(), grads
+        linear = sum(
+            ((p - p.detach()) * g).sum() for p, g in zip(self.params, self.grads)
+        )
+        return self.value + linear
 
 
 def _module(torch, layers, core, device):
@@ -108,6 +203,7 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay):
         if kind == "lbfgs":
             optimizer = torch.optim.LBFGS(
                 params, lr=1.0, max_iter=_TORCH_LBFGS_INNER,
+                max_eval=_TORCH_LBFGS_INNER + _TORCH_LBFGS_EVALS,
                 history_size=LBFGS_MEMORY, tolerance_grad=1e-12,
                 tolerance_change=1e-12, line_search_fn="strong_wolfe",
             )
@@ -137,52 +233,54 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     ``layers``/``core`` are numpy arrays (the shared initialisation) and
     ``entries`` the :class:`~._model.ObservedEntries` trained on; the other
     arguments are those of :func:`~._numpy_backend.train_numpy`. An epoch of
-    the L-BFGS phase is up to ``_TORCH_LBFGS_INNER`` iterations of
-    :class:`torch.optim.LBFGS` with a strong-Wolfe line search (called one
-    iteration at a time, its line search stalls with a zero step on these
-    models). Returns ``(result, layers, core)``: the
-    :class:`~skdeep.utils._training.TrainingResult` and the trained (or, with
-    early stopping, best) parameters as numpy arrays.
+    the L-BFGS phase is one iteration of :class:`torch.optim.LBFGS` with a
+    strong-Wolfe line search (of up to ``_TORCH_LBFGS_EVALS`` evaluations:
+    torch's default for one iteration allows none). Returns ``(result, layers,
+    core)``: the :class:`~skdeep.utils._training.TrainingResult` and the
+    trained (or, with early stopping, best) parameters as numpy arrays.
     """
     torch = import_torch()
     module = _module(torch, layers, core, device)
     width = module.layers[0][-1].shape[1]
     eye = torch.eye(width, dtype=torch.float64, device=device)
 
-    def predict(rows, cols):
+    sampled_product = _sampled_product(torch)
+
+    def predict(part):
         factors = [reduce(torch.matmul, mode) for mode in module.layers]
         design = reconstruct(
             model, [eye, *factors[1:]], getattr(module, "core", None), tt_ranks
         ).reshape(width, -1)
-        return (factors[0][rows] * design[:, cols].T).sum(dim=1)
+        return sampled_product(factors[0], design.T.contiguous(), part)
 
     def on_device(part):
-        return (
-            torch.as_tensor(part.rows, device=device),
-            torch.as_tensor(part.cols, device=device),
-            torch.as_tensor(part.values, dtype=torch.float64, device=device),
-            part.size,
-        )
+        return _Part(torch, part, device)
 
-    def mean_squared_error(rows, cols, values, size):
-        diff = predict(rows, cols) - values
-        return torch.sum(diff**2) / size
+    def mean_squared_error(part):
+        diff = predict(part) - part.values
+        return torch.sum(diff**2) / part.size
 
     train_part = on_device(entries)
+    plan = schedule(optimizer, entries.mean_square(), model)
+    params = list(module.parameters())
     phases = _phases(
-        torch, schedule(optimizer, entries.mean_square()), list(module.parameters()),
-        lambda batch: mean_squared_error(*train_part), entries.size,
+        torch, plan, params,
+        _CachedLoss(torch, params, lambda: mean_squared_error(train_part)),
+        entries.size,
         learning_rate, decay,
     )
     validation_loss = None
     if validation is not None:
         validation_part = on_device(validation)
-        validation_loss = lambda: mean_squared_error(*validation_part)  # noqa: E731
+        def validation_loss():
+            return monitored_after_escape(
+                plan, lambda: mean_squared_error(validation_part)
+            )
     view = _TorchView(torch, predict, module, device)
     result = train(
         phases,
         # the observed values are one sample: a leading axis of size one
-        (train_part[2][None],),
+        (train_part.values[None],),
         estimator=estimator,
         modules=[module],
         device=device,
