@@ -15,6 +15,9 @@ torch = import_torch()
 nn = torch.nn
 F = torch.nn.functional
 
+# L-BFGS iterations per epoch, and its memory.
+LBFGS_INNER = 20
+LBFGS_MEMORY = 10
 # Rows x landmarks x features above which the chi2 kernel is computed by chunks.
 _CHI2_CHUNK = 2**22
 
@@ -51,10 +54,32 @@ def pairwise_distance(kernel, A, B):
     raise ValueError(f"kernel {kernel!r} has no distance.")
 
 
+def arccos_kernel(A, B):
+    """Arc-cosine kernel of degree 1 (Cho and Saul 2009) of ``[a / sqrt(p), 1]``.
+
+    The covariance of an infinitely wide ReLU layer with weights of variance
+    ``1 / p`` (``p`` features) and biases of variance 1:
+    ``||a'|| ||b'|| J(cos t) / pi`` with ``J(c) = sqrt(1 - c^2) + (pi -
+    arccos c) c``. The cosine is kept a few ulps inside ``[-1, 1]``, where
+    the gradient of ``J`` (``pi - arccos c``) is finite.
+    """
+    scale = A.shape[1] ** -0.5
+    a = torch.cat([A * scale, torch.ones_like(A[:, :1])], dim=1)
+    b = torch.cat([B * scale, torch.ones_like(B[:, :1])], dim=1)
+    na = a.norm(dim=1, keepdim=True)  # >= 1: the bias coordinate
+    nb = b.norm(dim=1, keepdim=True)
+    edge = 1 - 10 * torch.finfo(A.dtype).eps
+    c = ((a @ b.T) / (na * nb.T)).clamp(-edge, edge)
+    J = torch.sqrt(1 - c * c) + (torch.pi - torch.arccos(c)) * c
+    return na * nb.T * J / torch.pi
+
+
 def kernel_matrix(kernel, A, B, gamma):
     """``[k(a_i, b_j)]`` for one of the kernels of ``NystromNetClassifier``."""
     if kernel == "linear":
         return A @ B.T
+    if kernel == "arccos":
+        return arccos_kernel(A, B)
     if kernel == "cosine":
         eps = torch.finfo(A.dtype).tiny
         a = A / (A.norm(dim=1, keepdim=True) + eps)
@@ -88,6 +113,31 @@ def inverse_sqrt_psd(K):
     floor = max(1e-12, 10 * K.shape[0] * float(torch.finfo(K.dtype).eps) * top)
     S = S.clamp_min(floor)
     return ((U / torch.sqrt(S)) @ U.T).to(K.dtype)
+
+
+def kernel_blocks(kernels, gammas, A, B):
+    """``[k(a_i, b_j)]`` for every kernel (with its bandwidth), as a list."""
+    return [kernel_matrix(k, A, B, g) for k, g in zip(kernels, gammas)]
+
+
+def exact_maps(kernels, gammas, Z_landmarks):
+    """The exact Nyström maps ``K_mm^{-1/2}``, one per kernel, stacked."""
+    return torch.stack([
+        inverse_sqrt_psd(K)
+        for K in kernel_blocks(kernels, gammas, Z_landmarks, Z_landmarks)
+    ])
+
+
+def nystrom_features(kernels, gammas, Z, Z_landmarks):
+    """Nyström features of the rows ``Z`` with the exact maps of the landmark
+    rows ``Z_landmarks`` (numpy in, numpy out, float64): the features of the
+    network without a backbone and with ``metric="fixed"``."""
+    with torch.no_grad():
+        Z = torch.as_tensor(Z, dtype=torch.float64)
+        L = torch.as_tensor(Z_landmarks, dtype=torch.float64)
+        blocks = kernel_blocks(kernels, gammas, Z, L)
+        maps = exact_maps(kernels, gammas, L)
+        return torch.cat([K @ W.T for K, W in zip(blocks, maps)], dim=1).numpy()
 
 
 class MLPBackbone(nn.Module):
@@ -127,9 +177,9 @@ class CNNBackbone(nn.Module):
 class NystromNet(nn.Module):
     """Backbone, Nyström kernel layer(s) with a linear metric, softmax layer.
 
-    ``h = concat_k W_k [k(z(x), z(l_j))]_j`` with ``z = phi(x) / ||phi(x)||``
-    and the landmarks ``l_j`` passed through the same backbone ``phi``;
-    the logits are ``classifier(h)``.
+    ``h = concat_k W_k [k(z(x), z(l_j))]_j`` with ``z = phi(x)`` (divided by
+    ``||phi(x)||`` with ``normalize``) and the landmarks ``l_j`` passed
+    through the same backbone ``phi``; the logits are ``classifier(h)``.
 
     Parameters
     ----------
@@ -150,6 +200,8 @@ class NystromNet(nn.Module):
         False keeps the backbone frozen and in eval mode.
     eps : float
         Added under the square root of the l2 normalisation.
+    normalize : bool
+        l2-normalise the features ``z`` (else ``z = phi(x)``).
     """
 
     def __init__(
@@ -164,8 +216,10 @@ class NystromNet(nn.Module):
         n_classes,
         train_backbone,
         eps,
+        normalize=True,
     ):
         super().__init__()
+        self.normalize = normalize
         self.backbone = backbone
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.kernels = list(kernels)
@@ -203,25 +257,17 @@ class NystromNet(nn.Module):
             if self.input_shape is not None:
                 x = x.reshape(x.shape[0], *self.input_shape)
             z = self.backbone(x).flatten(1)
-        return l2_normalize(z, self.eps)
+        return l2_normalize(z, self.eps) if self.normalize else z
 
     def kernel_vectors(self, x, z_landmarks=None):
         """List (one per kernel) of ``[k(z(x), z(l_j))]_j``."""
         z = self.embed(x)
         zl = self.embed(self.landmarks) if z_landmarks is None else z_landmarks
-        return [
-            kernel_matrix(k, z, zl, g) for k, g in zip(self.kernels, self.gammas)
-        ]
+        return kernel_blocks(self.kernels, self.gammas, z, zl)
 
     def exact_metric(self):
         """``K_mm^{-1/2}`` of the current landmark features, one per kernel."""
-        zl = self.embed(self.landmarks)
-        return torch.stack(
-            [
-                inverse_sqrt_psd(kernel_matrix(k, zl, zl, g))
-                for k, g in zip(self.kernels, self.gammas)
-            ]
-        )
+        return exact_maps(self.kernels, self.gammas, self.embed(self.landmarks))
 
     def refresh_metric(self):
         """Set the fixed metric to ``K_mm^{-1/2}`` of the current landmarks."""
@@ -293,8 +339,8 @@ def make_backbone(spec, n_features, hidden_layer_sizes, input_shape):
     return copy.deepcopy(spec)
 
 
-def landmark_features(backbone, landmarks, input_shape, eps):
-    """Normalised features ``z`` of the landmark inputs before training."""
+def landmark_features(backbone, landmarks, input_shape, eps, normalize):
+    """Features ``z`` of the landmark inputs before training."""
     with torch.no_grad():
         if backbone is None:
             z = landmarks
@@ -309,17 +355,32 @@ def landmark_features(backbone, landmarks, input_shape, eps):
                     f"backbone failed on inputs of shape {tuple(x.shape)} (set "
                     f"input_shape to the shape it expects): {exc}"
                 ) from exc
-        return l2_normalize(z, eps)
+        return l2_normalize(z, eps) if normalize else z
+
+
+def initial_gammas(kernels, gammas, z, factors=None):
+    """The bandwidths: a ``None`` becomes :func:`median_gamma` of the landmark
+    features ``z`` times its entry of ``factors`` (1 by default); kernels
+    without a bandwidth get ``None``."""
+    factors = [1.0] * len(kernels) if factors is None else factors
+    return [
+        (float(g) if g is not None else median_gamma(k, z) * f)
+        if k in KERNELS_WITH_GAMMA
+        else None
+        for k, g, f in zip(kernels, gammas, factors)
+    ]
 
 
 def build_nystrom_net(backbone, landmark_inputs, *, n_features, hidden_layer_sizes,
-                      input_shape, kernels, gammas, learn_landmarks, adaptive,
-                      n_classes, train_backbone, eps, device, dtype):
+                      input_shape, kernels, gammas, gamma_factors, learn_landmarks,
+                      adaptive, n_classes, train_backbone, eps, normalize, device,
+                      dtype):
     """A new :class:`NystromNet` on ``device`` in ``dtype``.
 
     ``backbone`` is the estimator's parameter (see :func:`make_backbone`);
     ``landmark_inputs`` are the drawn rows. A ``None`` in ``gammas`` becomes
-    :func:`median_gamma` of the initial landmark features. Draws the initial
+    :func:`median_gamma` of the initial landmark features times its entry of
+    ``gamma_factors``. Draws the initial
     weights from torch's global generator (the caller seeds it).
     """
     phi = make_backbone(backbone, n_features, hidden_layer_sizes, input_shape)
@@ -327,20 +388,16 @@ def build_nystrom_net(backbone, landmark_inputs, *, n_features, hidden_layer_siz
         phi = phi.to(device=device, dtype=dtype)
         phi.eval()
     L = torch.as_tensor(landmark_inputs, dtype=dtype, device=device)
-    z = landmark_features(phi, L, input_shape, eps)
+    z = landmark_features(phi, L, input_shape, eps, normalize)
     if "chi2" in kernels and bool((z < 0).any()):
         raise ValueError(
             "kernel='chi2' needs non-negative features; the backbone outputs "
             "negative values."
         )
-    fitted_gammas = [
-        (float(g) if g is not None else median_gamma(k, z))
-        if k in KERNELS_WITH_GAMMA
-        else None
-        for k, g in zip(kernels, gammas)
-    ]
-    return NystromNet(phi, input_shape, L, learn_landmarks, kernels, fitted_gammas,
-                      adaptive, n_classes, train_backbone, eps)
+    return NystromNet(phi, input_shape, L, learn_landmarks, kernels,
+                      initial_gammas(kernels, gammas, z, gamma_factors), adaptive,
+                      n_classes,
+                      train_backbone, eps, normalize)
 
 
 def nystrom_optimizer(net, learning_rate, learning_rate_metric):
@@ -353,15 +410,30 @@ def nystrom_optimizer(net, learning_rate, learning_rate_metric):
     return torch.optim.Adam(groups)
 
 
-def nystrom_objective(net, decayed, alpha, metric_penalty, batch):
+def nystrom_lbfgs(net):
+    """Full-batch L-BFGS (strong Wolfe line search) on the trained parameters:
+    the solver of the network without a backbone, whose features are an
+    ill-conditioned linear map of the kernel vectors (Adam's steps of one size
+    for every parameter would not do)."""
+    return torch.optim.LBFGS(
+        [p for p in net.parameters() if p.requires_grad], lr=1.0,
+        max_iter=LBFGS_INNER, history_size=LBFGS_MEMORY, tolerance_grad=1e-10,
+        tolerance_change=1e-12, line_search_fn="strong_wolfe",
+    )
+
+
+def nystrom_objective(net, decayed, alpha, metric_penalty, batch, forward=None):
     """Training loss of a batch ``(X, y, sample_weight)`` and its terms.
 
     The weighted cross-entropy (mean over the batch of ``weight * ce``), plus
     ``alpha / 2`` times the squared norm of the ``decayed`` weights, plus, for
-    an adaptive metric, ``metric_penalty / 2 * ||W - W_0||_F^2``.
+    an adaptive metric, ``metric_penalty / 2 * ||W - W_0||_F^2``. ``forward``
+    maps the batch's ``X`` to the logits (``net`` by default; the softmax layer
+    when ``X`` holds fixed Nyström features).
     """
     xb, yb, wb = batch
-    ce = (F.cross_entropy(net(xb), yb, reduction="none") * wb).mean()
+    logits = (net if forward is None else forward)(xb)
+    ce = (F.cross_entropy(logits, yb, reduction="none") * wb).mean()
     decay = 0.5 * alpha * sum((p * p).sum() for p in decayed)
     terms = {"cross_entropy": ce, "weight_decay": decay}
     total = ce + decay

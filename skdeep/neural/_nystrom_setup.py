@@ -13,11 +13,11 @@ from ..utils._torch_base import _INFERENCE_BATCH
 from ..utils._validation import check_tensor_size
 from ..utils._warnings import warn
 
-KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine")
+KERNELS = ("rbf", "laplacian", "linear", "chi2", "cosine", "arccos")
 # Kernels with a bandwidth gamma (the others have none).
 KERNELS_WITH_GAMMA = ("rbf", "laplacian", "chi2")
 # n_landmarks="auto": all the training samples up to this many.
-AUTO_LANDMARKS = 100
+AUTO_LANDMARKS = 300
 # Scaled inputs beyond this magnitude are brought back into range at prediction.
 INPUT_BOUND = 1e6
 # Channels of the "cnn" backbone's blocks.
@@ -141,17 +141,19 @@ def check_sizes(*, n_landmarks, n_kernels, n_features, rows, backbone,
         )
 
 
-def scale_inputs(X, scale, whole_rows, dtype):
-    """``X / scale`` as ``dtype``, entries beyond :data:`INPUT_BOUND` brought
-    back into range.
+def scale_inputs(X, mean, scale, whole_rows, dtype):
+    """``(X - mean) / scale`` as ``dtype``, entries beyond :data:`INPUT_BOUND`
+    brought back into range.
 
-    The division is done in float64. With ``whole_rows`` (no backbone: the
-    network only sees each row's direction) a row whose largest magnitude
-    passes the bound is divided by a power of two that brings it below; else
-    the entries are clipped to ``[-INPUT_BOUND, INPUT_BOUND]``. Rows within
-    the bound are left as they are.
+    Computed in float64 as ``X / scale - mean / scale``, so that no
+    intermediate overflows. With ``whole_rows`` (no backbone and l2-normalised
+    features: the network only sees each row's direction) a row whose largest
+    magnitude passes the bound is divided by a power of two that brings it
+    below; else the entries are clipped to ``[-INPUT_BOUND, INPUT_BOUND]``
+    (far from every landmark either way). Rows within the bound are left as
+    they are.
     """
-    Z = np.asarray(X, dtype=np.float64) / scale
+    Z = np.asarray(X, dtype=np.float64) / scale - np.asarray(mean) / scale
     top = np.abs(Z).max(axis=1) if Z.size else np.zeros(Z.shape[0])
     over = top > INPUT_BOUND
     if over.any():

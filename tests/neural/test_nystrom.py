@@ -6,10 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import pairwise
-from sklearn.preprocessing import normalize
+from sklearn.preprocessing import StandardScaler, normalize
 
 torch = pytest.importorskip("torch")
 
@@ -17,6 +19,14 @@ from skdeep.neural import NystromNetClassifier  # noqa: E402
 from skdeep.neural._nystrom_modules import (  # noqa: E402
     CNNBackbone,
     kernel_matrix,
+)
+from skdeep.neural._nystrom_select import (  # noqa: E402
+    ALPHA_GRID,
+    GAMMA_FACTORS,
+    collapse_duplicates,
+    fit_softmax,
+    inner_folds,
+    select_alpha,
 )
 
 
@@ -50,9 +60,12 @@ def accuracy(clf, X, y, train, test):
 @pytest.mark.parametrize("shots, bar", [(5, 0.83), (20, 0.90)])
 def test_few_shot_accuracy_on_digits(digits, shots, bar):
     # Chance is 0.10; LogisticRegression gets 0.85 / 0.93 on these splits.
+    # Pixels are scaled as a whole (scaling="max_abs": standardising each
+    # pixel amplifies the noise of the rarely inked ones; 0.819 / 0.937).
     X, y = digits
     scores = [
-        accuracy(NystromNetClassifier(device="cpu", random_state=seed), X, y,
+        accuracy(NystromNetClassifier(scaling="max_abs", device="cpu",
+                                      random_state=seed), X, y,
                  *few_shot_split(y, shots, seed))
         for seed in range(3)
     ]
@@ -61,29 +74,204 @@ def test_few_shot_accuracy_on_digits(digits, shots, bar):
 
 
 def test_fixed_metric_without_backbone_is_sklearn_nystroem(digits):
+    # the inputs are standardised with the training statistics, then the
+    # features are those of sklearn's Nystroem on the same landmarks
     X, y = digits
     train, test = few_shot_split(y, 5, 0)
-    clf = NystromNetClassifier(n_landmarks=30, metric="fixed", max_iter=2,
-                               device="cpu", random_state=0).fit(X[train], y[train])
+    clf = NystromNetClassifier(n_landmarks=30, kernel="rbf", metric="fixed",
+                               gamma=None, alpha=1e-3, max_iter=2, device="cpu",
+                               random_state=0).fit(X[train], y[train])
+    scaler = StandardScaler().fit(X[train])
+    varying = scaler.scale_ > 1e-12
+    np.testing.assert_allclose(clf.input_mean_, scaler.mean_, atol=1e-12)
+    np.testing.assert_allclose(clf.input_scale_[varying], scaler.scale_[varying])
+
+    def scaled(rows):
+        return (rows - clf.input_mean_) / clf.input_scale_
+
     landmarks = clf.landmarks_
     np.testing.assert_array_equal(landmarks, X[train][clf.landmark_indices_])
-    # gamma = 1 / median squared distance between the normalised landmarks
-    d2 = pairwise.euclidean_distances(normalize(landmarks), squared=True)
+    # gamma = 1 / median squared distance between the scaled landmarks
+    d2 = pairwise.euclidean_distances(scaled(landmarks), squared=True)
     gamma = 1 / np.median(d2[np.triu_indices(30, 1)])
-    assert clf.gamma_[0] == pytest.approx(gamma, rel=1e-6)
+    assert clf.gamma_ == [pytest.approx(gamma, rel=1e-6)]
 
-    nystroem = Nystroem(kernel="rbf", gamma=clf.gamma_[0], n_components=30,
-                        random_state=0).fit(normalize(landmarks))
-    expected = nystroem.transform(normalize(X[test]))
+    nystroem = Nystroem(kernel="rbf", gamma=gamma, n_components=30,
+                        random_state=0).fit(scaled(landmarks))
+    expected = nystroem.transform(scaled(X[test]))
     h = clf.transform(X[test])[:, nystroem.component_indices_]
     np.testing.assert_allclose(h, expected, rtol=1e-6, atol=1e-8)
     # and the metric is the inverse square root of the landmark kernel matrix
-    K = pairwise.rbf_kernel(normalize(landmarks), gamma=clf.gamma_[0])
+    K = pairwise.rbf_kernel(scaled(landmarks), gamma=gamma)
     np.testing.assert_allclose(clf.metric_[0] @ K @ clf.metric_[0], np.eye(30),
                                atol=1e-6)
 
 
-@pytest.mark.parametrize("kernel", ["rbf", "laplacian", "linear", "chi2", "cosine"])
+def test_normalize_and_max_abs_scaling_give_the_normalised_nystroem(digits):
+    # the paper's l2-normalised features, on inputs divided by one number
+    X, y = digits
+    train, test = few_shot_split(y, 3, 0)
+    clf = NystromNetClassifier(n_landmarks=20, kernel="rbf", gamma=0.7,
+                               normalize=True,
+                               scaling="max_abs", alpha=1e-3, max_iter=2,
+                               device="cpu", random_state=0).fit(X[train], y[train])
+    np.testing.assert_array_equal(clf.input_scale_, np.full(64, X[train].max()))
+    landmarks = normalize(clf.landmarks_)
+    expected = pairwise.rbf_kernel(normalize(X[test]), landmarks, gamma=0.7)
+    K = pairwise.rbf_kernel(landmarks, gamma=0.7)
+    np.testing.assert_allclose(clf.transform(X[test]) @ np.linalg.inv(clf.metric_[0]),
+                               expected, atol=1e-6)
+    np.testing.assert_allclose(clf.metric_[0] @ K @ clf.metric_[0], np.eye(20),
+                               atol=1e-6)
+
+
+def test_auto_gamma_is_one_block_per_multiple_of_the_median(digits):
+    X, y = digits
+    train, _ = few_shot_split(y, 3, 0)
+    clf = NystromNetClassifier(max_iter=2, device="cpu", random_state=0)
+    clf.fit(X[train], y[train])
+    median = NystromNetClassifier(gamma=None, max_iter=2, device="cpu",
+                                  random_state=0).fit(X[train], y[train]).gamma_[0]
+    # the default kernels: one rbf block per factor, then the arc-cosine one
+    np.testing.assert_allclose(clf.gamma_[:-1], median * np.array(GAMMA_FACTORS))
+    assert clf.gamma_[-1] is None
+    blocks = len(GAMMA_FACTORS) + 1
+    assert clf.transform(X[:2]).shape == (2, blocks * clf.n_landmarks_)
+
+
+def test_standardisation_keeps_predictions_under_affine_maps_of_features(digits):
+    X, y = digits
+    train, test = few_shot_split(y, 5, 1)
+    X = X[:, X[train].std(axis=0) > 0]  # a constant column has no scale
+    rng = np.random.RandomState(0)
+    a, c = rng.uniform(0.1, 10, size=X.shape[1]), rng.normal(size=X.shape[1])
+    fits = [
+        NystromNetClassifier(device="cpu", random_state=0).fit(Z[train], y[train])
+        for Z in (X, X * a + c)
+    ]
+    np.testing.assert_allclose(fits[0].predict_proba(X[test]),
+                               fits[1].predict_proba(X[test] * a + c), atol=1e-6)
+    assert fits[0].alpha_ == fits[1].alpha_
+
+
+def test_fit_softmax_is_the_multinomial_logistic_regression():
+    # the solver behind the start of the softmax layer and the selection of
+    # alpha: mean CE + alpha / 2 ||A||^2 is LogisticRegression(C=1/(n alpha))
+    rng = np.random.RandomState(0)
+    H = rng.normal(size=(60, 5))
+    y = rng.randint(3, size=60)
+    alpha = 1e-2
+    A, b = fit_softmax(H, y, np.ones(60), 3, alpha)
+    lr = LogisticRegression(C=1 / (60 * alpha), tol=1e-10, max_iter=10000).fit(H, y)
+    np.testing.assert_allclose((H @ A + b) - (H @ A + b).mean(1, keepdims=True),
+                               lr.decision_function(H)
+                               - lr.decision_function(H).mean(1, keepdims=True),
+                               atol=1e-4)
+
+
+def test_iris_five_shots_keeps_the_information_of_the_norms():
+    # On standardised iris (a StandardScaler fitted on the 5 samples per class)
+    # the l2-normalised rows of the former defaults lose the norms: 0.809 on
+    # these splits (0.824 with normalize=True at the other defaults), against
+    # 0.942 for the defaults and 0.920 for LogisticRegression.
+    X, y = load_iris(return_X_y=True)
+    scores = {"default": [], "normalize": []}
+    for seed in range(5):
+        train, test = few_shot_split(y, 5, seed)
+        scaler = StandardScaler().fit(X[train])
+        Z = scaler.transform(X)
+        for name, params in (("default", {}), ("normalize", {"normalize": True})):
+            clf = NystromNetClassifier(device="cpu", random_state=seed, **params)
+            scores[name].append(accuracy(clf, Z, y, train, test))
+    mean = {name: np.mean(values) for name, values in scores.items()}
+    assert mean["default"] >= 0.93, scores
+    assert mean["default"] >= mean["normalize"] + 0.08, scores
+
+
+def test_defaults_converge_without_warnings(digits):
+    X, y = digits
+    for shots in (5, 20):
+        train, _ = few_shot_split(y, shots, 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            clf = NystromNetClassifier(device="cpu", random_state=0)
+            clf.fit(X[train], y[train])
+        assert clf.n_iter_ < clf.max_iter
+
+
+def test_repeating_a_row_and_weighting_it_choose_alike():
+    X = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0], [4.0, 5.0], [2.0, 3.0]])
+    y = np.array([0, 1, 0, 1, 0])
+    rows, w, index = collapse_duplicates(X, y, np.array([1.0, 1.0, 2.0, 0.0, 1.0]))
+    # (0, 1) twice, (2, 3) once per label, (4, 5) of weight 0 dropped
+    np.testing.assert_array_equal(X[rows], [[0, 1], [2, 3], [2, 3]])
+    np.testing.assert_array_equal(y[rows], [0, 0, 1])
+    np.testing.assert_array_equal(w, [3.0, 1.0, 1.0])
+    np.testing.assert_array_equal(index, [0, 2, 0, -1, 1])
+
+
+def test_alpha_is_chosen_by_inner_cross_validation():
+    # select_alpha against the same computation with scikit-learn's
+    # LogisticRegression (C = 1 / (n alpha)) on the same inner folds: the
+    # largest alpha of most right answers on the held-out rows
+    X, y = make_classification(n_samples=45, n_features=5, n_informative=3,
+                               n_redundant=0, n_classes=3, flip_y=0.2,
+                               random_state=0)
+    w = np.ones(y.size)
+    alphas = (10.0, 1.0, 1e-1, 1e-2, 1e-4)
+
+    def features(rows, landmark_rows):
+        return pairwise.rbf_kernel(rows, landmark_rows, gamma=0.5)
+
+    # the selection counts repeated rows once (none here) in sorted order
+    rows, w_rows, _ = collapse_duplicates(X, y, w)
+    np.testing.assert_array_equal(w_rows, 1.0)
+    Xc, yc = X[rows], y[rows]
+    folds = inner_folds(yc, w_rows, np.random.RandomState(1))
+    assert len(folds) == 5
+    assert ALPHA_GRID == tuple(sorted(ALPHA_GRID, reverse=True))
+    correct = np.zeros(len(alphas))
+    for train, test in folds:
+        for j, alpha in enumerate(alphas):
+            lr = LogisticRegression(C=1 / (train.size * alpha), tol=1e-10,
+                                    max_iter=10000)
+            lr.fit(features(Xc[train], Xc[train]), yc[train])
+            correct[j] += np.sum(lr.predict(features(Xc[test], Xc[train]))
+                                 == yc[test])
+    expected = alphas[int(np.argmax(correct))]
+    assert len(set(correct)) > 1, correct  # the choice matters
+    chosen = select_alpha(features, X, y, w, np.arange(y.size), 3, alphas[::-1],
+                          np.random.RandomState(1))
+    assert chosen == expected, (chosen, correct)
+
+
+def _arccos_reference(A, B):
+    # Cho and Saul's arc-cosine kernel of degree 1 on [x / sqrt(p), 1]
+    a = np.hstack([A / np.sqrt(A.shape[1]), np.ones((len(A), 1))])
+    b = np.hstack([B / np.sqrt(B.shape[1]), np.ones((len(B), 1))])
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    theta = np.arccos(np.clip(a @ b.T / np.outer(na, nb), -1, 1))
+    return np.outer(na, nb) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+
+
+def test_arccos_kernel_is_the_covariance_of_a_wide_relu_layer():
+    # E[relu(w.a + c) relu(w.b + c)] with w ~ N(0, I / p), c ~ N(0, 1), times 2
+    rng = np.random.RandomState(0)
+    A = rng.normal(size=(3, 4))
+    W = rng.normal(size=(200000, 4)) / 2.0
+    c = rng.normal(size=(200000, 1))
+    relu = np.maximum(A @ W.T + c.T, 0)
+    empirical = 2 * relu @ relu.T / W.shape[0]
+    got = kernel_matrix("arccos", torch.as_tensor(A), torch.as_tensor(A), None)
+    np.testing.assert_allclose(got.numpy(), empirical, rtol=0.02)
+    # and its gradient stays finite at coinciding points
+    a = torch.tensor(A, requires_grad=True)
+    kernel_matrix("arccos", a, a.detach(), None).sum().backward()
+    assert torch.isfinite(a.grad).all()
+
+
+@pytest.mark.parametrize("kernel",
+                         ["rbf", "laplacian", "linear", "chi2", "cosine", "arccos"])
 def test_kernel_layer_matches_sklearn_kernels(kernel):
     rng = np.random.RandomState(0)
     A, B = rng.uniform(size=(7, 5)), rng.uniform(size=(4, 5))
@@ -94,6 +282,7 @@ def test_kernel_layer_matches_sklearn_kernels(kernel):
         "linear": lambda: pairwise.linear_kernel(A, B),
         "chi2": lambda: pairwise.chi2_kernel(A, B, gamma=gamma),
         "cosine": lambda: pairwise.cosine_similarity(A, B),
+        "arccos": lambda: _arccos_reference(A, B),
     }[kernel]()
     got = kernel_matrix(kernel, torch.as_tensor(A), torch.as_tensor(B), gamma)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
@@ -112,7 +301,8 @@ def test_adaptive_metric_beats_fixed_with_a_trained_backbone(digits):
         scores[metric] = np.mean([
             accuracy(NystromNetClassifier(backbone="mlp", metric=metric,
                                           learning_rate=1e-2, max_iter=300,
-                                          n_landmarks=100,
+                                          n_landmarks=100, gamma=None,
+                                          kernel="rbf", scaling="max_abs",
                                           device="cpu", random_state=seed),
                      X, y, *few_shot_split(y, 5, seed))
             for seed in range(2)
@@ -124,8 +314,8 @@ def test_gradients_reach_the_backbone_through_the_landmarks(digits):
     X, y = digits
     train, _ = few_shot_split(y, 3, 0)
     clf = NystromNetClassifier(backbone="mlp", hidden_layer_sizes=(16,),
-                               n_landmarks=10, max_iter=1, device="cpu",
-                               random_state=0).fit(X[train], y[train])
+                               kernel="rbf", n_landmarks=10, gamma=None, max_iter=1,
+                               device="cpu", random_state=0).fit(X[train], y[train])
     net = clf.net_
     x = torch.as_tensor(X[:5])
     first = net.backbone.layers[0].weight
@@ -138,7 +328,9 @@ def test_gradients_reach_the_backbone_through_the_landmarks(digits):
     assert torch.linalg.norm(grad) > 0
     # and training moves the landmark features with the backbone
     before = NystromNetClassifier(backbone="mlp", hidden_layer_sizes=(16,),
-                                  n_landmarks=10, max_iter=1, learning_rate=1e-12,
+                                  kernel="rbf", n_landmarks=10, gamma=None,
+                                  max_iter=1,
+                                  learning_rate=1e-12,
                                   device="cpu", random_state=0)
     before.fit(X[train], y[train])
     longer = clf.set_params(max_iter=30).fit(X[train], y[train])
@@ -205,15 +397,17 @@ def test_outputs_shapes_and_consistency(digits):
     X, y = digits
     train, test = few_shot_split(y, 5, 0)
     clf = NystromNetClassifier(n_landmarks=20, kernel=["rbf", "linear"], max_iter=30,
-                               device="cpu", random_state=0).fit(X[train], y[train])
+                               metric="adaptive", device="cpu",
+                               random_state=0).fit(X[train], y[train])
     proba = clf.predict_proba(X[test])
     assert proba.shape == (test.size, 10)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X[test])), proba)
     np.testing.assert_array_equal(clf.predict(X[test]),
                                   clf.classes_[clf.decision_function(X[test]).argmax(1)])
-    assert clf.transform(X[test]).shape == (test.size, 40)
-    assert len(clf.gamma_) == 2 and clf.gamma_[1] is None
+    # gamma="auto": four rbf blocks, then the linear one
+    assert clf.transform(X[test]).shape == (test.size, 100)
+    assert len(clf.gamma_) == 5 and clf.gamma_[4] is None
     assert clf.loss_curve_.shape == (clf.n_iter_,)
     assert set(clf.loss_terms_) >= {"loss.cross_entropy", "loss.metric_penalty"}
     assert clf.best_validation_score_ is None
@@ -284,7 +478,8 @@ def test_early_stopping_restores_and_scores(digits):
 def test_warm_start_continues(digits):
     X, y = digits
     train, _ = few_shot_split(y, 3, 0)
-    clf = NystromNetClassifier(n_landmarks=10, max_iter=10, warm_start=True,
+    clf = NystromNetClassifier(backbone="mlp", hidden_layer_sizes=(16,),
+                               n_landmarks=10, max_iter=10, warm_start=True,
                                device="cpu", random_state=0).fit(X[train], y[train])
     first_curve, landmarks = clf.loss_curve_.copy(), clf.landmarks_.copy()
     clf.fit(X[train], y[train])
@@ -318,7 +513,7 @@ def test_sample_and_class_weights(digits):
         ({"kernel": "poly"}, "kernel"),
         ({"kernel": ["rbf", "poly"]}, "kernel"),
         ({"kernel": []}, "kernel"),
-        ({"gamma": [1.0, 2.0]}, "gamma"),
+        ({"gamma": [1.0, 2.0, 3.0]}, "gamma"),
         ({"gamma": -1.0}, "gamma"),
         ({"input_shape": (3, 3)}, "input_shape"),
         ({"input_shape": (8, -8)}, "input_shape"),
@@ -368,12 +563,12 @@ def test_too_many_landmarks_are_clipped_with_a_warning(digits):
         clf = NystromNetClassifier(n_landmarks=100, max_iter=2, device="cpu")
         clf.fit(X[:30], y[:30])
     assert clf.n_landmarks_ == 30
-    assert clf.transform(X[:2]).shape == (2, 30)
+    assert clf.transform(X[:2]).shape == (2, (len(GAMMA_FACTORS) + 1) * 30)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("n_samples, expected", [(30, 30), (300, 100)])
-def test_auto_landmarks_take_every_sample_up_to_100_silently(
+@pytest.mark.parametrize("n_samples, expected", [(30, 30), (400, 300)])
+def test_auto_landmarks_take_every_sample_up_to_300_silently(
     digits, n_samples, expected
 ):
     X, y = digits
