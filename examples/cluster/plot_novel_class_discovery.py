@@ -176,13 +176,14 @@ plt.tight_layout()
 # novel leaves that the data do not hold; with ``n_novel_classes="auto"`` the
 # fit keeps the novel clusters that pass the novelty test (a sample is novel
 # only where it beats the known leaves by more than the labeled samples do)
-# and lowers a BIC-type criterion. :meth:`~skdeep.cluster.NovelClassKMeans.predict_node`
-# names each novel cluster by its leaf when the tree tells it apart from the
-# other novel leaves, by the ancestor below which it sits otherwise: an absent
-# sibling of a novel leaf shares its prior, so their parent is named. Here the
-# criterion keeps one cluster too many, a split of a novel class: both halves
-# are named "novel, below c1.0", which holds the truth (the ``ancestor``
-# score), while the leaf naming drops.
+# and removes clusters, the model refitted after each removal, while a
+# BIC-type criterion decreases: here it keeps the two novel classes.
+# :meth:`~skdeep.cluster.NovelClassKMeans.predict_node` names each novel
+# cluster by its leaf when the tree tells it apart from the other novel
+# leaves, by the ancestor below which it sits otherwise: an absent sibling of
+# a novel leaf shares its prior, so their parent is named. The cluster of
+# c1.0.1 is named "novel, below c1.0", which holds the truth (the
+# ``ancestor`` score), while the leaf naming drops.
 absent = {"absent.0": novel[0].rsplit(".", 1)[0], "absent.1": "root"}
 auto = NovelClassKMeans({**tree, **absent}, n_novel_classes="auto",
                         random_state=0).fit(X, y)

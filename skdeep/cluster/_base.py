@@ -1,5 +1,6 @@
 """The base of the cluster estimators of hierarchical novel class discovery."""
 
+import copy
 import inspect
 from numbers import Integral, Real
 
@@ -206,13 +207,36 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         scores = self._evidence(X)
         labeled = y_index >= 0
         self._known, self.novelty_margin_ = known, 0.0
-        self._active, self.novelty_margin_ = select_novel(
-            scores[~labeled],
-            left_out(scores[labeled], y_index[labeled], self._loo,
-                     self._evidence_offsets()),
-            known,
+        refit = None
+        if self.n_novel_classes == "auto":
+            Xs = self._scaled(X)
+
+            def refit(active):
+                model = copy.copy(self)
+                model._refit(Xs, y_index, tree, known, active)
+                s = model._evidence(X)
+                terms = model._criterion()
+                dens = model._criterion_scores(Xs, y_index, active)
+                if dens is not None:
+                    terms.update(scores=dens[~labeled], log_norm=0.0)
+                dens = s if dens is None else dens
+                own = y_index[labeled]
+                terms["ll_labeled"] = (
+                    np.sum(dens[labeled][np.arange(own.size), own]
+                           - terms["log_weights"][own])
+                    + terms["log_norm"] * own.size)
+                return s[~labeled], model._left_out(s, y_index), terms, model
+
+        active, margin, model = select_novel(
+            scores[~labeled], self._left_out(scores, y_index), known,
             level=self.novelty_level, min_cluster_size=self.min_cluster_size,
-            auto=self.n_novel_classes == "auto", **self._criterion())
+            auto=self.n_novel_classes == "auto", refit=refit,
+            n_labeled=int(labeled.sum()),
+            **self._criterion())
+        if model is not None:  # the model refitted on the leaves kept
+            self.__dict__.update(model.__dict__)
+            scores = self._evidence(X)
+        self._active, self.novelty_margin_ = active, margin
         order = rematch(self._leaf_centers(), tree, known, self._active,
                         self.n_neighbors)
         if not np.array_equal(order, np.arange(order.size)):
@@ -229,6 +253,18 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
             allowed = gate(scores[~labeled], known, self._active, self.novelty_margin_)
             assignments[~labeled] = np.argmax(allowed, axis=1)
         return assignments
+
+    def _criterion_scores(self, Xs, y_index, active):
+        """Per-sample, per-leaf log-densities that ``n_novel_classes="auto"``
+        judges the model by, when they are not the evidences (``None``)."""
+        return None
+
+    def _left_out(self, scores, y_index):
+        """The labeled samples' evidences, their own class fitted without
+        them (:func:`~._novelty.left_out`)."""
+        labeled = y_index >= 0
+        return left_out(scores[labeled], y_index[labeled], self._loo,
+                        self._evidence_offsets())
 
     def _set_loo_factors(self, assignments, y_index, w_labeled, w_unlabeled):
         """Store :func:`~._novelty.loo_factors` for the novelty test."""

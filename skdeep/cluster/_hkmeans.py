@@ -200,10 +200,35 @@ def _solve_start(X, y_index, A, tree, centers, solve, kwargs, monitor, priors,
     return sol
 
 
-def nearest_center(X, centers, x_sq=None):
-    """Index of the nearest centre of each row, computed in the dtype of ``X``."""
+def nearest_center(X, centers, x_sq=None, active=None):
+    """Index of the nearest centre of each row, computed in the dtype of ``X``;
+    ``active`` (a mask over the centres) closes the others."""
     centers = centers.astype(X.dtype, copy=False)
-    return np.argmin(squared_distances(X, centers, x_sq), axis=1)
+    d2 = squared_distances(X, centers, x_sq)
+    if active is not None:
+        d2[:, ~active] = np.inf
+    return np.argmin(d2, axis=1)
+
+
+def refit(X, y_index, tree, centers, active, *, lambda_unlabeled,
+          lambda_hierarchy, solver, learning_rate, monitor):
+    """Solve h-k-means again from ``centers`` with only the ``active`` leaves
+    open to the unlabeled samples.
+
+    An inactive leaf takes no sample: with no data its offset is shrunk to
+    zero by the hierarchy penalty (it sits at its parent). Used by
+    ``n_novel_classes="auto"`` to refit the model after a novel cluster is
+    removed, so that the criterion compares fitted models.
+    """
+    A = tree.ancestor_matrix()
+    penalty = node_penalties(A, lambda_unlabeled, lambda_hierarchy)
+    kwargs = dict(lambda_unlabeled=lambda_unlabeled, penalty=penalty,
+                  active=active)
+    if solver == "adam":
+        kwargs["learning_rate"] = learning_rate
+    solve = _alternating if solver == "alternating" else _adam
+    return solve(X, y_index, A, offsets_from_centers(centers, A, tree),
+                 monitor=monitor, **kwargs)
 
 
 def _known_means(X, y_index, known):
@@ -290,26 +315,28 @@ def _fresh(monitor, **rule):
     return fresh
 
 
-def _solution(X, y_index, A, E, unl_sq, monitor, converged):
+def _solution(X, y_index, A, E, unl_sq, monitor, converged, active=None):
     """Package the solve: centres, and the final assignment of every sample."""
     C = A @ E
     assign = y_index.copy()
     unlabeled = y_index < 0
     if unlabeled.any():
-        assign[unlabeled] = nearest_center(X[unlabeled], C, unl_sq)
+        assign[unlabeled] = nearest_center(X[unlabeled], C, unl_sq, active)
     curve = monitor.loss_curve()
     return HKMeansSolution(E, C, assign, curve, monitor.n_iter, converged,
                            float(curve[-1]))
 
 
-def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor):
+def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor,
+                 active=None):
     """Squared-distance h-k-means by exact alternating minimisation.
 
     Each pass assigns the unlabeled samples to their nearest prototype, then solves
     the normal equations of all offsets at once; the loss never increases. Stops
     at the fixed point (no assignment changes: a property of the algorithm), by
     the stopping rule over one pass (the scale: the first loss), or at
-    ``max_iter`` passes.
+    ``max_iter`` passes. ``active``: the leaves open to the unlabeled samples
+    (all when ``None``).
     """
     monitor = _fresh(monitor)
     labeled = y_index >= 0
@@ -324,7 +351,7 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor):
     converged = False
     for _ in range(monitor.max_iter):
         if X_unl.shape[0]:
-            z_new = nearest_center(X_unl, A @ E, unl_sq)
+            z_new = nearest_center(X_unl, A @ E, unl_sq, active)
             if z is not None and np.array_equal(z, z_new):
                 converged = True  # this pass only confirmed the fixed point
                 break
@@ -346,10 +373,11 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor):
         if monitor.converged():
             converged = True
             break
-    return _solution(X, y_index, A, E, unl_sq, monitor, converged)
+    return _solution(X, y_index, A, E, unl_sq, monitor, converged, active)
 
 
-def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor):
+def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor,
+          active=None):
     """Non-squared h-k-means by full-batch Adam on the offsets (the reference
     implementation's solver). Stops by the stopping rule over the last
     :data:`ADAM_N_ITER_NO_CHANGE` steps, with ``tol`` per step (the scale: that
@@ -358,7 +386,7 @@ def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor
     X_lab, X_unl = X[labeled], X[~labeled]
     a, b = term_weights(y_index, lambda_unlabeled)
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
-    data = (A, X_lab, y_index[labeled], X_unl, unl_sq, a, b, penalty)
+    data = (A, X_lab, y_index[labeled], X_unl, unl_sq, a, b, penalty, active)
     E = E.copy()  # Adam updates it in place
     adam = NumpyAdam([E], learning_rate)
     loss, grad = _adam_objective(E, *data)
@@ -372,17 +400,18 @@ def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor
             break
         adam.step([grad])
         loss, grad = _adam_objective(E, *data)
-    return _solution(X, y_index, A, E, unl_sq, monitor, converged)
+    return _solution(X, y_index, A, E, unl_sq, monitor, converged, active)
 
 
-def _adam_objective(E, A, X_lab, y_lab, X_unl, unl_sq, a, b, penalty):
+def _adam_objective(E, A, X_lab, y_lab, X_unl, unl_sq, a, b, penalty,
+                    active=None):
     """The non-squared h-k-means loss at offsets ``E`` and its gradient in ``E``."""
     C = A @ E
     lab_units, lab_total = unit_residual_sums(X_lab, C, y_lab)
     grad_c = -a * lab_units
     loss = a * lab_total
     if X_unl.shape[0]:
-        z = nearest_center(X_unl, C, unl_sq)
+        z = nearest_center(X_unl, C, unl_sq, active)
         unl_units, unl_total = unit_residual_sums(X_unl, C, z)
         grad_c -= b * unl_units
         loss += b * unl_total

@@ -5,7 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
-from ._hkmeans import offsets_from_centers, term_weights
+from ._hkmeans import offsets_from_centers, refit, term_weights
 from ._ncd_kernels import squared_distances, with_far_rows
 
 
@@ -41,12 +41,17 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         ``"auto"``: the fit chooses how many novel classes the data hold, up
         to the novel leaves of the hierarchy (without one: up to
         ``max(5, n_known_classes)`` leaves ``novel_0, ...``): starting from
-        the clusters that pass the novelty test, clusters are removed while
-        the penalised k-means objective ``-2 log L + n_features * n_novel *
-        log(n_unlabeled)`` decreases, ``L`` the likelihood of the unlabeled
-        samples under the prototypes read as a spherical Gaussian mixture
-        (equal weights, the labeled samples' variance about their
-        prototypes). A hierarchy may then list leaves absent from the data.
+        the clusters that pass the novelty test, the cluster whose removal
+        lowers the penalised objective ``-2 log L + n_features * n_novel *
+        log(n_samples)`` most is removed, and the prototypes are solved
+        again without it, while that objective decreases. ``L`` is the
+        likelihood of the samples (labeled ones in their class, unlabeled
+        ones under the novelty test) under the prototypes read as a
+        Gaussian mixture of equal weights with one diagonal covariance, the
+        variances of the samples about their prototypes. A hierarchy may
+        then list leaves absent from the data. The fitted prototypes are
+        those of the last refit; ``loss_curve_`` and ``n_iter_`` describe the
+        first solve, with every novel leaf open.
     lambda_unlabeled : float, default=1.0
         Weight ``lambda_u`` of the unlabeled term.
     lambda_hierarchy : float, default=0.05
@@ -289,17 +294,23 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         monitor = IterationMonitor(self)
         solution = self._hkmeans(Xs, y_index, tree, known, monitor)
         monitor.finish(solution.converged)
-        offsets = solution.offsets * self._scale
-        offsets[0] += self._shift  # the root offset carries the location
-        self.node_offsets_ = offsets.astype(X.dtype, copy=False)
         self.ancestors_ = tree.ancestor_matrix()
         self.nodes_ = list(tree.nodes)
-        self._centers_scaled = solution.centers
-        centers = solution.centers * self._scale + self._shift
-        self.cluster_centers_ = centers.astype(X.dtype, copy=False)
+        self._set_prototypes(solution, Xs, y_index, X.dtype)
         with np.errstate(over="ignore", under="ignore"):
             self.loss_curve_ = solution.loss_curve * np.float64(self._scale) ** 2
         self._n_features_out = len(self.classes_)
+        return solution
+
+    def _set_prototypes(self, solution, Xs, y_index, dtype):
+        """The fitted prototypes of an h-k-means ``solution``, and the units
+        and leave-one-out factors of the novelty test."""
+        offsets = solution.offsets * self._scale
+        offsets[0] += self._shift  # the root offset carries the location
+        self.node_offsets_ = offsets.astype(dtype, copy=False)
+        self._centers_scaled = solution.centers
+        centers = solution.centers * self._scale + self._shift
+        self.cluster_centers_ = centers.astype(dtype, copy=False)
         # the within-class variance per feature of the labeled samples: the
         # unit of the evidences of the novelty test and its criterion
         labeled = y_index >= 0
@@ -308,7 +319,17 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self._unit = 2.0 * max(var, np.finfo(np.float64).tiny)
         self._set_loo_factors(solution.assignments, y_index,
                               *term_weights(y_index, self.lambda_unlabeled))
-        return solution
+
+    def _refit(self, Xs, y_index, tree, known, active):
+        """Solve again from the fitted prototypes with only the ``active``
+        leaves open to the unlabeled samples (``n_novel_classes="auto"``)."""
+        solution = refit(
+            Xs, y_index, tree, self._centers_scaled, active,
+            lambda_unlabeled=self.lambda_unlabeled,
+            lambda_hierarchy=self.lambda_hierarchy, solver=self.solver,
+            learning_rate=self.learning_rate,
+            monitor=IterationMonitor(self, verbose=0))
+        self._set_prototypes(solution, Xs, y_index, self.cluster_centers_.dtype)
 
     def _evidence_offsets(self):
         return np.zeros(len(self.classes_))
@@ -322,8 +343,29 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _criterion(self):
         """The penalised k-means objective of ``n_novel_classes="auto"``."""
+        # the evidences leave out the Gaussian's normalising constant
+        # -(d / 2) log(2 pi sigma^2), with 2 sigma^2 = self._unit
         return dict(n_params=self.n_features_in_, soft=True,
-                    log_weights=np.zeros(len(self.classes_)))
+                    log_weights=np.zeros(len(self.classes_)),
+                    log_norm=-0.5 * self.n_features_in_ * np.log(
+                        np.pi * self._unit))
+
+    def _criterion_scores(self, Xs, y_index, active):
+        """The log-densities of ``n_novel_classes="auto"``: the prototypes
+        read as a Gaussian mixture with a shared diagonal covariance, its
+        variances those of every sample about its prototype (its class when
+        labeled, its nearest ``active`` prototype otherwise). Per feature, not
+        one for all: a class elongated along a high-variance direction is not
+        split for the length of that direction."""
+        C = self._centers_scaled
+        d2 = squared_distances(Xs, C.astype(Xs.dtype)).astype(np.float64)
+        d2[:, ~active] = np.inf
+        own = np.where(y_index >= 0, y_index, np.argmin(d2, axis=1))
+        resid = (Xs - C[own].astype(Xs.dtype)).astype(np.float64)
+        var = np.maximum(np.mean(resid**2, axis=0), np.finfo(np.float64).tiny)
+        scale = 1.0 / np.sqrt(var)
+        return (-0.5 * squared_distances(Xs * scale, C * scale)
+                - 0.5 * np.sum(np.log(2.0 * np.pi * var)))
 
     def _leaf_centers(self):
         return self._centers_scaled

@@ -16,7 +16,8 @@ the better a leaf explains the sample.
 - :func:`supported_novel` drops the novel clusters too small or shown by the
   labeled samples they take to be pieces of known classes;
   :func:`select_novel` then, for ``n_novel_classes="auto"``, removes clusters
-  greedily while a penalised criterion (BIC) decreases;
+  greedily, the model refitted after each removal, while a penalised
+  criterion (BIC) decreases;
   :func:`gated_objective` ranks the h-k-means starts with all this applied.
 - :func:`rematch` gives the kept clusters their best novel leaves, and
   :func:`tree_names` names each at its leaf when the tree prefers that leaf
@@ -223,51 +224,83 @@ def supported_novel(scores_unl, scores_lab, known, level, min_cluster_size):
 
 
 def select_novel(scores_unl, scores_lab, known, *, level, min_cluster_size,
-                 auto, n_params, soft, log_weights=None):
+                 auto, n_params, soft, log_weights=None, log_norm=0.0,
+                 refit=None, n_labeled=0):
     """The active leaves: known ones, and the novel ones the data support.
 
     The novel leaves that pass :func:`supported_novel` are kept. With
     ``auto``, novel leaves are then removed one at a time (the one whose
     removal lowers the criterion most) while the criterion
-    ``-2 log L + n_params * n_novel * log(n_unlabeled)`` decreases, ``log L``
-    the log-likelihood of the unlabeled samples under the gated model: the
+    ``-2 log L + n_params * n_novel * log(n)`` decreases (``n`` the
+    unlabeled samples plus ``n_labeled``, the labeled ones the likelihood
+    counts), ``log L`` the log-likelihood of the unlabeled samples under the
+    gated model (plus that of the labeled ones, with ``refit``): the
     best allowed leaf's evidence (``soft=False``, the classification
     likelihood of k-means) or the log-sum over the allowed leaves with the
-    mixing weights renormalised over the active ones (``soft=True``).
+    mixing weights renormalised over the active ones (``soft=True``), plus
+    ``log_norm`` per sample (the normalising constant the evidences leave
+    out, which changes when a refit changes the model's variance).
+
+    ``refit(active)``, when given, fits the model again with only the
+    ``active`` leaves open to the unlabeled samples and returns
+    ``(scores_unl, scores_lab, criterion, model)``, ``criterion`` the
+    ``log_weights`` and ``log_norm`` of the refitted model, ``ll_labeled``
+    the log-likelihood of the labeled samples (each in its class) and
+    optionally ``scores``, the unlabeled samples' log-densities under the
+    model the criterion judges when they are not the evidences of the test
+    (the leaves the test closes stay closed): every candidate set
+    of leaves is then judged by its own fitted model (the samples of a
+    removed cluster move the centres of the clusters that take them), not
+    by the model fitted with all the leaves.
 
     Returns
     -------
     active : ndarray of bool
     margin : float
+    model : object or None
+        What ``refit`` returned for the chosen leaves (``None`` without a
+        refit).
     """
     active, margin = supported_novel(scores_unl, scores_lab, known, level,
                                      min_cluster_size)
     if not auto:
-        return active, margin
-    n = max(scores_unl.shape[0], 2)
+        return active, margin, None
+    n = max(scores_unl.shape[0] + n_labeled, 2)
 
-    def criterion(act):
-        marg = novelty_margin(scores_lab, known, act, level)
-        s = gate(scores_unl, known, act, marg)
+    def criterion(act, s_unl, s_lab, model_terms):
+        marg = novelty_margin(s_lab, known, act, level)
+        s = gate(s_unl, known, act, marg)
+        if model_terms.get("scores") is not None:  # the criterion's own model
+            s = np.where(np.isfinite(s), model_terms["scores"], -np.inf)
         if soft:
-            s = s - logsumexp(log_weights[act])
+            s = s - logsumexp(model_terms["log_weights"][act])
             ll = logsumexp(s, axis=1).sum()
         else:
             ll = s.max(axis=1).sum()
+        ll += model_terms["log_norm"] * s.shape[0]
+        ll += model_terms.get("ll_labeled", 0.0)
         return -2.0 * ll + n_params * np.sum(act & ~known) * np.log(n), marg
 
-    best, margin = criterion(active)
+    def fitted(act):
+        if refit is None:
+            terms = dict(log_weights=log_weights, log_norm=log_norm)
+            return scores_unl, scores_lab, terms, None
+        return refit(act)
+
+    state = fitted(active)
+    best, margin = criterion(active, *state[:3])
     while np.any(active & ~known):
         trials = []
         for j in np.flatnonzero(active & ~known):
             act = active.copy()
             act[j] = False
-            trials.append((*criterion(act), act))
-        value, marg, act = min(trials, key=lambda t: t[0])
+            trial = fitted(act)
+            trials.append((*criterion(act, *trial[:3]), act, trial))
+        value, marg, act, trial = min(trials, key=lambda t: t[0])
         if value >= best:
             break
-        best, margin, active = value, marg, act
-    return active, margin
+        best, margin, active, state = value, marg, act, trial
+    return active, margin, state[3]
 
 
 def leaf_priors(centers, tree, known, n_neighbors):
