@@ -13,7 +13,8 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._torch_base import BaseTorchEstimator
+from ..utils._optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
+from ..utils._torch_base import OPTIMIZER_CONSTRAINTS, BaseTorchEstimator
 from ..utils._validation import (
     FLOAT_DTYPES,
     check_step_size,
@@ -189,11 +190,21 @@ class NystromNetClassifier(
     train_backbone : bool, default=True
         False freezes the backbone (kept in eval mode): the transfer setting,
         with a pretrained module as ``backbone``.
-    learning_rate : float, default=5e-2
-        Adam step size of the backbone, the learned landmarks and the softmax
-        layer (unused by the full-batch L-BFGS training without a backbone).
+    optimizer : {"auto", "adam", "sgd", "inna"}, default="auto"
+        ``"auto"`` trains without a backbone (and with sampled landmarks) by
+        full-batch L-BFGS, and otherwise by Adam on mini-batches. ``"adam"``,
+        ``"sgd"`` (momentum 0.9) and ``"inna"`` (:class:`~skdeep.utils.INNA`,
+        the inertial Newton algorithm; see the user guide's page on
+        optimisers) train on mini-batches in every case.
+    optimizer_params : dict or None, default=None
+        Other options of the optimiser, e.g. ``{"alpha": 0.5, "beta": 0.1}``
+        for INNA.
+    learning_rate : float or None, default=None
+        Step size of the backbone, the learned landmarks and the softmax layer
+        (unused by the L-BFGS training); ``None`` is 5e-2 for Adam, 1e-2 for
+        SGD and 0.1 for INNA.
     learning_rate_metric : float, default=1e-3
-        Adam step size of the adaptive metric ``W`` (with Adam).
+        Step size of the adaptive metric ``W`` (with a mini-batch optimiser).
     metric_penalty : float, default=1.0
         Weight of ``||W - W_0||_F^2 / 2`` in the objective, ``W_0`` the
         ``K_mm^{-1/2}`` at the start of training.
@@ -328,8 +339,12 @@ class NystromNetClassifier(
     True
     """
 
+    # Adam's step of the mini-batch training
+    _default_learning_rates = {**DEFAULT_LEARNING_RATES, "adam": 5e-2}
+
     _parameter_constraints = {
         **BaseTorchEstimator._parameter_constraints,
+        **OPTIMIZER_CONSTRAINTS,
         "n_landmarks": [Interval(Integral, 1, None, closed="left"),
                         StrOptions({"auto"})],
         "kernel": [StrOptions(set(KERNELS)), list, tuple],
@@ -346,6 +361,7 @@ class NystromNetClassifier(
             Interval(Integral, 1, None, closed="left"),
         ],
         "train_backbone": ["boolean"],
+        "optimizer": [StrOptions({"auto", *OPTIMIZERS})],
         "learning_rate_metric": [Interval(Real, 0, None, closed="neither")],
         "metric_penalty": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
@@ -366,7 +382,9 @@ class NystromNetClassifier(
         input_shape=None,
         hidden_layer_sizes=(128,),
         train_backbone=True,
-        learning_rate=5e-2,
+        optimizer="auto",
+        optimizer_params=None,
+        learning_rate=None,
         learning_rate_metric=1e-3,
         metric_penalty=1.0,
         alpha="auto",
@@ -393,6 +411,8 @@ class NystromNetClassifier(
         self.input_shape = input_shape
         self.hidden_layer_sizes = hidden_layer_sizes
         self.train_backbone = train_backbone
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.learning_rate = learning_rate
         self.learning_rate_metric = learning_rate_metric
         self.metric_penalty = metric_penalty
@@ -432,7 +452,7 @@ class NystromNetClassifier(
         warm = self.warm_start and hasattr(self, "net_")
         X, y_enc, sample_weight = self._check_fit_inputs(X, y, sample_weight, warm)
         architecture = self._architecture(X)
-        check_step_size(self.learning_rate, "learning_rate", X.dtype)
+        check_step_size(self._learning_rate(), "learning_rate", X.dtype)
         check_step_size(self.learning_rate_metric, "learning_rate_metric", X.dtype)
         if not warm:
             self._check_sizes(X, architecture)

@@ -249,10 +249,16 @@ class NystromFitMixin:
             layer.bias.copy_(torch.as_tensor(b, dtype=layer.bias.dtype))
 
     def _full_batch_solver(self):
-        """Whether the network trains with full-batch L-BFGS: without a backbone
-        and with sampled landmarks (the network is then a kernel model with a
-        learned metric, on a training set that fits in one batch)."""
-        return self.backbone is None and self.landmarks == "sample"
+        """Whether the network trains with full-batch L-BFGS: with
+        ``optimizer="auto"``, without a backbone and with sampled landmarks
+        (the network is then a kernel model with a learned metric, on a
+        training set that fits in one batch)."""
+        return (self.optimizer == "auto" and self.backbone is None
+                and self.landmarks == "sample")
+
+    def _optimizer_name(self):
+        """The mini-batch optimiser: Adam for ``optimizer="auto"``."""
+        return "adam" if self.optimizer == "auto" else self.optimizer
 
     def _warm_network(self, device, dtype):
         net = self.net_
@@ -268,7 +274,7 @@ class NystromFitMixin:
             decay_parameters,
             nystrom_lbfgs,
             nystrom_objective,
-            nystrom_optimizer,
+            nystrom_param_groups,
             weighted_cross_entropy,
         )
 
@@ -278,8 +284,8 @@ class NystromFitMixin:
         if full_batch:
             step = TrainingStep(nystrom_lbfgs(net), None, scale=float(len(train_idx)))
         else:
-            step = TrainingStep(nystrom_optimizer(net, self.learning_rate,
-                                                  self.learning_rate_metric), None)
+            step = TrainingStep(self._make_optimizer(
+                nystrom_param_groups(net, self.learning_rate_metric)), None)
         # training tensors; weights normalised to mean 1 on the training part
         weights = sample_weight[train_idx]
         inputs, forward = torch.as_tensor(X[train_idx], dtype=dtype), None
@@ -313,7 +319,7 @@ class NystromFitMixin:
             )
         except FloatingPointError as exc:
             raise ValueError(
-                f"the training diverged with learning_rate={self.learning_rate!r} "
+                f"the training diverged with learning_rate={self._learning_rate()!r} "
                 f"and learning_rate_metric={self.learning_rate_metric!r} ({exc}); "
                 "lower learning_rate (or learning_rate_metric)."
             ) from exc

@@ -400,14 +400,15 @@ def build_nystrom_net(backbone, landmark_inputs, *, n_features, hidden_layer_siz
                       train_backbone, eps, normalize)
 
 
-def nystrom_optimizer(net, learning_rate, learning_rate_metric):
-    """Adam on the trained parameters; the adaptive metric has its own rate."""
+def nystrom_param_groups(net, learning_rate_metric):
+    """The trained parameters as optimiser groups: the adaptive metric in its
+    own group with its own step size, the others at the optimiser's."""
     metric = net.metric if net.adaptive else None
     main = [p for p in net.parameters() if p.requires_grad and p is not metric]
-    groups = [{"params": main, "lr": learning_rate}]
+    groups = [{"params": main}]
     if metric is not None:
         groups.append({"params": [metric], "lr": learning_rate_metric})
-    return torch.optim.Adam(groups)
+    return groups
 
 
 def nystrom_lbfgs(net):

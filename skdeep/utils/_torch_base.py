@@ -113,23 +113,28 @@ class BaseTorchEstimator(BaseEstimator):
     # overrides the entries its training was tuned with.
     _default_learning_rates = DEFAULT_LEARNING_RATES
 
+    def _optimizer_name(self):
+        """The optimiser a fit uses: ``optimizer`` (a subclass resolves its own
+        choices, such as ``"auto"``, here)."""
+        return self.optimizer
+
     def _learning_rate(self):
-        """``learning_rate``, or the default of ``optimizer`` when it is None."""
+        """``learning_rate``, or the default of the optimiser when it is None."""
         if self.learning_rate is not None:
             return self.learning_rate
-        return self._default_learning_rates[self.optimizer]
+        return self._default_learning_rates[self._optimizer_name()]
 
     def _make_optimizer(self, params, defaults=None):
-        """The optimiser ``optimizer`` of ``params`` (tensors or param groups).
+        """The optimiser of ``params`` (tensors or param groups).
 
         ``defaults`` maps an optimiser name to the options the estimator's
         training uses with it (e.g. Adam's betas); ``optimizer_params``
         overrides them. Built by the one factory,
         :func:`skdeep.utils._optimizers.make_optimizer`.
         """
-        options = {**(defaults or {}).get(self.optimizer, {}),
-                   **(self.optimizer_params or {})}
-        return make_optimizer(self.optimizer, params, self._learning_rate(), options)
+        name = self._optimizer_name()
+        options = {**(defaults or {}).get(name, {}), **(self.optimizer_params or {})}
+        return make_optimizer(name, params, self._learning_rate(), options)
 
     # -- training ------------------------------------------------------------
     def _train(self, steps, data, modules, rng, device, *, validation_loss=None,

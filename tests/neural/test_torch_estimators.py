@@ -1,9 +1,11 @@
 """What the deep estimators share through BaseTorchEstimator."""
 
 import pytest
+from sklearn.utils._param_validation import validate_parameter_constraints
 
 from skdeep.utils import all_estimators
 from skdeep.utils._iteration import ITERATION_CONSTRAINTS
+from skdeep.utils._optimizers import OPTIMIZERS
 from skdeep.utils._torch_base import OPTIMIZER_CONSTRAINTS, BaseTorchEstimator
 
 # The deep estimators (TensorCompleter also trains through the base, but its
@@ -21,9 +23,15 @@ def test_shared_parameter_constraints_are_inherited(estimator):
     # never redeclared by an estimator
     constraints = estimator._parameter_constraints
     shared = dict(BaseTorchEstimator._parameter_constraints)
-    if "optimizer_params" in constraints:
-        shared.update(OPTIMIZER_CONSTRAINTS)
+    shared.update(OPTIMIZER_CONSTRAINTS)
+    # an estimator may offer more optimisers ("auto") than the shared ones
+    del shared["optimizer"]
     for name, constraint in shared.items():
         assert constraints[name] is constraint, name
+    for name in OPTIMIZERS:
+        validate_parameter_constraints(
+            {"optimizer": constraints["optimizer"]},
+            {"optimizer": name}, estimator.__name__,
+        )
     for name, constraint in ITERATION_CONSTRAINTS.items():
         assert constraints[name] is constraint, name
