@@ -8,7 +8,6 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._optimizers import DEFAULT_LEARNING_RATES
@@ -20,6 +19,7 @@ from ..utils._validation import (
     check_layer_sizes,
     check_step_size,
     combined_sample_weight,
+    encode_classes,
     validate_data,
     validation_split,
 )
@@ -275,13 +275,7 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
     def _check_fit_inputs(self, X, y, sample_weight):
         """Validated ``X``, encoded ``y`` and per-sample weights; sets ``classes_``."""
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, reset=True)
-        check_classification_targets(y)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(
-                "LipschitzClassifier needs samples of at least 2 classes in y; "
-                f"got 1 class ({classes[0]!r})."
-            )
+        classes, y_enc = encode_classes(y, type(self).__name__)
         top, limit = float(np.abs(X).max()), _MAX_MAGNITUDE[X.dtype]
         if top > limit:
             raise ValueError(

@@ -8,13 +8,13 @@ construction and its training through skdeep's one training loop.
 from functools import partial
 
 import numpy as np
-from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._torch import import_torch
 from ..utils._training import TrainingStep
 from ..utils._validation import (
     FLOAT_DTYPES,
     combined_sample_weight,
+    encode_classes,
     max_abs_scale,
     validate_data,
 )
@@ -51,13 +51,7 @@ class NystromFitMixin:
         Sets ``classes_`` (and the feature counts through ``validate_data``).
         """
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, reset=True)
-        check_classification_targets(y)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(
-                "NystromNetClassifier needs samples of at least 2 classes in y; "
-                f"got 1 class ({classes[0]!r})."
-            )
+        classes, y_enc = encode_classes(y, type(self).__name__)
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 "warm_start can only be used where y has the same classes as in "

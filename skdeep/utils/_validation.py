@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
@@ -177,6 +178,22 @@ mark unlabeled samples with -1.
 
 
 # --- Class weights, sample weights and the validation split of early stopping -----
+
+
+def encode_classes(y, estimator_name):
+    """``(classes, y_index)`` of classification labels; at least two classes.
+
+    The shared start of the supervised classifiers' ``fit`` (after
+    ``validate_data``): the targets must be classes, and two at least.
+    """
+    check_classification_targets(y)
+    classes, y_index = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(
+            f"{estimator_name} needs samples of at least 2 classes in y; "
+            f"got 1 class ({classes[0]!r})."
+        )
+    return classes, y_index
 
 
 def class_weight_vector(class_weight, classes, y_index):
@@ -425,6 +442,7 @@ __all__ = [
     "check_y_given",
     "class_weight_vector",
     "combined_sample_weight",
+    "encode_classes",
     "label_kind",
     "max_abs_scale",
     "power_of_two_scale",
