@@ -63,6 +63,49 @@ def test_sklearn_compatible_estimator(estimator, check):
         check(estimator)
 
 
+# The estimators whose optimiser the user picks (the torch estimators), each also
+# checked with INNA, the inertial Newton optimiser.
+PICKS_OPTIMIZER = [est for est in INSTANCES if "optimizer_params" in est.get_params()]
+WITH_INNA = [clone(est).set_params(optimizer="inna") for est in PICKS_OPTIMIZER]
+
+
+@parametrize_with_checks(WITH_INNA, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator_with_inna(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "inna"])
+@pytest.mark.parametrize("estimator", PICKS_OPTIMIZER, ids=_ids(PICKS_OPTIMIZER))
+def test_every_torch_estimator_trains_with_each_optimizer(
+    estimator, optimizer, monkeypatch
+):
+    pytest.importorskip("torch")
+    from skdeep.utils import _optimizers, _torch_base
+
+    built = []
+
+    def spy(name, *args, **kwargs):
+        built.append(name)
+        return _optimizers.make_optimizer(name, *args, **kwargs)
+
+    monkeypatch.setattr(_torch_base, "make_optimizer", spy)
+    est = clone(estimator).set_params(optimizer=optimizer)
+    if "backend" in est.get_params():  # TensorCompleter: its torch backend
+        est.set_params(backend="torch", device="cpu")
+    X, y = make_test_data(est)
+    _fit(est, X, y)
+    # built by the one factory, with the optimiser asked for
+    assert built and set(built) == {optimizer}
+    # trained without diverging (NystromNet starts its softmax layer at the
+    # optimum of its fixed features: its curve may stay flat)
+    curve = np.asarray(est.loss_curve_)
+    assert np.all(np.isfinite(curve))
+    assert curve[-1] <= curve[0] + 1e-6 * abs(curve[0])
+    assert all(np.all(np.isfinite(out)) for out in _outputs(est, X).values())
+
+
 def _fit(estimator, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

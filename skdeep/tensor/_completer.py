@@ -3,32 +3,22 @@
 import numbers
 
 import numpy as np
-from sklearn.base import OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._iteration import ITERATION_CONSTRAINTS
+from ..utils._optimizers import DEFAULT_LEARNING_RATES
 from ..utils._tensor_algebra import resolve_ranks
 from ..utils._torch import import_torch
 from ..utils._torch_base import BaseTorchEstimator, small_work_threads
-from ..utils._validation import (
-    FLOAT_DTYPES,
-    check_tensor_size,
-    validate_data,
-)
-from ._fold_in import fold_in_rows, gaussian_prior, noise_variance
+from ..utils._validation import check_tensor_size
+from ._completion import _BaseCompletion
 from ._history import TrainingHistory
-from ._holdout import MeanFill, guard, split_observed
-from ._model import (
-    ObservedEntries,
-    chain,
-    design_matrix,
-    initial_layers,
-    observed_index,
-    robust_scale,
-)
+from ._holdout import split_observed
+from ._model import ObservedEntries, chain, initial_layers, observed_index, robust_scale
 from ._numpy_backend import NumpyModel, train_numpy
+from ._optim import optimizer_options
 from ._schedule import loop_settings
 
 # early_stopping="auto" holds entries out when at least this many are observed.
@@ -36,19 +26,21 @@ _AUTO_EARLY_STOPPING_MIN_OBSERVED = 200
 _DEFAULT_VALIDATION_FRACTION = 0.1
 # A mean squared error above this on unit-RMS data is a divergence.
 _DIVERGED = 1e10
-# score: the observed entries of a sample are dealt into this many groups, each
-# predicted from the others
-_SCORE_GROUPS = 5
 # The shared parameters of the torch estimators that TensorCompleter has too.
-_SHARED = ("learning_rate", "n_iter_no_change", "device", "random_state")
+_SHARED = ("n_iter_no_change", "device", "random_state")
 
+
+# The step size ``learning_rate=None`` stands for, per optimiser.
+_DEFAULT_LEARNING_RATES = {"adam-lbfgs": 3e-2, "adam": 3e-2, "gd": 3e-2,
+                           "sgd": DEFAULT_LEARNING_RATES["sgd"],
+                           "inna": DEFAULT_LEARNING_RATES["inna"]}
 
 # Deep factorizations use a few layers; beyond this the layers alone take minutes
 # to build and the product of the matrices loses all precision.
 _MAX_DEPTH = 100
 
 
-class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator):
+class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
     """Tensor and matrix completion by deep factorizations and gradient descent.
 
     The missing entries (``NaN``) of a tensor are filled by an over-parametrised
@@ -90,24 +82,37 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         on a 20 x 20 x 20 Tucker-rank-3 tensor, 10 % observed: ``3e-2`` gives
         effective ranks 4-7 and errors 0.1-0.9 on the missing entries against
         2.6-2.9 and 2e-4 at ``1e-2``).
-    optimizer : {"adam-lbfgs", "adam", "gd"}, default="adam-lbfgs"
-        A fit starts with an *escape* phase, Adam (gradient descent for
-        ``"gd"``) from the small initialisation until the relative training
-        error is below 0.5 (0.2 for CP, whose escape sets one rank-one term
-        at a time; the escape from the origin, where the low-rank
-        bias is set; the stopping rule waits for its end). ``"adam-lbfgs"``
-        then switches to full-batch L-BFGS, which converges in far fewer
-        iterations, keeps the effective ranks of the escape (from the small
-        start it does not move, from a larger one it loses the low-rank bias)
-        and ends the fit when it can make no more progress; ``"adam"`` and
-        ``"gd"`` (the papers' object of study) go on. Iterations,
-        ``loss_curve_`` and progress lines go on across the switch.
-        ``learning_rate`` and ``learning_rate_decay`` apply to Adam and
-        gradient descent; L-BFGS is scipy's L-BFGS-B (numpy backend) or
-        :class:`torch.optim.LBFGS` (torch backend, up to 20 L-BFGS
-        iterations per iteration of the fit).
-    learning_rate : float, default=3e-2
-        Step size of Adam or gradient descent.
+    optimizer : {"adam-lbfgs", "adam", "gd", "sgd", "inna"}, default="adam-lbfgs"
+        A fit starts with an *escape* phase, Adam (for ``"adam-lbfgs"`` and
+        ``"adam"``; else the optimiser named) from the small initialisation
+        until the relative training error is below 0.5 (0.2 for CP, whose
+        escape sets one rank-one term at a time; the escape from the origin,
+        where the low-rank bias is set; the stopping rule waits for its end).
+        ``"adam-lbfgs"`` then switches to full-batch L-BFGS, which converges
+        in far fewer iterations, keeps the effective ranks of the escape (from
+        the small start it does not move, from a larger one it loses the
+        low-rank bias) and ends the fit when it can make no more progress;
+        the others go on. ``"gd"`` is plain gradient descent (the papers'
+        object of study), ``"sgd"`` gradient descent with momentum (0.9) and
+        ``"inna"`` :class:`~skdeep.utils.INNA`, the inertial Newton
+        algorithm (see the user guide's page on optimisers); the numpy
+        backend runs the same updates in numpy. Their steps scale with the
+        gradient, which vanishes at the default start: use an ``init_scale``
+        of about 0.1 with them. Iterations, ``loss_curve_`` and progress lines
+        go on across the switch. ``learning_rate`` and ``learning_rate_decay``
+        apply to the first-order optimisers; L-BFGS is scipy's L-BFGS-B (numpy
+        backend) or :class:`torch.optim.LBFGS` (torch backend), one L-BFGS
+        iteration per iteration of the fit.
+    optimizer_params : dict or None, default=None
+        Options of ``"inna"``: ``alpha`` (viscous friction, default 0.5),
+        ``beta`` (Newtonian damping, default 0.1), ``decay_power`` (the step
+        of INNA's update ``k`` is divided by ``(k + 1) ** decay_power``,
+        default 0) and ``weight_decay`` (default 0); of ``"sgd"``:
+        ``momentum`` (default 0.9). The other optimisers take none.
+    learning_rate : float or None, default=None
+        Step size of the first-order optimisers; ``None`` is 3e-2 for Adam
+        and gradient descent, 1e-2 for SGD with momentum and 0.1 (INNA's
+        default) for INNA.
     learning_rate_decay : float, default=0.0
         The step at iteration ``t`` is ``learning_rate / (1 + learning_rate_decay
         * t)``.
@@ -279,7 +284,9 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
             "array-like",
         ],
         "init_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions({"adam-lbfgs", "adam", "gd"})],
+        "optimizer": [StrOptions({"adam-lbfgs", "adam", "gd", "sgd", "inna"})],
+        "optimizer_params": [dict, None],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "learning_rate_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [
@@ -297,7 +304,8 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         ranks="auto",
         init_scale=1e-2,
         optimizer="adam-lbfgs",
-        learning_rate=3e-2,
+        optimizer_params=None,
+        learning_rate=None,
         learning_rate_decay=0.0,
         max_iter=10000,
         tol=1e-4,
@@ -315,6 +323,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         self.ranks = ranks
         self.init_scale = init_scale
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.learning_rate = learning_rate
         self.learning_rate_decay = learning_rate_decay
         self.max_iter = max_iter
@@ -328,30 +337,13 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         self.random_state = random_state
         self.verbose = verbose
 
+    _default_learning_rates = _DEFAULT_LEARNING_RATES
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    def _validate_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=FLOAT_DTYPES,
-            ensure_all_finite="allow-nan",
-            allow_nd=True,
-        )
-        if reset:
-            self.tensor_shape_ = tuple(X.shape[1:])
-        elif tuple(X.shape[1:]) != self.tensor_shape_:
-            raise ValueError(
-                f"X has slices of shape {tuple(X.shape[1:])} along axis 0, but "
-                f"{type(self).__name__} was fitted on slices of shape "
-                f"{self.tensor_shape_}."
-            )
-        return X
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -371,6 +363,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
             The fitted estimator.
         """
         X = self._validate_X(X, reset=True)
+        self._optimizer_options()  # bad options fail before any work
         flat = observed_index(X)
         if self.backend == "torch":
             _, device, rng = self._torch_setup()
@@ -438,45 +431,6 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
         )
         return train, held_out, early
 
-    def _guard(self, final, train, validation):
-        """Compare the fit with the mean fill on the held-out units; shrink.
-
-        The mean fill (the mean of every column of the mode-0 unfolding,
-        :class:`._holdout.MeanFill`) is fitted on the training entries. When
-        the model's held-out error is above the mean fill's, the completion
-        becomes ``(1 - w) model + w mean_fill`` with the least-squares weight
-        ``w`` on the held-out entries (so never worse than either there).
-        """
-        baseline = MeanFill(train)
-        self.baseline_ = (baseline.column_means * self.scale_).reshape(
-            self.tensor_shape_
-        )
-        self.baseline_weight_ = 0.0
-        self.validation_error_ = self.baseline_error_ = None
-        if validation is None:
-            return
-        (self.baseline_weight_, model_error, self.baseline_error_,
-         self.validation_error_) = guard(
-            final.predict(validation), baseline.predict(validation),
-            validation.values,
-        )
-        if self.verbose and self.baseline_weight_ > 0:
-            print(
-                f"[{type(self).__name__}] held-out error {model_error:.4g} above "
-                f"the mean fill's {self.baseline_error_:.4g}: the completion is "
-                f"shrunk towards the mean fill (weight {self.baseline_weight_:.3g},"
-                f" held-out error {self.validation_error_:.4g})",
-                flush=True,
-            )
-
-    def _blend(self, model):
-        """``model`` (unfolded, on the scale of the fit) shrunk by the guard."""
-        weight = self.baseline_weight_
-        if not weight:
-            return model
-        mean_fill = self.baseline_.reshape(1, -1) / self.scale_
-        return model + weight * (mean_fill - model)
-
     def _resolve_early_stopping(self, n_observed):
         """Whether to stop early, and the fraction of observed entries held out."""
         early = self.early_stopping
@@ -502,7 +456,7 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
 
         kwargs = dict(
             estimator=self,
-            learning_rate=self.learning_rate,
+            learning_rate=self._learning_rate(),
             decay=self.learning_rate_decay,
             validation=validation,
             callback=callback,
@@ -521,175 +475,20 @@ class TensorCompleter(OneToOneFeatureMixin, TransformerMixin, BaseTorchEstimator
                         return train_torch(net.layers, net.core, self.model,
                                            net.tt_ranks, train, self.optimizer,
                                            device=device, **kwargs)
-                result = train_numpy(net, train, self.optimizer, **kwargs)
+                result = train_numpy(net, train, self.optimizer,
+                                     optimizer_options=self._optimizer_options(),
+                                     **kwargs)
                 return result, net.layers, net.core
             except FloatingPointError as exc:
                 raise ValueError(self._divergence_message(str(exc))) from exc
 
-    def _set_prior(self, entries):
-        """Gaussian prior of a sample's mode-0 row, and the noise variance.
-
-        The mean and covariance of the fitted rows of ``U_0``; the noise variance
-        is the mean squared error at ``entries`` (the held-out ones, else the
-        training ones).
-        """
-        rows = self.factors_[0]
-        self.prior_mean_, self.prior_covariance_ = gaussian_prior(rows)
-        self.noise_variance_ = noise_variance(rows, self._design(), entries)
+    def _optimizer_options(self):
+        """The options of ``optimizer`` (``optimizer_params``, validated)."""
+        return optimizer_options(self.optimizer, self.optimizer_params)
 
     def _divergence_message(self, what):
         return (
             f"{type(self).__name__} diverged ({what}, on data scaled to unit root "
-            f"mean square): lower learning_rate (now {self.learning_rate}) or "
+            f"mean square): lower learning_rate (now {self._learning_rate()}) or "
             f"init_scale (now {self.init_scale})."
         )
-
-    def _design(self):
-        return design_matrix(self.model, self.factors_, self.core_, self.tt_ranks_)
-
-    def _fold_in_rows(self, X):
-        """Posterior-mean mode-0 rows of samples ``X`` (the other factors fixed).
-
-        See :func:`._fold_in.fold_in_rows`: the prior is the fitted rows' mean
-        and covariance, the noise variance that of the fit.
-        """
-        flat = X.reshape(X.shape[0], -1).astype(np.float64) / self.scale_
-        return fold_in_rows(flat, self._design(), self.prior_mean_,
-                            self.prior_covariance_, self.noise_variance_)
-
-    @property
-    def reconstruction_(self):
-        """The fitted tensor (every entry, observed or not), in ``X``'s dtype.
-
-        The training samples' rows of :attr:`sample_factor_` times the design
-        of the other factors, computed when asked (it is the only dense
-        object of the model).
-        """
-        check_is_fitted(self)
-        tensor = self._blend(self.sample_factor_ @ self._design()) * self.scale_
-        return tensor.reshape(-1, *self.tensor_shape_).astype(self._dtype, copy=False)
-
-    def fit_transform(self, X, y=None):
-        """Fit the model and return ``X`` with its missing entries filled in.
-
-        The same imputations as ``fit(X).transform(X)``: the training samples'
-        rows are the fold-in of their observed entries.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_1, ..., n_{d-1})
-            Tensor with ``NaN`` where entries are missing.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        X_filled : ndarray of the shape of ``X``
-            ``X`` with every ``NaN`` replaced by the fitted reconstruction; the
-            observed entries are kept as they are.
-        """
-        self.fit(X)
-        X = self._validate_X(X, reset=False)
-        return np.where(np.isnan(X), self.reconstruction_, X)
-
-    def _fold_in(self, X):
-        """Reconstruction of samples ``X`` by the fold-in of their rows."""
-        rows = self._fold_in_rows(X)
-        return (self._blend(rows @ self._design()) * self.scale_).reshape(X.shape)
-
-    def transform(self, X):
-        """Fill in the missing entries of new samples (slices along axis 0).
-
-        Each sample's row of the mode-0 factor is estimated from its observed
-        entries with the other factors fixed (the posterior mean under the
-        Gaussian prior of the fitted rows, with the noise variance of the fit);
-        its missing entries are read off the model. A sample with nothing
-        observed gets the typical (mean) row. Observed entries are returned
-        unchanged.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_1, ..., n_{d-1})
-            New samples with ``NaN`` where entries are missing; the other sizes
-            must match the fitted tensor's.
-
-        Returns
-        -------
-        X_filled : ndarray of the shape of ``X``
-            ``X`` with every ``NaN`` replaced.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        missing = np.isnan(X)
-        if not missing.any():
-            return X.copy()
-        return np.where(missing, self._fold_in(X).astype(X.dtype, copy=False), X)
-
-    def score(self, X, y=None):
-        """Return minus the error of predicting each observed entry from the others.
-
-        The observed entries of each sample (slice along axis 0), taken in C
-        order, are dealt in turn into 5 groups (the 1st, 6th, 11th, ... in the
-        first). For each group, the sample is folded in as in
-        :meth:`transform` from its other observed entries only, and the
-        model's values at the group's entries are compared with the data. The
-        score is minus the root mean squared error of these predictions over
-        every observed entry of ``X``: a cross-validation of the imputation
-        inside each sample, deterministic (it depends on the pattern of
-        ``NaN`` only).
-
-        Comparing the model with the very entries a sample was folded in from
-        would favour models that fit them closely (more ranks, noise fitted):
-        an entry never predicts itself here. Under
-        :class:`~sklearn.model_selection.GridSearchCV`, which scores samples
-        left out of the fit, the score is thus the error of imputing a new
-        sample's missing entries, the job of :meth:`transform`. On the
-        training samples it remains optimistic: the other factors were
-        trained on these entries.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_1, ..., n_{d-1})
-            Samples with ``NaN`` where entries are missing; at least one entry
-            observed.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Minus the root mean squared error of the held-out predictions, in
-            the units of ``X`` (greater is better).
-
-        Examples
-        --------
-        >>> from sklearn.model_selection import GridSearchCV
-        >>> from skdeep.datasets import make_low_rank_tensor
-        >>> from skdeep.tensor import TensorCompleter
-        >>> X, X_true = make_low_rank_tensor((30, 12), ranks=2, observed_fraction=0.6,
-        ...                                  noise=0.1, random_state=0)
-        >>> completer = TensorCompleter(depth=1, init_scale=0.3, max_iter=300,
-        ...                             tol=1e-3, random_state=0)
-        >>> search = GridSearchCV(completer, {"ranks": [1, 2, 6]}, cv=3).fit(X)
-        >>> search.best_params_  # the rank of the simulation
-        {'ranks': 2}
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        flat = X.reshape(X.shape[0], -1)
-        observed = ~np.isnan(flat)
-        n_observed = int(observed.sum())
-        if not n_observed:
-            raise ValueError("X has no observed entry: every value is NaN.")
-        group = (np.cumsum(observed, axis=1) - 1) % _SCORE_GROUPS
-        squared = 0.0
-        for g in range(_SCORE_GROUPS):
-            held = observed & (group == g)
-            if not held.any():
-                continue
-            rows = self._fold_in_rows(np.where(held, np.nan, flat))
-            predicted = self._blend(rows @ self._design())[held]
-            # in the units of the fit, so that no magnitude overflows
-            residual = predicted - flat[held].astype(np.float64) / self.scale_
-            squared += float(residual @ residual)
-        return -float(np.sqrt(squared / n_observed) * self.scale_)

@@ -25,6 +25,7 @@ from ..utils._adam import NumpyAdam
 from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
 from ._model import ObservedEntries, chain, design_matrix
+from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
 from ._schedule import monitored_after_escape, schedule
 
 # Number of correction pairs kept by L-BFGS.
@@ -269,15 +270,23 @@ class NumpyModel:
 
 
 class _FirstOrder:
-    """Adam or plain gradient descent: one full-batch update per epoch.
+    """Adam, INNA, SGD with momentum or plain gradient descent.
+
+    One full-batch update per epoch.
 
     The step of update ``t`` (from 0) is ``learning_rate / (1 + decay * t)``;
     one object serves every phase of its kind, so the count goes on.
     """
 
-    def __init__(self, kind, params, learning_rate, decay):
+    def __init__(self, kind, params, learning_rate, decay, options=None):
         self.params = params
-        self.adam = NumpyAdam(params, learning_rate) if kind == "adam" else None
+        self.adam = None
+        if kind == "adam":
+            self.adam = NumpyAdam(params, learning_rate)
+        elif kind == "inna":
+            self.adam = NumpyINNA(params, **optimizer_options(kind, options))
+        elif kind == "sgd":
+            self.adam = NumpyMomentum(params, **optimizer_options(kind, options))
         self.learning_rate = learning_rate
         self.decay = decay
         self.n_updates = 0
@@ -345,8 +354,8 @@ class _ScipyLBFGS:
 
 
 def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
-                validation=None, callback=None, convergence_hint="increase max_iter",
-                **loop):
+                optimizer_options=None, validation=None, callback=None,
+                convergence_hint="increase max_iter", **loop):
     """Train ``net`` on ``entries`` by the schedule of ``optimizer``.
 
     Parameters
@@ -355,12 +364,16 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
         The model, trained in place.
     entries : ObservedEntries
         The training entries.
-    optimizer : {"adam-lbfgs", "adam", "gd"}
+    optimizer : {"adam-lbfgs", "adam", "gd", "sgd", "inna"}
         The schedule of :func:`._schedule.schedule`.
     estimator : estimator
         The estimator being fitted (messages, ``verbose``).
     learning_rate, decay : float
-        Step of Adam and gradient descent, ``learning_rate / (1 + decay * t)``.
+        Step of the first-order optimisers, ``learning_rate / (1 + decay
+        * t)``.
+    optimizer_options : dict or None, default=None
+        The options of ``"inna"`` or ``"sgd"`` (see
+        :func:`._optim.optimizer_options`).
     validation : ObservedEntries or None, default=None
         Early stopping: their mean squared error after every epoch is the
         monitored value, and the parameters of its best epoch are restored.
@@ -385,7 +398,8 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
         if kind not in optimizers:
             optimizers[kind] = (
                 _ScipyLBFGS() if kind == "lbfgs"
-                else _FirstOrder(kind, net.parameters(), learning_rate, decay)
+                else _FirstOrder(kind, net.parameters(), learning_rate, decay,
+                                 optimizer_options)
             )
         phases.append(replace(planned, steps=optimizers[kind]))
     best = None if validation is None else BestWeights(net.snapshot, net.load)

@@ -3,10 +3,10 @@
 Both backends run it through the package's loop control
 (:class:`~skdeep.utils._loop.LoopControl`), so they take the same decisions:
 
-- an *escape* phase, Adam (gradient descent for ``optimizer="gd"``) from the
-  small initialisation until the relative error on the training entries is
-  below :data:`ESCAPE_ERROR` (the escape from the origin, where the low-rank
-  bias is set). It is a warm-up: the stopping
+- an *escape* phase with the optimiser named (Adam for ``"adam-lbfgs"``)
+  from the small initialisation until the relative error on the training
+  entries is below :data:`ESCAPE_ERROR` (the escape from the origin, where
+  the low-rank bias is set). It is a warm-up: the stopping
   rule waits for its end, because the first Adam steps from the small start
   go through a transient (a dip of the loss, then a rise) after which the
   loss can stay above that dip for longer than ``n_iter_no_change`` before
@@ -78,7 +78,7 @@ def schedule(optimizer, train_mean_square, model="tucker"):
 
     Parameters
     ----------
-    optimizer : {"adam-lbfgs", "adam", "gd"}
+    optimizer : {"adam-lbfgs", "adam", "gd", "sgd", "inna"}
         The completer's ``optimizer``.
     train_mean_square : float
         Mean square of the training entries (the loss of the zero model).
@@ -89,8 +89,9 @@ def schedule(optimizer, train_mean_square, model="tucker"):
     Returns
     -------
     phases : list of Phase
-        ``steps`` is ``"adam"``, ``"gd"`` or ``"lbfgs"``; each backend puts its
-        optimiser of that name in place (one object for a name in two phases).
+        ``steps`` is ``"adam"``, ``"gd"``, ``"sgd"``, ``"inna"`` or ``"lbfgs"``; each
+        backend puts its optimiser of that name in place (one object for a name
+        in two phases).
 
     Examples
     --------
@@ -101,7 +102,7 @@ def schedule(optimizer, train_mean_square, model="tucker"):
     >>> escape.until(7, 0.3), escape.until(8, 0.2)  # below 0.5 ** 2: escaped
     (False, True)
     """
-    first = "gd" if optimizer == "gd" else "adam"
+    first = "adam" if optimizer == "adam-lbfgs" else optimizer
     main = "lbfgs" if optimizer == "adam-lbfgs" else first
     escape = ESCAPE_ERROR_CP if model == "cp" else ESCAPE_ERROR
     return [

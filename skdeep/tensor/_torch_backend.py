@@ -12,6 +12,7 @@ is imported inside the functions, so importing this module never imports torch.
 from dataclasses import replace
 from functools import reduce
 
+from ..utils._optimizers import OPTIMIZERS
 from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
@@ -194,8 +195,12 @@ def _module(torch, layers, core, device):
     return module
 
 
-def _phases(torch, plan, params, loss, n_entries, learning_rate, decay):
-    """The torch steps of the planned phases (one step per optimiser name)."""
+def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimator):
+    """The torch steps of the planned phases (one step per optimiser name).
+
+    The optimiser the user named (``"adam"``, ``"sgd"`` or ``"inna"``) is built
+    by the torch estimators' one factory, with ``optimizer_params``.
+    """
     steps = {}
     phases = []
     for planned in plan:
@@ -212,9 +217,12 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay):
             steps[kind] = TrainingStep(optimizer, loss, scale=float(n_entries))
             until = _EndOnStall(optimizer)
         elif kind not in steps:
-            optimizer = (torch.optim.SGD if kind == "gd" else torch.optim.Adam)(
-                params, lr=learning_rate
-            )
+            if kind == estimator.optimizer and kind in OPTIMIZERS:
+                optimizer = estimator._make_optimizer(params)
+            else:  # plain gradient descent, or the escape Adam of "adam-lbfgs"
+                optimizer = (torch.optim.SGD if kind == "gd" else torch.optim.Adam)(
+                    params, lr=learning_rate
+                )
             steps[kind] = TrainingStep(
                 optimizer, loss,
                 scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(
@@ -232,7 +240,8 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
 
     ``layers``/``core`` are numpy arrays (the shared initialisation) and
     ``entries`` the :class:`~._model.ObservedEntries` trained on; the other
-    arguments are those of :func:`~._numpy_backend.train_numpy`. An epoch of
+    arguments are those of :func:`~._numpy_backend.train_numpy` (the options
+    of the optimiser are the estimator's ``optimizer_params``). An epoch of
     the L-BFGS phase is one iteration of :class:`torch.optim.LBFGS` with a
     strong-Wolfe line search (of up to ``_TORCH_LBFGS_EVALS`` evaluations:
     torch's default for one iteration allows none). Returns ``(result, layers,
@@ -267,7 +276,7 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
         torch, plan, params,
         _CachedLoss(torch, params, lambda: mean_squared_error(train_part)),
         entries.size,
-        learning_rate, decay,
+        learning_rate, decay, estimator,
     )
     validation_loss = None
     if validation is not None:

@@ -34,9 +34,8 @@ This module imports torch at import time; ``skdeep.utils.INNA`` and
 :func:`~skdeep.utils._optimizers.make_optimizer` import it only when asked.
 """
 
-import math
-import numbers
 
+from ._optimizers import check_hyper_parameter
 from ._torch import import_torch
 
 # import_torch gives the install hint when torch is missing.
@@ -49,12 +48,7 @@ _HYPER_PARAMETERS = ("lr", "alpha", "beta", "decay_power", "weight_decay")
 
 
 def _check_hyper_parameter(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"INNA's {name} must be a real number, got {type(value).__name__}."
-        )
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"INNA's {name} must be a finite number >= 0, got {value!r}.")
+    check_hyper_parameter(name, value, "INNA's ")
 
 
 class INNA(torch.optim.Optimizer):

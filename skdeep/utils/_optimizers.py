@@ -6,6 +6,8 @@ and builds it with :func:`make_optimizer`. Importing this module never imports
 torch.
 """
 
+import math
+import numbers
 from functools import partial
 
 __all__ = ["DEFAULT_LEARNING_RATES", "OPTIMIZERS", "epoch_decay", "make_optimizer"]
@@ -26,6 +28,19 @@ _OPTIONS = {
     "sgd": ("momentum", "dampening", "nesterov", "weight_decay"),
     "inna": ("alpha", "beta", "decay_power", "weight_decay"),
 }
+
+
+def check_hyper_parameter(name, value, prefix=""):
+    """Refuse a hyper-parameter that is not a finite real >= 0, naming it.
+
+    ``prefix`` goes before the name in the messages (e.g. ``"INNA's "``).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{prefix}{name} must be a real number, got {type(value).__name__}."
+        )
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{prefix}{name} must be a finite number >= 0, got {value!r}.")
 
 
 def make_optimizer(name, params, learning_rate=None, options=None):

@@ -349,7 +349,7 @@ def test_rank_arguments():
         ({"ranks": (2, 0)}, np.ones((4, 3)), ValueError, "positive"),
         ({"ranks": (2.5, 1)}, np.ones((4, 3)), TypeError, "integers"),
         ({"init_scale": 0}, np.ones((4, 3)), ValueError, "init_scale"),
-        ({"optimizer": "sgd"}, np.ones((4, 3)), ValueError, "optimizer"),
+        ({"optimizer": "rmsprop"}, np.ones((4, 3)), ValueError, "optimizer"),
         ({"validation_fraction": 1.5}, np.ones((4, 3)), ValueError,
          "validation_fraction"),
         ({"backend": "jax"}, np.ones((4, 3)), ValueError, "backend"),
