@@ -41,9 +41,12 @@ def standard_scaling(X, sample_weight):
     twice). Computed on the columns divided by a power of two near their
     largest magnitude (an exact division), so that the squares neither
     overflow nor underflow at any magnitude of ``X``; a (nearly) constant
-    column gets that power of two as its scale (1 for a column of zeros).
+    column gets that power of two as its scale, and a column of zeros that of
+    the whole ``X`` (so that its test values are read in the units of the
+    data).
     """
-    unit = power_of_two_scale(np.abs(X).max(axis=0))
+    top = np.abs(X).max(axis=0)
+    unit = power_of_two_scale(np.where(top > 0, top, top.max()))
     Xu = X / unit
     mean_u = np.average(Xu, axis=0, weights=sample_weight)
     scale_u = np.sqrt(np.average((Xu - mean_u) ** 2, axis=0, weights=sample_weight))

@@ -119,25 +119,52 @@ def test_nystrom_fit_is_the_same_at_every_scale(digits, backbone):
     X, y, X_test, _ = digits
     params = {"backbone": backbone, "hidden_layer_sizes": (16,)}
     ref = _nystrom(**params).fit(X, y)
-    assert ref.input_scale_ == 1.0  # pixels in [0, 1]: unchanged
+    proba = ref.predict_proba(X_test)
+    varying = X.std(axis=0) > 0  # a constant column keeps a power-of-two scale
+    for c in SCALES if backbone is None else [1e-300, 1e300]:
+        model = _nystrom(**params).fit(X * c, y)
+        # the standardisation absorbs the unit
+        np.testing.assert_allclose(model.input_scale_[varying],
+                                   ref.input_scale_[varying] * c, rtol=1e-12)
+        np.testing.assert_allclose(model.input_mean_, ref.input_mean_ * c,
+                                   rtol=1e-12)
+        np.testing.assert_array_equal(model.predict(X_test * c),
+                                      ref.predict(X_test))
+        # X * c differs from X by rounding (c is no power of two) and the
+        # standardisation is no power-of-two division: the fits agree to the
+        # tolerance of their solver (exactly: see the max_abs test below)
+        np.testing.assert_allclose(model.predict_proba(X_test * c), proba,
+                                   atol=1e-3)
+        np.testing.assert_allclose(model.landmarks_, ref.landmarks_ * c,
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("backbone", [None, "mlp"])
+def test_nystrom_max_abs_fit_is_exactly_the_same_at_every_scale(digits, backbone):
+    # one power-of-two division of the inputs: the same fit to 1e-6
+    X, y, X_test, _ = digits
+    params = {"backbone": backbone, "hidden_layer_sizes": (16,),
+              "scaling": "max_abs"}
+    ref = _nystrom(**params).fit(X, y)
+    assert np.all(ref.input_scale_ == 1.0)  # pixels in [0, 1]: unchanged
     proba = ref.predict_proba(X_test)
     for c in SCALES if backbone is None else [1e-300, 1e300]:
         model = _nystrom(**params).fit(X * c, y)
-        assert model.input_scale_ == pytest.approx(c, rel=1e-12)
+        np.testing.assert_allclose(model.input_scale_, c, rtol=1e-12)
         np.testing.assert_array_equal(model.predict(X_test * c),
                                       ref.predict(X_test))
         np.testing.assert_allclose(model.predict_proba(X_test * c), proba,
                                    atol=1e-6)
-        np.testing.assert_allclose(model.landmarks_, ref.landmarks_ * c,
-                                   rtol=1e-12)
 
 
 def test_nystrom_predicts_huge_inputs_without_nan(digits):
     X, y, X_test, _ = digits
     plain = _nystrom().fit(X, y)
-    # without a backbone only the direction of a row counts: same predictions
-    np.testing.assert_array_equal(plain.predict(X_test * 1e300),
-                                  plain.predict(X_test))
+    # with l2-normalised rows (no backbone) only the direction of a row counts:
+    # same predictions
+    directions = _nystrom(scaling="max_abs", normalize=True).fit(X, y)
+    np.testing.assert_array_equal(directions.predict(X_test * 1e300),
+                                  directions.predict(X_test))
     mlp = _nystrom(backbone="mlp", hidden_layer_sizes=(16,), max_iter=20).fit(X, y)
     for model in (plain, mlp):
         for c in (1e300, -1e300, 1e-300):
@@ -200,8 +227,10 @@ def test_modis_bad_parameters_are_clear_errors(omics, params, match):
         ({"backbone": "mlp", "hidden_layer_sizes": (-1,)}, "hidden_layer_sizes"),
         ({"backbone": "mlp", "hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes"),
         ({"backbone": "mlp", "hidden_layer_sizes": ()}, "hidden_layer_sizes"),
-        ({"learning_rate": 1e300}, "learning_rate"),
-        ({"learning_rate_metric": 1e300}, "learning_rate_metric"),
+        # (the mini-batch training uses them; the default L-BFGS does not)
+        ({"learning_rate": 1e300, "optimizer": "adam"}, "learning_rate"),
+        ({"learning_rate_metric": 1e300, "optimizer": "adam",
+          "metric": "adaptive"}, "learning_rate_metric"),
     ],
 )
 def test_nystrom_bad_parameters_are_clear_errors(digits, params, match):
@@ -264,7 +293,8 @@ def test_modis_methods_before_fit_raise_not_fitted(omics, method):
 # -- 4. the regularisers' targets, against written-out references ------------------
 def test_nystrom_metric_penalty_pulls_towards_the_start(digits):
     X, y, _, _ = digits
-    model = _nystrom(n_landmarks=20, max_iter=2).fit(X, y)
+    # the adaptive metric on l2-normalised rows (one rbf block)
+    model = _nystrom(n_landmarks=20, max_iter=2, metric="adaptive", scaling="max_abs", normalize=True, kernel="rbf", gamma=None).fit(X, y)
     net = model.net_
     # the start is K_mm^{-1/2} of the normalised landmarks (written out)
     K = pairwise.rbf_kernel(normalize(model.landmarks_), gamma=model.gamma_[0])
@@ -286,10 +316,11 @@ def test_nystrom_metric_penalty_pulls_towards_the_start(digits):
 
 def test_nystrom_huge_metric_penalty_keeps_the_metric_at_its_start(digits):
     X, y, _, _ = digits
+    old = dict(metric="adaptive", scaling="max_abs", normalize=True, kernel="rbf", gamma=None)
     free = _nystrom(n_landmarks=20, max_iter=30, learning_rate_metric=1e-2,
-                    metric_penalty=0.0, tol=0).fit(X, y)
+                    metric_penalty=0.0, tol=0, **old).fit(X, y)
     held = _nystrom(n_landmarks=20, max_iter=30, learning_rate_metric=1e-2,
-                    metric_penalty=1e8, tol=0).fit(X, y)
+                    metric_penalty=1e8, tol=0, **old).fit(X, y)
     start = held.net_.metric_init.numpy()
     drift_free = np.abs(free.metric_ - free.net_.metric_init.numpy()).max()
     drift_held = np.abs(held.metric_ - start).max()
