@@ -20,14 +20,11 @@ from ..utils._validation import (
     check_step_size,
     combined_sample_weight,
     encode_classes,
+    max_abs_scale,
     validate_data,
     validation_split,
 )
 
-# Inputs beyond this magnitude are refused rather than silently rescaled (the
-# certified radius is in the units of X): the scores of a 1-Lipschitz network
-# grow like the inputs, and their sums must stay finite in the network's dtype.
-_MAX_MAGNITUDE = {np.dtype(np.float32): 1e18, np.dtype(np.float64): 1e150}
 # Range of the temperature of predict_proba.
 _LOG_TEMPERATURE_BOUNDS = (np.log(1e-6), np.log(1e6))
 
@@ -68,14 +65,21 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
     exported network used by every prediction method has layers of spectral
     norm at most 1, so the radii hold for it (up to float64 rounding).
 
-    Inputs are **not rescaled** inside: the margin and the certified radius
-    are in the units of ``X``. Standardise the features (e.g. with a
+    The margin and the certified radius are in the units of ``X``.
+    Standardise the features (e.g. with a
     :class:`~sklearn.preprocessing.StandardScaler`) and read the radius in
-    those units; a pipeline's radius is in the units after its scaler. The
-    network trains in the dtype of ``X`` (float64 by default; float32 is kept,
-    and is faster); ``X`` with entries beyond ``1e150`` in magnitude (``1e18``
-    in float32) is refused with a ``ValueError``. Inference and the radii are
-    computed in float64 whatever the training dtype.
+    those units; a pipeline's radius is in the units after its scaler. Inside,
+    the network ``f`` is trained on ``X / s`` with the margin ``margin / s``,
+    ``s`` the power of two nearest to the root mean square of ``X`` (1 for
+    standardised data), and exported as ``s * f(x / s)``: the same weights
+    with the biases times ``s`` (GroupSort is positively homogeneous), still
+    1-Lipschitz in the units of ``X``. So ``X`` and ``margin`` multiplied by
+    any factor give the same fit up to that factor, without overflow. Data
+    spanning less than ``margin`` (in l2 distance) are refused with a
+    ``ValueError``: a 1-Lipschitz score cannot separate them by the margin.
+    The network trains in the dtype of ``X`` (float64 by default; float32 is
+    kept, and is faster); inference and the radii are computed in float64
+    whatever the training dtype.
 
     Parameters
     ----------
@@ -276,12 +280,19 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
         """Validated ``X``, encoded ``y`` and per-sample weights; sets ``classes_``."""
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, reset=True)
         classes, y_enc = encode_classes(y, type(self).__name__)
-        top, limit = float(np.abs(X).max()), _MAX_MAGNITUDE[X.dtype]
-        if top > limit:
+        # a 1-Lipschitz score differs between two samples by at most their
+        # distance: classes closer than the margin cannot be told apart by it
+        top = max_abs_scale(X)
+        Xu = X / top  # no overflow in the squares
+        diameter = 2 * top * float(
+            np.sqrt(((Xu - Xu.mean(axis=0)) ** 2).sum(axis=1)).max())
+        if diameter < self.margin:
             raise ValueError(
-                f"X has entries of magnitude up to {top:.3g}, beyond {limit:.0e} "
-                f"for a {X.dtype} network; X is not rescaled inside (the certified "
-                "radius is in the units of X): scale X, e.g. with a StandardScaler."
+                f"X spans at most {diameter:.3g} in l2 distance, below "
+                f"margin={self.margin!r}: a 1-Lipschitz network cannot separate "
+                "classes by more than their distance. Scale X (e.g. with a "
+                "StandardScaler; the certified radius is in the units of X) or "
+                "lower margin."
             )
         self.classes_ = classes
         weights = combined_sample_weight(
@@ -297,15 +308,24 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
         one_hot[np.arange(y_enc.size), y_enc] = 1.0
         return torch.as_tensor(one_hot, dtype=dtype)
 
-    def _loss(self, net, batch):
-        """The HKR loss of a batch ``(X, targets, weights)`` and its terms."""
+    def _loss(self, net, margin, batch):
+        """The HKR loss of a batch ``(X, targets, weights)`` and its terms, with
+        the margin in the units of the batch."""
         from ._lipschitz_losses import hkr_binary, hkr_multiclass
 
         x, target, weight = batch
         scores = net(x)
         if self.classes_.size == 2:
-            return hkr_binary(scores[:, 0], target, weight, self.alpha, self.margin)
-        return hkr_multiclass(scores, target, weight, self.alpha, self.margin)
+            return hkr_binary(scores[:, 0], target, weight, self.alpha, margin)
+        return hkr_multiclass(scores, target, weight, self.alpha, margin)
+
+    @staticmethod
+    def _unit(X):
+        """The power of two nearest to the root mean square of ``X`` (1 for
+        standardised data, whose root mean square is 1 up to rounding)."""
+        top = max_abs_scale(X)
+        rms = top * np.sqrt(np.mean((X / top) ** 2))
+        return float(np.ldexp(1.0, int(np.round(np.log2(rms)))))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -350,7 +370,10 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
             rng,
             device,
         )
-        inputs = torch.as_tensor(np.array(X), dtype=dtype)
+        # trained in the unit of the data (see the Notes), exported in X's
+        unit = self._unit(X)
+        margin = self.margin / unit
+        inputs = torch.as_tensor(np.asarray(X, dtype=np.float64) / unit, dtype=dtype)
         targets = self._targets(torch, y_enc, dtype)
         weights = torch.as_tensor(sample_weight / sample_weight[train_idx].mean(),
                                   dtype=dtype)
@@ -360,11 +383,11 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
         if val_idx is not None:
             val = torch.as_tensor(val_idx)
             held_out = tuple(t[val].to(device) for t in (inputs, targets, weights))
-            validation_loss = lambda: self._loss(net, held_out)[0]  # noqa: E731
+            validation_loss = lambda: self._loss(net, margin, held_out)[0]  # noqa: E731
         optimizer = self._make_optimizer(net.parameters())
         try:
             self._train(
-                [TrainingStep(optimizer, partial(self._loss, net))],
+                [TrainingStep(optimizer, partial(self._loss, net, margin))],
                 data,
                 [net],
                 rng,
@@ -377,6 +400,7 @@ class LipschitzClassifier(ClassifierMixin, BaseTorchEstimator):
                 f"({exc}); lower learning_rate."
             ) from exc
         weights64, biases64 = net.export(torch.float64)
+        biases64 = [b * unit for b in biases64]  # s * f(x / s)
         self.net_ = ExportedNet(weights64, biases64, self.activation).to(device)
         self.coefs_ = [W.cpu().numpy().T.copy() for W in weights64]
         self.intercepts_ = [b.cpu().numpy().copy() for b in biases64]

@@ -320,9 +320,38 @@ def test_bad_parameters_are_named(params, message):
         LipschitzClassifier(max_iter=2, device="cpu", **params).fit(X, y)
 
 
-def test_one_class_and_huge_inputs_are_refused():
+def test_one_class_is_refused():
     X, y = make_blobs(n_samples=30, n_features=3, centers=2, random_state=0)
     with pytest.raises(ValueError, match="at least 2 classes"):
         LipschitzClassifier(max_iter=2, device="cpu").fit(X, np.zeros(30))
-    with pytest.raises(ValueError, match="scale X"):
-        LipschitzClassifier(max_iter=2, device="cpu").fit(X * 1e200, y)
+
+
+@pytest.mark.parametrize("factor", [2.0**-500, 2.0**500, 1e-150, 1e300])
+def test_data_and_margin_scaled_together_give_the_same_fit(factor):
+    # trained in the unit of the data and exported as s * f(x / s)
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    ref = LipschitzClassifier(**params).fit(X, y)
+    model = LipschitzClassifier(margin=factor, **params).fit(X * factor, y)
+    for W in model.coefs_:  # the layers are still 1-Lipschitz
+        assert np.linalg.norm(W, 2) <= 1 + 1e-4
+    if np.frexp(factor)[0] == 0.5:  # a power of two: exactly the same fit
+        assert model.n_iter_ == ref.n_iter_
+        np.testing.assert_array_equal(model.predict(X * factor), ref.predict(X))
+        np.testing.assert_allclose(model.certified_radius(X * factor) / factor,
+                                   ref.certified_radius(X), rtol=1e-6)
+    else:  # X * factor differs from X by rounding, which training amplifies
+        assert abs(model.score(X * factor, y) - ref.score(X, y)) <= 0.01
+        radius = model.certified_radius(X * factor) / factor
+        assert np.median(np.abs(radius - ref.certified_radius(X))) < 0.05
+
+
+@pytest.mark.parametrize("factor", [1e-3, 1e-150])
+def test_data_spread_below_the_margin_is_a_clear_error(factor):
+    # the fit would silently predict one class: its scores cannot differ by
+    # more than the samples' distance, far below the margin
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X) * factor
+    with pytest.raises(ValueError, match="below margin=1.0"):
+        LipschitzClassifier(max_iter=5, random_state=0).fit(X, y)
