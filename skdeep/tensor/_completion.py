@@ -226,8 +226,8 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
         >>> from skdeep.tensor import TensorCompleter
         >>> X, X_true = make_low_rank_tensor((30, 12), ranks=2, observed_fraction=0.6,
         ...                                  noise=0.1, random_state=0)
-        >>> completer = TensorCompleter(depth=1, init_scale=0.3, max_iter=300,
-        ...                             tol=1e-3, random_state=0)
+        >>> completer = TensorCompleter(depth=1, init_scale=0.3, tol=1e-3,
+        ...                             random_state=0)
         >>> search = GridSearchCV(completer, {"ranks": [1, 2, 6]}, cv=3).fit(X)
         >>> search.best_params_  # the rank of the simulation
         {'ranks': 2}

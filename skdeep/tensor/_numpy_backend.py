@@ -393,7 +393,9 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
     """
     optimizers = {}  # one per kind: a kind in two phases goes on
     phases = []
-    for planned in schedule(optimizer, entries.mean_square(), net.model):
+    plan = schedule(optimizer, entries.mean_square(), net.model,
+                    tol=loop.get("tol"), n_iter_no_change=loop.get("n_iter_no_change"))
+    for planned in plan:
         kind = planned.steps
         if kind not in optimizers:
             optimizers[kind] = (

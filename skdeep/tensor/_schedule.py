@@ -6,7 +6,9 @@ Both backends run it through the package's loop control
 - an *escape* phase with the optimiser named (Adam for ``"adam-lbfgs"``)
   from the small initialisation until the relative error on the training
   entries is below :data:`ESCAPE_ERROR` (the escape from the origin, where
-  the low-rank bias is set). It is a warm-up: the stopping
+  the low-rank bias is set), or until the escape has stalled away from the
+  origin (see :class:`Escape`: a model of too small a rank for the data may
+  never reach that error). It is a warm-up: the stopping
   rule waits for its end, because the first Adam steps from the small start
   go through a transient (a dip of the loss, then a rise) after which the
   loss can stay above that dip for longer than ``n_iter_no_change`` before
@@ -21,6 +23,7 @@ Both backends run it through the package's loop control
   the scale :func:`rule_scale`.
 """
 
+from ..utils._iteration import has_converged
 from ..utils._loop import Phase
 
 # Relative training error that ends the escape phase.
@@ -30,23 +33,60 @@ ESCAPE_ERROR = 0.5
 # a 30 x 30 x 30 tensor of CP rank 3, 30 % observed: effective ranks 3.5 and
 # an error of 7e-2 on the missing entries, against 7e-4 after this escape).
 ESCAPE_ERROR_CP = 0.2
+# A stalled escape ends below this relative training error only: well away
+# from the zero model (relative error 1) and the transient near it.
+STALLED_ESCAPE_ERROR = 0.9
 
 
 class Escape:
-    """``until`` of the escape phase: the loss is below ``escape_loss``.
+    """``until`` of the escape phase: the loss is below ``escape_loss``, or stalled.
+
+    A model that cannot fit the training entries to the escape's error (a
+    rank too small for the data, heavy noise) would stay in the escape until
+    ``max_iter``, where the stopping rule never applies. The escape is also
+    over when it has stalled away from the origin: the loss is below
+    ``STALLED_ESCAPE_ERROR**2 * train_mean_square`` and has decreased by at
+    most ``tol * rule_scale(tol, train_mean_square)`` over the last
+    ``n_iter_no_change`` epochs (the stopping rule's test on the training
+    loss). ``tol=None`` keeps the escape's error as its only end.
 
     ``done`` tells the backends whether the escape is over: until then the
     held-out error is not monitored (see :func:`monitored_after_escape`).
+
+    Examples
+    --------
+    >>> from skdeep.tensor._schedule import Escape
+    >>> escape = Escape(0.25, train_mean_square=1.0, tol=1e-3, n_iter_no_change=2)
+    >>> [escape(epoch, loss) for epoch, loss in enumerate([1.0, 0.5, 0.4, 0.4, 0.4])]
+    [False, False, False, False, True]
     """
 
-    def __init__(self, escape_loss):
+    def __init__(self, escape_loss, train_mean_square=None, tol=None,
+                 n_iter_no_change=None):
         self.escape_loss = escape_loss
+        self.stalled_loss = (
+            None if train_mean_square is None
+            else STALLED_ESCAPE_ERROR**2 * train_mean_square
+        )
+        self.tol = tol
+        self.window = n_iter_no_change
+        self.scale = (
+            None if tol is None or train_mean_square is None
+            else rule_scale(tol, train_mean_square)
+        )
+        self.losses = []
         self.done = False
 
     def __call__(self, epoch, loss):
         # the epoch's loss (before its update): the main phase starts after it
-        self.done = loss < self.escape_loss
+        self.losses.append(float(loss))
+        self.done = loss < self.escape_loss or self._stalled(loss)
         return self.done
+
+    def _stalled(self, loss):
+        if self.tol is None or not self.window or not loss < self.stalled_loss:
+            return False
+        return has_converged(self.losses, self.tol, self.scale, self.window)
 
 
 def monitored_after_escape(phases, evaluate):
@@ -73,7 +113,8 @@ def monitored_after_escape(phases, evaluate):
     return evaluate() if phases[0].until.done else float("inf")
 
 
-def schedule(optimizer, train_mean_square, model="tucker"):
+def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
+             n_iter_no_change=None):
     """The phases for ``optimizer``; each phase's ``steps`` names its optimiser.
 
     Parameters
@@ -85,6 +126,10 @@ def schedule(optimizer, train_mean_square, model="tucker"):
     model : {"tucker", "tt", "cp"}, default="tucker"
         The factorization: the escape of CP goes on to a relative error of
         :data:`ESCAPE_ERROR_CP`.
+    tol, n_iter_no_change : float and int, or None, default=None
+        The completer's stopping rule, which also ends an escape that has
+        stalled (see :class:`Escape`); ``None``: the escape ends at its error
+        only.
 
     Returns
     -------
@@ -106,7 +151,8 @@ def schedule(optimizer, train_mean_square, model="tucker"):
     main = "lbfgs" if optimizer == "adam-lbfgs" else first
     escape = ESCAPE_ERROR_CP if model == "cp" else ESCAPE_ERROR
     return [
-        Phase(first, until=Escape(escape**2 * train_mean_square),
+        Phase(first, until=Escape(escape**2 * train_mean_square, train_mean_square,
+                                  tol, n_iter_no_change),
               name=f"{first} (escape)",
               stopping_rule=False),
         Phase(main, name="l-bfgs" if main == "lbfgs" else main),

@@ -270,7 +270,8 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
         return torch.sum(diff**2) / part.size
 
     train_part = on_device(entries)
-    plan = schedule(optimizer, entries.mean_square(), model)
+    plan = schedule(optimizer, entries.mean_square(), model, tol=loop.get("tol"),
+                    n_iter_no_change=loop.get("n_iter_no_change"))
     params = list(module.parameters())
     phases = _phases(
         torch, plan, params,
