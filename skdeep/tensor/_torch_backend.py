@@ -9,6 +9,7 @@ of :mod:`._schedule` runs as one call of the package's training loop,
 is imported inside the functions, so importing this module never imports torch.
 """
 
+import warnings
 from dataclasses import replace
 from functools import reduce
 
@@ -89,7 +90,8 @@ class _EndOnStall:
 
 
 class _Part:
-    """Observed entries on the device, with the sparse layouts of the gradient."""
+    """Observed entries on the device, as the sparsity patterns (CSR) of the
+    unfolding and of its transpose."""
 
     def __init__(self, torch, entries, device):
         import numpy as np
@@ -99,83 +101,148 @@ class _Part:
                                    device=device)
 
         n_rows, n_cols = entries.unfolded_shape
+        # the entries come in row-major order (increasing flat index): the
+        # CSR order of the unfolding; the transpose's is by column
         order = np.argsort(entries.cols, kind="stable")
+        self.torch = torch
         self.shape = (n_rows, n_cols)
-        self.rows, self.cols = tensor(entries.rows), tensor(entries.cols)
         self.values = tensor(entries.values, torch.float64)
         self.size = entries.size
-        # the (row-major, coalesced) indices of the sparse residuals, and
-        # those of their transpose: the entries sorted by column
-        self.indices = tensor(np.stack([entries.rows, entries.cols]))
+        self.indptr, self.cols = tensor(entries.indptr), tensor(entries.cols)
         self.t_order = tensor(order)
-        self.t_indices = tensor(np.stack([entries.cols[order], entries.rows[order]]))
+        self.t_indptr = tensor(
+            np.searchsorted(entries.cols[order], np.arange(n_cols + 1))
+        )
+        self.t_cols = tensor(entries.rows[order])
+        self.pattern = self.matrix(self.values)
+
+    def matrix(self, values, transpose=False):
+        """The CSR matrix with ``values`` (in the entries' order) at the entries."""
+        torch = self.torch
+        with warnings.catch_warnings():
+            # torch flags its CSR layout as beta at every construction
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+            if transpose:
+                return torch.sparse_csr_tensor(
+                    self.t_indptr, self.t_cols, values[self.t_order],
+                    size=self.shape[::-1], check_invariants=False,
+                )
+            return torch.sparse_csr_tensor(self.indptr, self.cols, values,
+                                           size=self.shape, check_invariants=False)
 
 
 def _sampled_product(torch):
-    """``f(U_0, B.T, part) = U_0[i] . B[:, j]`` at the part's entries ``(i, j)``.
+    """``f(U_0, B, part) = U_0[i] . B[:, j]`` at the part's entries ``(i, j)``.
 
-    Autograd of the gathers would scatter-add the gradient entry by entry; the
-    backward here is two sparse products, the residuals times ``B.T``
-    and their transpose times ``U_0``, as in the numpy backend.
+    Forward by :func:`torch.sparse.sampled_addmm` on the entries' pattern
+    (gathering the rows of ``U_0`` and ``B.T`` costs ten times as much on a
+    CPU); backward by two sparse products, the residuals times ``B.T`` and
+    their transpose times ``U_0``, as in the numpy backend.
     """
 
     class SampledProduct(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, first, design_t, part):
-            ctx.save_for_backward(first, design_t)
+        def forward(ctx, first, design, part):
+            ctx.save_for_backward(first, design)
             ctx.part = part
-            return (first[part.rows] * design_t[part.cols]).sum(dim=1)
+            return torch.sparse.sampled_addmm(
+                part.pattern, first, design, beta=0.0
+            ).values()
 
         @staticmethod
         def backward(ctx, grad):
-            first, design_t = ctx.saved_tensors
+            first, design = ctx.saved_tensors
             part = ctx.part
-            residual = torch.sparse_coo_tensor(
-                part.indices, grad, size=part.shape, is_coalesced=True,
-                check_invariants=False,
-            )
-            transposed = torch.sparse_coo_tensor(
-                part.t_indices, grad[part.t_order], size=part.shape[::-1],
-                is_coalesced=True, check_invariants=False,
-            )
-            return residual @ design_t, transposed @ first, None
+            grad_first = part.matrix(grad) @ design.T
+            grad_design = (part.matrix(grad, transpose=True) @ first).T
+            return grad_first, grad_design, None
 
     return SampledProduct.apply
 
 
 class _CachedLoss:
-    """A loss that is not recomputed at the point of its last evaluation.
+    """The training loss and the forward pass, not recomputed at the same point.
 
     :class:`torch.optim.LBFGS` evaluates the loss at the start of every call,
-    where its line search of the previous call already did: one epoch cost
-    two evaluations instead of one. The value and the gradients (by
-    :func:`torch.autograd.grad`) of the last point are kept; the loss
-    returned is ``value + sum((p - p.detach()) * grad)``, of that value and
-    those gradients, so the training loop's ``backward`` gives them back for
-    the cost of a product.
+    where its line search of the previous call already did, and the
+    validation loss after the step is taken at that point too. The forward
+    pass, the value and the gradients (by :func:`torch.autograd.grad`) of the
+    last point evaluated are kept: a call at that point returns the value
+    through a node whose backward gives the kept gradients (one evaluation
+    per epoch instead of two), and :meth:`forward` gives the kept forward.
     """
 
-    def __init__(self, torch, params, evaluate):
+    def __init__(self, torch, params, forward, loss_of):
         self.torch = torch
         self.params = params
-        self.evaluate = evaluate
+        self._forward = forward
+        self.loss_of = loss_of
         self.point = None
+        self.replay = _replay(torch)
+
+    def _at_point(self):
+        if self.point is None:
+            return False
+        # no in-place change since the check: the same point (a cheap test
+        # first; L-BFGS moves and restores the parameters in its line search)
+        versions = [p._version for p in self.params]
+        if versions == self.versions:
+            return True
+        with self.torch.no_grad():
+            same = all(self.torch.equal(p, q) for p, q in zip(self.params, self.point))
+        if same:
+            self.versions = versions
+        return same
+
+    def forward(self):
+        """The forward pass (detached) at the current parameters."""
+        if self._at_point():
+            return self.kept_forward
+        with self.torch.no_grad():
+            return self._forward()
 
     def __call__(self, batch):
         torch = self.torch
-        with torch.no_grad():
-            same = self.point is not None and all(
-                torch.equal(p, q) for p, q in zip(self.params, self.point)
-            )
-        if not same:
-            loss = self.evaluate()
-            grads = torch.autograd.grad(loss, self.params)
+        if not self._at_point():
+            with torch.enable_grad():
+                forward = self._forward()
+                loss = self.loss_of(forward)
+                grads = torch.autograd.grad(loss, self.params)
             self.point = [p.detach().clone() for p in self.params]
+            self.versions = [p._version for p in self.params]
+            self.kept_forward = tuple(part.detach() for part in forward)
             self.value, self.grads = loss.detach(), grads
-        linear = sum(
-            ((p - p.detach()) * g).sum() for p, g in zip(self.params, self.grads)
-        )
-        return self.value + linear
+        return self.replay(self.value, self.grads, *self.params)
+
+
+def _replay(torch):
+    """``f(value, grads, *params) = value``, whose backward gives ``grads``."""
+
+    class Replay(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, value, grads, *params):
+            ctx.grads = grads
+            return value.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return (None, None, *(grad * g for g in ctx.grads))
+
+    return Replay.apply
+
+
+def _tucker3_design(core, factors):
+    """``B[a, (i, j)] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c]`` by two products.
+
+    Both are plain matrix products (torch's batched products in float64 on a
+    CPU, and their backward, cost about twice as much); only the core-sized
+    and ``c_0 n_1 c_2``-sized intermediates are transposed.
+    """
+    c0, _, c2 = core.shape
+    # T[a, c, i] = sum_b G[a, b, c] U_1[i, b]
+    partial = (core.transpose(1, 2).reshape(c0 * c2, -1) @ factors[1].T)
+    partial = partial.reshape(c0, c2, -1).transpose(1, 2).reshape(-1, c2)
+    return (partial @ factors[2].T).reshape(c0, -1)
 
 
 def _module(torch, layers, core, device):
@@ -255,36 +322,42 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
 
     sampled_product = _sampled_product(torch)
 
-    def predict(part):
+    def forward():
         factors = [reduce(torch.matmul, mode) for mode in module.layers]
-        design = reconstruct(
-            model, [eye, *factors[1:]], getattr(module, "core", None), tt_ranks
-        ).reshape(width, -1)
-        return sampled_product(factors[0], design.T.contiguous(), part)
+        core = getattr(module, "core", None)
+        if model == "tucker" and len(factors) == 3:
+            design = _tucker3_design(core, factors)
+        else:
+            design = reconstruct(
+                model, [eye, *factors[1:]], core, tt_ranks
+            ).reshape(width, -1)
+        return factors[0], design
 
     def on_device(part):
         return _Part(torch, part, device)
 
-    def mean_squared_error(part):
-        diff = predict(part) - part.values
+    def mean_squared_error(part, forward):
+        diff = sampled_product(*forward, part) - part.values
         return torch.sum(diff**2) / part.size
 
     train_part = on_device(entries)
     plan = schedule(optimizer, entries.mean_square(), model, tol=loop.get("tol"),
                     n_iter_no_change=loop.get("n_iter_no_change"))
     params = list(module.parameters())
-    phases = _phases(
-        torch, plan, params,
-        _CachedLoss(torch, params, lambda: mean_squared_error(train_part)),
-        entries.size,
-        learning_rate, decay, estimator,
-    )
+    loss = _CachedLoss(torch, params, forward,
+                       lambda forward: mean_squared_error(train_part, forward))
+    phases = _phases(torch, plan, params, loss, entries.size, learning_rate, decay,
+                     estimator)
+
+    def predict(part):
+        return sampled_product(*loss.forward(), part)
+
     validation_loss = None
     if validation is not None:
         validation_part = on_device(validation)
         def validation_loss():
             return monitored_after_escape(
-                plan, lambda: mean_squared_error(validation_part)
+                plan, lambda: mean_squared_error(validation_part, loss.forward())
             )
     view = _TorchView(torch, predict, module, device)
     result = train(

@@ -219,7 +219,13 @@ def _optimizer_step(step, batch):
 
 
 def _snapshot(modules):
-    return [copy.deepcopy(module.state_dict()) for module in modules]
+    # tensors by ``clone`` (a deepcopy of a state dict costs several times as
+    # much, and early stopping takes a snapshot at every improving epoch)
+    return [
+        {key: value.detach().clone() if hasattr(value, "detach")
+         else copy.deepcopy(value) for key, value in module.state_dict().items()}
+        for module in modules
+    ]
 
 
 def _load(modules, states):

@@ -20,14 +20,14 @@ def test_sampled_product_and_its_gradients_match_autograd_of_the_dense_model():
     entries = _entries(rng)
     part = _Part(torch, entries, "cpu")
     first = torch.tensor(rng.standard_normal((7, 3)), requires_grad=True)
-    design_t = torch.tensor(rng.standard_normal((9, 3)), requires_grad=True)
+    design = torch.tensor(rng.standard_normal((3, 9)), requires_grad=True)
     weights = torch.tensor(rng.standard_normal(entries.size))
-    value = (_sampled_product(torch)(first, design_t, part) * weights).sum()
-    grads = torch.autograd.grad(value, (first, design_t))
-    dense = first @ design_t.T
+    value = (_sampled_product(torch)(first, design, part) * weights).sum()
+    grads = torch.autograd.grad(value, (first, design))
+    dense = first @ design
     rows, cols = torch.as_tensor(entries.rows), torch.as_tensor(entries.cols)
     expected_value = (dense[rows, cols] * weights).sum()
-    expected = torch.autograd.grad(expected_value, (first, design_t))
+    expected = torch.autograd.grad(expected_value, (first, design))
     assert torch.allclose(value, expected_value)
     for g, e in zip(grads, expected):
         assert torch.allclose(g, e)
@@ -39,11 +39,14 @@ def test_cached_loss_evaluates_once_per_point_with_the_same_gradients():
     p = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
     calls = []
 
-    def evaluate():
+    def forward():
         calls.append(1)
-        return (p**2).sum() + p[0] * p[1]
+        return (p**2, p[0] * p[1])
 
-    loss = _CachedLoss(torch, [p], evaluate)
+    def loss_of(forward):
+        return forward[0].sum() + forward[1]
+
+    loss = _CachedLoss(torch, [p], forward, loss_of)
     for _ in range(2):  # the second call, at the same point, is not evaluated
         p.grad = None
         value = loss(None)
@@ -51,7 +54,10 @@ def test_cached_loss_evaluates_once_per_point_with_the_same_gradients():
         assert float(value.detach()) == pytest.approx(5.0 - 2.0)
         assert torch.allclose(p.grad, torch.tensor([2 - 2.0, -4 + 1.0],
                                                     dtype=torch.float64))
-    assert len(calls) == 1
+    # the forward pass at that point is the kept one, detached
+    kept = loss.forward()
+    assert len(calls) == 1 and not kept[0].requires_grad
+    assert torch.equal(kept[0], torch.tensor([1.0, 4.0], dtype=torch.float64))
     with torch.no_grad():
         p.add_(1.0)  # a new point: evaluated again
     loss(None)
