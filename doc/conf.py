@@ -54,7 +54,7 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "sg_execution_times.rst"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb"]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skdeep {release}"
@@ -139,6 +139,9 @@ sphinx_gallery_conf = {
     # Before each example: matplotlib's defaults, and the warnings filters of the
     # build (an example's filters do not leak into the next one).
     "reset_modules": ("matplotlib", "skdeep_gallery.reset_warnings"),
+    # No execution-times pages: they load their table script from a CDN, and
+    # the documentation is read offline too.
+    "write_computation_times": False,
 }
 
 # Matplotlib's Agg backend without a display.
