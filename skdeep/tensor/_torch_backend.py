@@ -13,6 +13,8 @@ import warnings
 from dataclasses import replace
 from functools import reduce
 
+import numpy as np
+
 from ..utils._optimizers import OPTIMIZERS
 from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
@@ -37,10 +39,10 @@ _STALL_WINDOW = 20
 class _TorchView:
     """What the training callback sees of the torch model after an update."""
 
-    def __init__(self, torch, predict, module, device):
+    def __init__(self, torch, predict, packed, device):
         self._torch = torch
         self._predict = predict
-        self._module = module
+        self._packed = packed
         self._device = device
         self._parts = {}
 
@@ -55,9 +57,10 @@ class _TorchView:
 
     def snapshot(self):
         """Copies of the layers and the core as numpy arrays."""
-        layers = [[to_numpy(A).copy() for A in mode] for mode in self._module.layers]
-        core = getattr(self._module, "core", None)
-        return layers, None if core is None else to_numpy(core).copy()
+        with self._torch.no_grad():
+            layers, core = self._packed.unpack()
+            layers = [[to_numpy(A).copy() for A in mode] for mode in layers]
+            return layers, None if core is None else to_numpy(core).copy()
 
 
 class _EndOnStall:
@@ -94,7 +97,6 @@ class _Part:
     unfolding and of its transpose."""
 
     def __init__(self, torch, entries, device):
-        import numpy as np
 
         def tensor(array, dtype=torch.int64):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype,
@@ -245,21 +247,43 @@ def _tucker3_design(core, factors):
     return (partial @ factors[2].T).reshape(c0, -1)
 
 
-def _module(torch, layers, core, device):
-    """A module holding the layers (one list per mode) and the core."""
-    module = torch.nn.Module()
+class _Packed:
+    """The layers (one list per mode) and the core as views of one parameter.
 
-    def parameter(array):
-        return torch.nn.Parameter(
-            torch.tensor(array, dtype=torch.float64, device=device)
-        )
+    One flat parameter: :class:`torch.optim.LBFGS` and the cached loss loop
+    over the parameters several times per iteration (clones, directional
+    steps, comparisons), and on the small problems of a completion that
+    Python work, done once instead of once per layer, is a good part of an
+    iteration.
+    """
 
-    module.layers = torch.nn.ModuleList(
-        [torch.nn.ParameterList([parameter(A) for A in mode]) for mode in layers]
-    )
-    if core is not None:
-        module.core = parameter(core)
-    return module
+    def __init__(self, torch, layers, core, device):
+        arrays = [A for mode in layers for A in mode]
+        if core is not None:
+            arrays.append(core)
+        self.shapes = [A.shape for A in arrays]
+        self.sizes = [int(np.prod(shape)) for shape in self.shapes]
+        self.mode_sizes = [len(mode) for mode in layers]
+        self.has_core = core is not None
+        self.module = torch.nn.Module()
+        self.module.flat = torch.nn.Parameter(torch.cat([
+            torch.as_tensor(A, dtype=torch.float64, device=device).reshape(-1)
+            for A in arrays
+        ]))
+
+    def unpack(self):
+        """``(layers, core)``: views of the flat parameter."""
+        # one split (its backward is one concatenation, not a zero-filled
+        # copy of the whole vector per slice)
+        views = [
+            part.view(shape) for part, shape in
+            zip(self.module.flat.split(self.sizes), self.shapes)
+        ]
+        layers, start = [], 0
+        for count in self.mode_sizes:
+            layers.append(views[start:start + count])
+            start += count
+        return layers, views[-1] if self.has_core else None
 
 
 def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimator):
@@ -316,15 +340,15 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     trained (or, with early stopping, best) parameters as numpy arrays.
     """
     torch = import_torch()
-    module = _module(torch, layers, core, device)
-    width = module.layers[0][-1].shape[1]
+    packed = _Packed(torch, layers, core, device)
+    width = layers[0][-1].shape[1]
     eye = torch.eye(width, dtype=torch.float64, device=device)
 
     sampled_product = _sampled_product(torch)
 
     def forward():
-        factors = [reduce(torch.matmul, mode) for mode in module.layers]
-        core = getattr(module, "core", None)
+        layers, core = packed.unpack()
+        factors = [reduce(torch.matmul, mode) for mode in layers]
         if model == "tucker" and len(factors) == 3:
             design = _tucker3_design(core, factors)
         else:
@@ -343,7 +367,7 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     train_part = on_device(entries)
     plan = schedule(optimizer, entries.mean_square(), model, tol=loop.get("tol"),
                     n_iter_no_change=loop.get("n_iter_no_change"))
-    params = list(module.parameters())
+    params = list(packed.module.parameters())
     loss = _CachedLoss(torch, params, forward,
                        lambda forward: mean_squared_error(train_part, forward))
     phases = _phases(torch, plan, params, loss, entries.size, learning_rate, decay,
@@ -359,13 +383,13 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
             return monitored_after_escape(
                 plan, lambda: mean_squared_error(validation_part, loss.forward())
             )
-    view = _TorchView(torch, predict, module, device)
+    view = _TorchView(torch, predict, packed, device)
     result = train(
         phases,
         # the observed values are one sample: a leading axis of size one
         (train_part.values[None],),
         estimator=estimator,
-        modules=[module],
+        modules=[packed.module],
         device=device,
         validation_loss=validation_loss,
         callback=None if callback is None else (
