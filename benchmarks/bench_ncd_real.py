@@ -36,6 +36,8 @@ Usage::
     python benchmarks/bench_ncd_real.py               # all, 3 seeds
     python benchmarks/bench_ncd_real.py --quick       # 1 seed
     python benchmarks/bench_ncd_real.py --data pbmc --table
+    python benchmarks/bench_ncd_real.py --data pbmc --table \
+        --held "CD4+/CD45RO+ Memory;CD8+/CD45RA+ Naive Cytotoxic"
 """
 
 import argparse
@@ -156,8 +158,25 @@ def run_case(X, y_true, tree, extra, held, fraction, seed, names):
     return rows
 
 
-def _fmt(v):
-    return f"{v:.2f}" if np.isfinite(v) else "  - "
+def _parse_held(text, y_true):
+    """The configurations of ``--held`` whose classes are all in ``y_true``."""
+    names = {str(c): c for c in np.unique(y_true)}
+    configs = []
+    for config in text.split(";"):
+        classes = [c.strip() for c in config.split(",") if c.strip()]
+        if classes and all(c in names for c in classes):
+            configs.append(tuple(names[c] for c in classes))
+    return configs
+
+
+def _fmt(v, digits=2):
+    return f"{v:.{digits}f}" if np.isfinite(v) else "  - "
+
+
+def _row(v):
+    """ACC, leaf, anc (2 decimals), fnov (3: it is checked against 0.05),
+    k and seconds."""
+    return " ".join(_fmt(x, 3 if i == 3 else 2).rjust(5) for i, x in enumerate(v))
 
 
 def main(argv=None):
@@ -167,12 +186,21 @@ def main(argv=None):
     parser.add_argument("--methods", default="")
     parser.add_argument("--table", action="store_true",
                         help="print every configuration")
+    parser.add_argument("--held", default="",
+                        help="held-out configurations instead of the built-in "
+                             "ones: classes joined by ',', configurations by "
+                             "';' (e.g. 'CD4+/CD45RO+ Memory;0,4'); a data set "
+                             "without all the classes of any is skipped")
     args = parser.parse_args(argv)
     seeds = [0] if args.quick else [0, 1, 2]
     fractions = [0.05, 0.3]
     names = [m for m in args.methods.split(",") if m]
     for data in args.data.split(","):
         X, y_true, tree, held_list = load(data)
+        if args.held:
+            held_list = _parse_held(args.held, y_true)
+            if not held_list:
+                continue
         print(f"\n== {data}: {X.shape[0]} x {X.shape[1]}, "
               f"{len(np.unique(y_true))} classes")
         print(f"{'held out':<44} {'lab':>4} {'method':<9} {'ACC':>5} {'leaf':>5} "
@@ -188,13 +216,12 @@ def main(argv=None):
                     if args.table:
                         label = " + ".join(map(str, held))[:44]
                         print(f"{label:<44} {fraction:>4.0%} {name:<9} "
-                              + " ".join(_fmt(x).rjust(5) for x in v))
+                              + _row(v))
         print(f"-- mean over configurations ({len(seeds)} seeds each)")
         for (fraction, n_held, name), vals in summary.items():
             v = np.mean(vals, axis=0)
             print(f"{'held ' + str(n_held) + ' (' + str(len(vals)) + ' configs)':<44}"
-                  f" {fraction:>4.0%} {name:<9} "
-                  + " ".join(_fmt(x).rjust(5) for x in v))
+                  f" {fraction:>4.0%} {name:<9} " + _row(v))
 
 
 if __name__ == "__main__":

@@ -344,12 +344,15 @@ def test_every_iterative_estimator_stops_through_the_one_rule(estimator, monkeyp
     from skdeep.utils import _iteration
 
     answers = {}  # monitor id -> [(n_iter when asked, answer)]
+    # the monitors asked, kept alive so that no later monitor reuses an id
+    asked = []
     records_after_stop = []
     original_converged = _iteration.IterationMonitor.converged
     original_record = _iteration.IterationMonitor.record
 
     def converged(self):
         answer = original_converged(self)
+        asked.append(self)
         answers.setdefault(id(self), []).append((self.n_iter, answer))
         return answer
 

@@ -21,10 +21,9 @@ from ..utils._warnings import warn
 from ._hierarchy import resolve_classes
 from ._hkmeans import hkmeans, term_weights
 from ._novelty import (
+    calibration_folds,
     gate,
     gated_objective,
-    left_out,
-    loo_factors,
     rematch,
     select_novel,
     tree_names,
@@ -204,12 +203,12 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         the leaf index of each training sample: its label when labeled, the
         best leaf the test allows otherwise.
         """
+        self._known, self.novelty_margin_ = known, 0.0
         scores = self._evidence(X)
         labeled = y_index >= 0
-        self._known, self.novelty_margin_ = known, 0.0
         refit = None
+        Xs = self._scaled(X)
         if self.n_novel_classes == "auto":
-            Xs = self._scaled(X)
 
             def refit(active):
                 model = copy.copy(self)
@@ -225,10 +224,13 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
                     np.sum(dens[labeled][np.arange(own.size), own]
                            - terms["log_weights"][own])
                     + terms["log_norm"] * own.size)
-                return s[~labeled], model._left_out(s, y_index), terms, model
+                return (s[~labeled], model._cross_fitted(
+                    X, Xs, y_index, tree, known, active), terms, model)
 
         active, margin, model = select_novel(
-            scores[~labeled], self._left_out(scores, y_index), known,
+            scores[~labeled], self._cross_fitted(
+                X, Xs, y_index, tree, known, np.ones(known.size, dtype=bool)),
+            known,
             level=self.novelty_level, min_cluster_size=self.min_cluster_size,
             auto=self.n_novel_classes == "auto", refit=refit,
             n_labeled=int(labeled.sum()),
@@ -242,7 +244,6 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         if not np.array_equal(order, np.arange(order.size)):
             self._permute_leaves(order, tree)
             self._active, scores = self._active[order], scores[:, order]
-            self._loo = self._loo[order]
         novel_found = self._active & ~known
         self.discovered_classes_ = self.classes_[novel_found]
         self.n_novel_classes_ = int(novel_found.sum())
@@ -250,7 +251,8 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
             self._leaf_centers(), tree, known, self._active, self.n_neighbors))
         assignments = y_index.copy()
         if (~labeled).any():
-            allowed = gate(scores[~labeled], known, self._active, self.novelty_margin_)
+            allowed = gate(scores[~labeled], known, self._active,
+                           self.novelty_margin_)
             assignments[~labeled] = np.argmax(allowed, axis=1)
         return assignments
 
@@ -259,17 +261,24 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         judges the model by, when they are not the evidences (``None``)."""
         return None
 
-    def _left_out(self, scores, y_index):
-        """The labeled samples' evidences, their own class fitted without
-        them (:func:`~._novelty.left_out`)."""
-        labeled = y_index >= 0
-        return left_out(scores[labeled], y_index[labeled], self._loo,
-                        self._evidence_offsets())
-
-    def _set_loo_factors(self, assignments, y_index, w_labeled, w_unlabeled):
-        """Store :func:`~._novelty.loo_factors` for the novelty test."""
-        self._loo = loo_factors(y_index, assignments, len(self.classes_),
-                                w_labeled, w_unlabeled)
+    def _cross_fitted(self, X, Xs, y_index, tree, known, active):
+        """The labeled samples' evidences under models fitted with their labels
+        hidden (:func:`~._novelty.calibration_folds`): each fold's samples are
+        refitted as unlabeled samples, free to join any ``active`` leaf and
+        to pull a novel prototype toward them as the unlabeled samples of
+        known classes do, so that their gaps are exchangeable with those of
+        the unlabeled known samples. Samples alone in their class are left
+        out."""
+        folds = calibration_folds(y_index)
+        out = []
+        for fold in range(folds.max() + 1):
+            hidden = folds == fold
+            y_fold = np.where(hidden, -1, y_index)
+            model = copy.copy(self)
+            model._refit(Xs, y_fold, tree, known, active)
+            out.append(model._evidence(X[hidden]))
+        return (np.concatenate(out) if out
+                else np.empty((0, len(self.classes_))))
 
     def _gated_scores(self, X):
         """The evidences of :meth:`_evidence` with the leaves the novelty test

@@ -234,12 +234,11 @@ novelty_level, min_cluster_size, learning_rate :
         self.covariances_ = covariances.astype(dtype, copy=False)
         weights = np.maximum(solution.weights, 10 * np.finfo(float).eps)
         self.weights_ = (weights / weights.sum()).astype(dtype, copy=False)
-        refit = self.known_means == "refit"
-        self._set_loo_factors(solution.assignments, y_index, 1.0, float(refit))
 
     def _refit(self, Xs, y_index, tree, known, active):
         """EM again from the fitted mixture with only the ``active``
-        components open to the unlabeled samples (``n_novel_classes="auto"``)."""
+        components open to the unlabeled samples (``n_novel_classes="auto"``,
+        the cross-fitted novelty test)."""
         lj = _log_joint(Xs, self._means_scaled, self._var_scaled,
                         self.weights_.astype(np.float64))
         lj[:, ~active] = -np.inf
@@ -247,12 +246,6 @@ novelty_level, min_cluster_size, learning_rate :
         solution = self._em(Xs, y_index, known, self._means_scaled, assignments,
                             IterationMonitor(self, scale=1.0, verbose=0), active)
         self._set_mixture(solution, Xs, y_index, self.means_.dtype)
-
-    def _evidence_offsets(self):
-        """The log-joint of a sample at each mean."""
-        var = self._var_scaled
-        log_norm = -0.5 * (var.size * np.log(2 * np.pi) + np.sum(np.log(var)))
-        return np.log(self.weights_.astype(np.float64)) + log_norm
 
     def _em_start(self, Xs, y_index, tree, known):
         """The h-k-means start of EM, and the prior of the novel means."""

@@ -5,7 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..utils._iteration import IterationMonitor
 from ._base import _BaseHierarchicalClusterer
-from ._hkmeans import offsets_from_centers, refit, term_weights
+from ._hkmeans import offsets_from_centers, refit
 from ._ncd_kernels import squared_distances, with_far_rows
 
 
@@ -94,15 +94,16 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         The novelty test: an unlabeled sample takes a novel leaf only when its
         evidence for the best novel leaf beats its evidence for the best known
         leaf by more than the labeled samples' (all of known classes, each
-        measured to its class's prototype fitted without it) do, but for a
-        fraction ``novelty_level`` of them; so about that fraction of known
-        samples is called novel. A novel cluster is kept only if the labeled
-        samples it would take do not show it to be a piece of known classes
-        (see the Notes). It also draws half of the ``n_init`` starts among the
-        unlabeled samples beyond the known classes' spread, and ranks the
-        starts with the test applied. ``None``: no test, every novel
-        prototype takes its nearest samples (``min_cluster_size`` still
-        applies).
+        measured by a model refitted with its label hidden) do, but for a
+        fraction ``novelty_level`` of them; so at most that fraction of known
+        samples is called novel (with probability 0.8 for the labeled
+        samples at hand, see the Notes). A novel cluster is kept only if
+        the labeled samples it would take do not show it to be a piece of
+        known classes (see the Notes). It also draws half of the
+        ``n_init`` starts among the unlabeled samples beyond the known
+        classes' spread, and ranks the starts with the test applied.
+        ``None``: no test, every novel prototype takes its nearest samples
+        (``min_cluster_size`` still applies).
     min_cluster_size : int, default=5
         A novel cluster with fewer unlabeled samples passing the novelty test
         is dropped: its samples go to their best known leaf.
@@ -198,13 +199,22 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     the prototype over ``2 sigma^2`` (``sigma^2`` the labeled samples'
     variance about their prototypes, per feature). A sample is novel when
     its best novel evidence beats its best known evidence by more than
-    ``novelty_margin_``, the conformal ``1 - novelty_level`` quantile of that
-    gap over the ``n`` labeled samples (their ``ceil((1 - novelty_level) *
-    (n + 1))``-th smallest), each measured to its class's prototype refitted
-    without it (its squared distance grows by ``(W / (W - w))**2``, ``w``
-    its weight and ``W`` its class's in the fit): a known sample
-    exchangeable with the labeled ones passes with probability at most
-    ``novelty_level``, however few the labels. A novel cluster is then
+    ``novelty_margin_``, a conformal ``1 - novelty_level`` quantile of that
+    gap over the ``n`` labeled samples, each measured **cross-fitted**: the
+    labeled samples are split in 5 folds (stratified by class) and each
+    fold's gaps are those of the model refitted from the fit with that
+    fold's labels hidden, so that, like the unlabeled samples of known
+    classes, they may join a novel cluster and pull its prototype toward
+    them (measured to the fit itself, a labeled sample stays clamped to its
+    class and never does: the test called novel up to 0.08 of the known
+    samples on real data). The quantile is **training-conditional**: the
+    smallest gap ``G_(k)`` whose false-novel rate (a ``Beta(n + 1 - k,
+    k)`` variable) stays at most ``novelty_level`` with probability 0.8
+    for the labeled samples at hand (``P(Binomial(n, novelty_level) <= n -
+    k) <= 0.2``), the largest gap when ``n`` is too small for that, and
+    never below the plain conformal quantile (the ``ceil((1 -
+    novelty_level) * (n + 1))``-th smallest, whose guarantee holds only on
+    average over the draws of the labels). A novel cluster is then
     dropped when it holds fewer than ``min_cluster_size`` novel samples, or
     when the labeled samples passing the test into it say it is a piece of
     known classes: with ``L`` labeled and ``U`` unlabeled samples in it and
@@ -317,12 +327,11 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         resid = Xs[labeled] - solution.centers[y_index[labeled]].astype(Xs.dtype)
         var = float(np.mean(resid.astype(np.float64) ** 2)) if resid.size else 0.0
         self._unit = 2.0 * max(var, np.finfo(np.float64).tiny)
-        self._set_loo_factors(solution.assignments, y_index,
-                              *term_weights(y_index, self.lambda_unlabeled))
 
     def _refit(self, Xs, y_index, tree, known, active):
         """Solve again from the fitted prototypes with only the ``active``
-        leaves open to the unlabeled samples (``n_novel_classes="auto"``)."""
+        leaves open to the unlabeled samples (``n_novel_classes="auto"``,
+        the cross-fitted novelty test)."""
         solution = refit(
             Xs, y_index, tree, self._centers_scaled, active,
             lambda_unlabeled=self.lambda_unlabeled,
@@ -330,9 +339,6 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             learning_rate=self.learning_rate,
             monitor=IterationMonitor(self, verbose=0))
         self._set_prototypes(solution, Xs, y_index, self.cluster_centers_.dtype)
-
-    def _evidence_offsets(self):
-        return np.zeros(len(self.classes_))
 
     def _evidence(self, X, relative=False):
         """Minus the squared distances over ``2 sigma^2`` (``sigma^2`` the

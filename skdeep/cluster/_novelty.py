@@ -8,11 +8,16 @@ the better a leaf explains the sample.
 - :func:`candidates` marks the unlabeled samples beyond the known classes'
   spread, among which half of the h-k-means starts seed their novel
   prototypes.
-- :func:`novelty_margin` calibrates the novelty test on the labeled samples
-  (their own class refitted without them, :func:`loo_factors` and
-  :func:`left_out`): a sample is novel when its best novel evidence beats its
-  best known evidence by more than the labeled samples (all from known
-  classes) do, but for a fraction ``level`` of them; :func:`gate` applies it.
+- :func:`novelty_margin` calibrates the novelty test on the labeled samples:
+  a sample is novel when its best novel evidence beats its best known
+  evidence by more than the labeled samples (all from known classes) do, but
+  for a fraction ``level`` of them; :func:`confident_margin` makes that hold
+  for the labeled samples at hand (training-conditional), and :func:`gate`
+  applies it. The fits measure the labeled samples cross-fitted (each fold
+  of :func:`calibration_folds` under the model refitted with its labels
+  hidden); the ranking of the h-k-means starts, one solve each, measures
+  them to the start itself with their own class refitted without them
+  (:func:`loo_factors` and :func:`left_out`).
 - :func:`supported_novel` drops the novel clusters too small or shown by the
   labeled samples they take to be pieces of known classes;
   :func:`select_novel` then, for ``n_novel_classes="auto"``, removes clusters
@@ -27,10 +32,16 @@ the better a leaf explains the sample.
 
 import numpy as np
 from scipy.special import logsumexp
+from scipy.stats import binom
 
 from ..utils._matching import hungarian_match
 from ._hierarchy import tree_neighbors
 from ._ncd_kernels import squared_distances
+
+#: Probability with which the false-novel rate of the known samples stays at
+#: most ``novelty_level`` for the labeled samples at hand
+#: (:func:`confident_margin`).
+CONFIDENCE = 0.8
 
 #: Posterior mass a node must hold for a novel cluster to be named there.
 NAMING_LEVEL = 0.9
@@ -92,6 +103,27 @@ def loo_factors(y_index, assignments, n_leaves, w_labeled, w_unlabeled):
     ok = rest > 1e-12 * np.maximum(weight, 1e-300)
     factor[ok] = (weight[ok] / rest[ok]) ** 2
     return factor
+
+
+#: Folds of the cross-fitted calibration of the novelty test.
+N_FOLDS = 5
+
+
+def calibration_folds(y_index, n_folds=N_FOLDS):
+    """The fold of each sample for the cross-fitted calibration, ``-1`` for
+    the unlabeled samples and those never hidden.
+
+    Stratified and deterministic: the ``m``-th labeled sample of a class goes
+    to fold ``m % n_folds``, so that every fold leaves each class at least
+    one labeled sample; a class with a single labeled sample is never hidden
+    (its leaf would lose its label).
+    """
+    folds = np.full(y_index.shape, -1, dtype=np.intp)
+    for k in np.unique(y_index[y_index >= 0]):
+        rows = np.flatnonzero(y_index == k)
+        if rows.size > 1:
+            folds[rows] = np.arange(rows.size) % n_folds
+    return folds
 
 
 def left_out(scores, y_labeled, factors, offsets):
@@ -167,6 +199,35 @@ def novelty_margin(scores_labeled, known, active, level):
     return max(0.0, float(np.sort(gaps)[rank - 1]))
 
 
+def confident_margin(scores_labeled, known, active, level):
+    """The margin of the novelty test that holds for the labeled samples at
+    hand: training-conditional (PAC) conformal calibration.
+
+    :func:`novelty_margin` bounds the false-novel rate on average over the
+    draws of the labeled samples; for one draw the rate of its ``k``-th
+    smallest gap exceeds ``level`` with probability ``P(B <= n - k)``, ``B ~
+    Binomial(n, level)`` (the rate is a ``Beta(n + 1 - k, k)`` variable).
+    The margin is the smallest gap whose rate stays at most ``level`` with
+    probability :data:`CONFIDENCE`; with too few labeled samples for that
+    (``(1 - level)**n > 1 - CONFIDENCE``) the largest, and never below
+    :func:`novelty_margin`.
+    """
+    margin = novelty_margin(scores_labeled, known, active, level)
+    if level is None or scores_labeled.shape[0] == 0:
+        return margin
+    gaps = _gaps(scores_labeled, known, active)
+    if not np.isfinite(gaps).any():
+        return margin
+    n = gaps.size
+    # the most gaps left above the margin: the largest j with
+    # P(Binomial(n, level) <= j) <= 1 - CONFIDENCE (none: -1, the largest)
+    j = int(binom.ppf(1.0 - CONFIDENCE, n, level))
+    if binom.cdf(j, n, level) > 1.0 - CONFIDENCE:
+        j -= 1
+    k = n - max(j, 0)
+    return max(margin, float(np.sort(gaps)[k - 1]))
+
+
 def gate(scores, known, active, margin):
     """``scores`` with the leaves a sample may not take set to ``-inf``.
 
@@ -189,8 +250,8 @@ def supported_novel(scores_unl, scores_lab, known, level, min_cluster_size):
 
     - **size**: fewer than ``min_cluster_size`` unlabeled samples pass the
       novelty test into it;
-    - **leak**: the labeled samples it takes (passing the test, their own
-      class fitted without them) say it is a piece of known classes. If it
+    - **leak**: the labeled samples it takes (passing the test, measured as
+      the caller calibrates them) say it is a piece of known classes. If it
       were, it would hold labeled samples at the labeled rate ``r`` of the
       data; if novel, at most at a rate ``eps = level * r`` (a fraction
       ``level`` of its size from known classes). With ``L`` labeled and
@@ -206,7 +267,7 @@ def supported_novel(scores_unl, scores_lab, known, level, min_cluster_size):
     n_lab, n_unl = scores_lab.shape[0], scores_unl.shape[0]
     r = n_lab / max(n_lab + n_unl, 1)
     while True:
-        margin = novelty_margin(scores_lab, known, active, level)
+        margin = confident_margin(scores_lab, known, active, level)
         sizes = np.bincount(np.argmax(gate(scores_unl, known, active, margin),
                                       axis=1), minlength=known.size)
         badness = np.where(sizes < min_cluster_size, np.inf, -np.inf)
@@ -268,7 +329,7 @@ def select_novel(scores_unl, scores_lab, known, *, level, min_cluster_size,
     n = max(scores_unl.shape[0] + n_labeled, 2)
 
     def criterion(act, s_unl, s_lab, model_terms):
-        marg = novelty_margin(s_lab, known, act, level)
+        marg = confident_margin(s_lab, known, act, level)
         s = gate(s_unl, known, act, marg)
         if model_terms.get("scores") is not None:  # the criterion's own model
             s = np.where(np.isfinite(s), model_terms["scores"], -np.inf)
