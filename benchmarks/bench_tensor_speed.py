@@ -15,11 +15,13 @@ machines these were measured on were shared. Run
 ``python benchmarks/bench_tensor_speed.py`` (about 3 minutes).
 
 Results, 2026-12-03, shared 2-core machine: 20^3, the 9 problems: skdeep
-24.8 s of CPU in all (errors 7e-5 to 2e-4, 1.2e-2 on one 10 % seed),
-tensorly 1.8 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 % seeds): a
-ratio of 13 (9 when the 10 % problems ran without a validation split).
-torch / numpy CPU time: 1.96 at 30^3 (10 %), 1.92 at 60^3 (5 %), the same
-errors (6e-4, 3e-4).
+28.1 s of CPU in all (1.4-8.9 s each; errors 7e-5 to 2e-4, 1.2e-2 on one
+10 % seed), tensorly 2.2 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 %
+seeds): a ratio of 12.8 (13 before). One problem (30 %, seed 2) had ended
+on a saddle of the escape at an error of 1.13 (the guard's full weight on
+the mean fill; 3.8 before it), a transient counted as a stall; it now gives
+1.4e-4. torch / numpy CPU time: 1.47 at 30^3 (10 %), 1.32 at 60^3 (5 %),
+the same errors (6e-4, 3e-4).
 """
 
 import time

@@ -57,7 +57,8 @@ def psnr(filled):
 # missing, so whole pixels are held out (``validation_units_``): a single
 # channel held out would be guessed from the pixel's other two, an optimistic
 # error that never stops the fit. A guard compares the result with the mean
-# fill on the held-out pixels (``baseline_weight_`` is 0 when the fit wins).
+# fill on the held-out pixels and blends the mean fill in
+# (``baseline_weight_``) when the fit is not clearly better there.
 start = time.perf_counter()
 completer = TensorCompleter(random_state=0)
 filled_deep = completer.fit_transform(X)

@@ -194,15 +194,17 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         those modes (e.g. all the channels of a pixel); ``None`` without a
         validation split.
     baseline_ : ndarray of shape `tensor_shape_`
-        The mean fill: the mean of every entry of a sample over the training
-        samples (drawn towards the global mean where few are observed),
-        fitted on the training entries.
+        The mean fill: the mean of every entry of a sample over the samples
+        where it is observed (what :class:`~sklearn.impute.SimpleImputer`
+        fills in).
     baseline_weight_ : float
         The guard's weight of `baseline_` in the completion, in ``[0, 1]``:
-        0 unless the fit's error on the held-out units is above the mean
-        fill's, then the least-squares weight of ``(1 - w) model + w
-        baseline`` on them (the completion, :meth:`transform` and
-        :meth:`score` use the blend).
+        the least-squares weight of ``(1 - w) model + w baseline`` on the
+        held-out units (both fitted without them) when the fit's error there
+        is above the mean fill's, or when the blend lowers it by more than
+        the noise of the split (Akaike's criterion for its one parameter)
+        and than ``tol``; else 0. The completion, :meth:`transform` and
+        :meth:`score` use the blend.
     validation_error_ : float or None
         Relative error of the (blended) completion on the held-out units;
         ``None`` without a validation split.
@@ -380,7 +382,7 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         layers, core = initial_layers(
             X.shape, widths, self.depth, self.init_scale, self.model, rng
         )
-        train, validation, early_stopping = self._split(X, flat, values, rng)
+        train, validation, early_stopping, n_units = self._split(X, flat, values, rng)
         start = NumpyModel(self.model, layers, core, tt_ranks)
         with np.errstate(over="ignore", invalid="ignore"):
             start_loss = start.loss(train)
@@ -410,13 +412,14 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
                 f"non-finite parameters after {self.n_iter_} iterations"
             ))
         self._set_prior(train if validation is None else validation)
-        self._guard(final, train, validation)
+        self._guard(final, train, validation, ObservedEntries(flat, values, X.shape),
+                    n_units)
         self._dtype = X.dtype
         self.sample_factor_ = self._fold_in_rows(X)
         return self
 
     def _split(self, X, flat, values, rng):
-        """Training entries, held-out entries (or None), and early stopping.
+        """Training and held-out entries (or None), early stopping, held-out units.
 
         The held-out units mirror the missingness (see :mod:`._holdout`):
         whole fibres when the missing entries come in whole fibres, entries
@@ -425,11 +428,11 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         early, fraction = self._resolve_early_stopping(flat.size)
         self.validation_units_ = None
         if fraction is None:
-            return ObservedEntries(flat, values, X.shape), None, False
-        train, held_out, self.validation_units_ = split_observed(
+            return ObservedEntries(flat, values, X.shape), None, False, 0
+        train, held_out, self.validation_units_, n_units = split_observed(
             ~np.isnan(X), flat, values, fraction, rng
         )
-        return train, held_out, early
+        return train, held_out, early, n_units
 
     def _resolve_early_stopping(self, n_observed):
         """Whether to stop early, and the fraction of observed entries held out."""

@@ -63,17 +63,20 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
         self.prior_mean_, self.prior_covariance_ = gaussian_prior(rows)
         self.noise_variance_ = noise_variance(rows, self._design(), entries)
 
-    def _guard(self, final, train, validation):
+    def _guard(self, final, train, validation, observed, n_units):
         """Compare the fit with the mean fill on the held-out units; shrink.
 
-        The mean fill (the mean of every column of the mode-0 unfolding,
-        :class:`._holdout.MeanFill`) is fitted on the training entries. When
-        the model's held-out error is above the mean fill's, the completion
-        becomes ``(1 - w) model + w mean_fill`` with the least-squares weight
-        ``w`` on the held-out entries (so never worse than either there).
+        Both are judged on the held-out units, fitted without them: the model
+        trained on ``train`` and the mean fill (the mean of every column of
+        the mode-0 unfolding, :class:`._holdout.MeanFill`) of ``train``. The
+        completion becomes ``(1 - w) model + w mean_fill`` with the
+        least-squares weight ``w`` on the held-out entries when the model's
+        held-out error is above the mean fill's, or when the blend lowers it
+        by more than the noise of ``n_units`` held-out units and than ``tol`` (see
+        :func:`._holdout.guard`); the mean fill blended in is then that of
+        all the ``observed`` entries.
         """
-        baseline = MeanFill(train)
-        self.baseline_ = (baseline.column_means * self.scale_).reshape(
+        self.baseline_ = (MeanFill(observed).column_means * self.scale_).reshape(
             self.tensor_shape_
         )
         self.baseline_weight_ = 0.0
@@ -82,13 +85,13 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
             return
         (self.baseline_weight_, model_error, self.baseline_error_,
          self.validation_error_) = guard(
-            final.predict(validation), baseline.predict(validation),
-            validation.values,
+            final.predict(validation), MeanFill(train).predict(validation),
+            validation.values, n_units, self.tol,
         )
         if self.verbose and self.baseline_weight_ > 0:
             print(
-                f"[{type(self).__name__}] held-out error {model_error:.4g} above "
-                f"the mean fill's {self.baseline_error_:.4g}: the completion is "
+                f"[{type(self).__name__}] held-out error {model_error:.4g}, the "
+                f"mean fill's {self.baseline_error_:.4g}: the completion is "
                 f"shrunk towards the mean fill (weight {self.baseline_weight_:.3g},"
                 f" held-out error {self.validation_error_:.4g})",
                 flush=True,

@@ -27,9 +27,13 @@ _MIN_WHOLE_SHARE = 0.9
 # at random (``p ** (n_k - 1)`` at a missing rate ``p``), in units of the
 # distance from that share to 1.
 _MIN_EXCESS = 0.5
-# Pseudo-count of the global mean in a column's mean (a column with few
-# training entries is drawn towards the global mean).
-_PRIOR_COUNT = 1.0
+# The guard blends in the baseline when the model is worse on the held-out
+# units, or when the blend's least-squares weight is worth its one parameter:
+# it lowers the held-out squared error by more than this many units' share
+# (Akaike's criterion, 2 per parameter: under a model as good as can be, the
+# least-squares weight of a baseline unrelated to its residual lowers the
+# squared error by about one unit's share, noise of the split).
+AIC_UNITS = 2.0
 
 
 def _whole_share(missing, mode):
@@ -126,7 +130,7 @@ def split_observed(observed, flat, values, fraction, rng):
     ``observed`` are held out (by the package's
     :func:`~skdeep.utils._validation.validation_split`, drawn from ``rng``);
     ``flat`` and ``values`` are the flat indices and values of the observed
-    entries.
+    entries. Returns ``(train, held_out, description, n_held_units)``.
     """
     units, description = missingness_units(observed)
     n_units = int(units.max()) + 1
@@ -138,7 +142,7 @@ def split_observed(observed, flat, values, fraction, rng):
         ObservedEntries(flat[part], values[part], observed.shape)
         for part in (~held, held)
     )
-    return train, held_out, description
+    return train, held_out, description, int(held_units.size)
 
 
 class MeanFill:
@@ -152,8 +156,11 @@ class MeanFill:
     Attributes
     ----------
     column_means : ndarray of shape (n_columns,)
-        The mean of each column's entries, drawn towards the global mean by a
-        pseudo-count of one (the global mean for a column without entries).
+        The mean of each column's entries (what
+        :class:`~sklearn.impute.SimpleImputer` fills in; no shrinkage towards
+        the global mean, which is far from a column's on data whose columns
+        have different levels, such as the bands of a spectral image), the
+        global mean for a column without entries.
     """
 
     def __init__(self, entries):
@@ -161,7 +168,9 @@ class MeanFill:
         total = np.bincount(entries.cols, weights=entries.values, minlength=n_columns)
         count = np.bincount(entries.cols, minlength=n_columns)
         mean = float(entries.values.mean()) if entries.size else 0.0
-        self.column_means = (total + _PRIOR_COUNT * mean) / (count + _PRIOR_COUNT)
+        self.column_means = np.full(n_columns, mean)
+        seen = count > 0
+        self.column_means[seen] = total[seen] / count[seen]
 
     def predict(self, entries):
         """The baseline at the entries."""
@@ -191,14 +200,23 @@ def shrinkage(model, baseline, values):
     return float(np.clip(gap @ (values - model) / denominator, 0.0, 1.0))
 
 
-def guard(model, baseline, values):
+def guard(model, baseline, values, n_units=None, tol=0.0):
     """The guard's decision on the held-out values.
 
-    Returns ``(weight, model_error, baseline_error, blend_error)``: the
-    relative errors of the model and of the baseline at ``values``; the weight
-    of the baseline, the :func:`shrinkage` weight when the model's error is
-    above the baseline's, else 0; and the error of the blend
-    ``(1 - weight) model + weight baseline`` (at most the lower of the two).
+    ``model`` and ``baseline`` are predictions of held-out ``values`` by
+    predictors fitted without them. Returns ``(weight, model_error,
+    baseline_error, blend_error)``: the relative errors of the model and of
+    the baseline at ``values``; the weight of the baseline, the
+    :func:`shrinkage` (least-squares) weight when the model's error is above
+    the baseline's, or when the blend lowers the model's squared error by
+    more than the share ``AIC_UNITS / n_units`` (``n_units``: the number of
+    independent units held out, the entries by default) and its relative
+    error by more than ``tol`` (the resolution of the fit: the residual of
+    a converged fit is systematic, and a tiny weight would fit it), else 0
+    (two predictors whose errors differ are better blended: a model about
+    as good as the baseline is shrunk too, not only a worse one); and the
+    error of the blend ``(1 - weight) model +
+    weight baseline`` (at most the lower of the two).
 
     Examples
     --------
@@ -212,9 +230,13 @@ def guard(model, baseline, values):
     norm = np.linalg.norm(values) or 1.0
     model_error = np.linalg.norm(model - values) / norm
     baseline_error = np.linalg.norm(baseline - values) / norm
-    weight = 0.0
-    if model_error > baseline_error:
-        weight = shrinkage(model, baseline, values)
+    weight = shrinkage(model, baseline, values)
     blend = model + weight * (baseline - model)
     blend_error = np.linalg.norm(blend - values) / norm
+    n_units = values.size if n_units is None else n_units
+    gain = 1.0 - (blend_error / model_error) ** 2 if model_error > 0 else 0.0
+    worth_it = (gain > AIC_UNITS / max(n_units, 1)
+                and model_error - blend_error > tol)
+    if model_error <= baseline_error and not worth_it:
+        weight, blend_error = 0.0, model_error
     return weight, float(model_error), float(baseline_error), float(blend_error)

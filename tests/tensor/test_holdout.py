@@ -8,7 +8,15 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skdeep.datasets import make_low_rank_tensor
 from skdeep.tensor import TensorCompleter
-from skdeep.tensor._holdout import missingness_units, shrinkage, structured_modes
+from skdeep.tensor._holdout import (
+    MeanFill,
+    guard,
+    missingness_units,
+    shrinkage,
+    split_observed,
+    structured_modes,
+)
+from skdeep.tensor._model import ObservedEntries
 
 
 def _missing_error(X_filled, X, X_true):
@@ -93,6 +101,47 @@ def test_colour_image_holds_out_whole_pixels(colour_image):
     assert error < 0.8 * _missing_error(_mean_fill(X), X, image)
     missing = np.isnan(X)
     assert X_filled[missing].min() > -2 and X_filled[missing].max() < 3
+
+
+def test_guard_blends_two_equally_good_predictors():
+    # A model a little better than the baseline on the held-out values, with
+    # errors unrelated to the baseline's: the blend beats both, so the guard
+    # shrinks (the rule that blended only a *worse* model left such fits,
+    # e.g. TT and CP on a 25-band image at 10 %, worse than the mean fill on
+    # the missing entries).
+    rng = np.random.RandomState(0)
+    values = rng.standard_normal(400)
+    model = values + 0.9 * rng.standard_normal(400)
+    baseline = values + 1.0 * rng.standard_normal(400)
+    weight, model_error, baseline_error, blend_error = guard(model, baseline,
+                                                            values)
+    assert model_error < baseline_error
+    assert 0.3 < weight < 0.7
+    assert blend_error < 0.8 * model_error
+    # ... but not on the noise of a few units, nor below the fit's resolution
+    assert guard(model, baseline, values, n_units=4)[0] == 0.0
+    assert guard(model, baseline, values, tol=0.5)[0] == 0.0
+    # a good model whose residual is unrelated to the baseline: left alone
+    exact = values + 1e-3 * rng.standard_normal(400)
+    assert guard(exact, baseline, values, tol=1e-4)[0] == 0.0
+
+
+def test_mean_fill_is_the_column_mean_and_the_split_counts_units():
+    # no pull towards the global mean: columns at different levels (the bands
+    # of a spectral image) keep their own mean
+    entries = ObservedEntries([0, 1, 2, 4, 5], [10.0, 0.0, 12.0, 14.0, 1.0], (3, 2))
+    fill = MeanFill(entries)
+    np.testing.assert_allclose(fill.column_means, [12.0, 0.5])
+    empty = MeanFill(ObservedEntries([0, 2], [1.0, 3.0], (2, 2)))
+    np.testing.assert_allclose(empty.column_means, [2.0, 2.0])  # global mean
+    observed = np.repeat(np.random.RandomState(0).uniform(size=(10, 10, 1)) < 0.5,
+                         3, axis=2)
+    flat = np.flatnonzero(observed)
+    train, held, what, n_units = split_observed(
+        observed, flat, np.ones(flat.size), 0.2, np.random.RandomState(0))
+    assert what == "fibres along mode(s) (2,)"
+    assert held.size == 3 * n_units and n_units == round(0.2 * flat.size / 3)
+    assert train.size + held.size == flat.size
 
 
 def test_guard_shrinks_towards_the_mean_fill_on_structureless_data():
