@@ -175,8 +175,9 @@ def report(name, results, methods, shots_list):
             margins.append(np.mean([r[0] for r in runs]) - best)
             times.append(np.mean([r[1] for r in runs]))
             warned.append(sum(r[2] for r in runs))
+        # four decimals: "within 0.01" is decided on the unrounded margin
         print("| default - best baseline | " + " | ".join(
-            f"{m:+.3f}" for m in margins) + " |")
+            f"{m:+.4f}" for m in margins) + " |")
         print("| default fit time (s) | " + " | ".join(
             f"{t:.2f}" for t in times) + " |")
         print("| default ConvergenceWarnings | " + " | ".join(

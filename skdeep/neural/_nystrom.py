@@ -201,8 +201,11 @@ class NystromNetClassifier(
         for INNA.
     learning_rate : float or None, default=None
         Step size of the backbone, the learned landmarks and the softmax layer
-        (unused by the L-BFGS training); ``None`` is 5e-2 for Adam, 1e-2 for
-        SGD and 0.1 for INNA.
+        (unused by the L-BFGS training); ``None`` is 1e-2 for SGD, 0.1 for
+        INNA, and for Adam 5e-2, or 1e-3 without a backbone and with sampled
+        landmarks (the softmax layer then starts at its optimum, which Adam's
+        larger first steps, about the step size in every weight, would
+        leave).
     learning_rate_metric : float, default=1e-3
         Step size of the adaptive metric ``W`` (with a mini-batch optimiser).
     metric_penalty : float, default=1.0
@@ -214,8 +217,9 @@ class NystromNetClassifier(
         without a backbone, chosen among ``1e-2, 1e-3, 1e-4, 1e-5, 1e-6,
         1e-8`` by the accuracy of the exact-map model on stratified inner
         folds of the training samples (``min(5, smallest class)`` folds, fewer
-        on large sets; the largest of equally accurate values); with a
-        backbone, ``1e-4``. Stored in ``alpha_``.
+        on large sets; the middle one of equally accurate values: with few
+        inner test rows many tie, and the largest sits at the edge of
+        under-fitting); with a backbone, ``1e-4``. Stored in ``alpha_``.
     batch_size : int or None, default=256
         Samples per mini-batch of Adam (few-shot training sets fit in one
         batch); ``None`` trains on the full batch. The L-BFGS training without

@@ -9,6 +9,7 @@ from functools import partial
 
 import numpy as np
 
+from ..utils._optimizers import DEFAULT_LEARNING_RATES
 from ..utils._torch import import_torch
 from ..utils._training import TrainingStep
 from ..utils._validation import (
@@ -20,6 +21,7 @@ from ..utils._validation import (
 )
 from ._nystrom_select import (
     ALPHA_GRID,
+    FINAL_GTOL,
     GAMMA_FACTORS,
     fit_softmax,
     select_alpha,
@@ -250,6 +252,17 @@ class NystromFitMixin:
         return (self.optimizer == "auto" and self.backbone is None
                 and self.landmarks == "sample")
 
+    def _learning_rate(self):
+        """``learning_rate``, or its default: the optimiser's own (1e-3 for
+        Adam) without a backbone and with sampled landmarks, where the
+        trained weights start at the optimum of the exact map (Adam's first
+        steps move every weight by about the step size whatever its gradient,
+        away from that optimum at the larger step); else the estimator's."""
+        if (self.learning_rate is None and self.backbone is None
+                and self.landmarks == "sample"):
+            return DEFAULT_LEARNING_RATES[self._optimizer_name()]
+        return super()._learning_rate()
+
     def _optimizer_name(self):
         """The mini-batch optimiser: Adam for ``optimizer="auto"``."""
         return "adam" if self.optimizer == "auto" else self.optimizer
@@ -276,7 +289,12 @@ class NystromFitMixin:
         net.set_train_backbone(self.train_backbone)
         full_batch = self._full_batch_solver()
         if full_batch:
-            step = TrainingStep(nystrom_lbfgs(net), None, scale=float(len(train_idx)))
+            # minimises n times the objective; optimal as the start's solve
+            # (FINAL_GTOL on the objective): an exact start ends each epoch
+            # at its first evaluation
+            scale = float(len(train_idx))
+            step = TrainingStep(nystrom_lbfgs(net, FINAL_GTOL * scale), None,
+                                scale=scale)
         else:
             step = TrainingStep(self._make_optimizer(
                 nystrom_param_groups(net, self.learning_rate_metric)), None)

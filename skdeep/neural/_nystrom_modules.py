@@ -411,14 +411,16 @@ def nystrom_param_groups(net, learning_rate_metric):
     return groups
 
 
-def nystrom_lbfgs(net):
+def nystrom_lbfgs(net, tolerance_grad):
     """Full-batch L-BFGS (strong Wolfe line search) on the trained parameters:
     the solver of the network without a backbone, whose features are an
     ill-conditioned linear map of the kernel vectors (Adam's steps of one size
-    for every parameter would not do)."""
+    for every parameter would not do). An epoch ends early once no gradient
+    entry passes ``tolerance_grad`` (in the units of the minimised loss)."""
     return torch.optim.LBFGS(
         [p for p in net.parameters() if p.requires_grad], lr=1.0,
-        max_iter=LBFGS_INNER, history_size=LBFGS_MEMORY, tolerance_grad=1e-10,
+        max_iter=LBFGS_INNER, history_size=LBFGS_MEMORY,
+        tolerance_grad=tolerance_grad,
         tolerance_change=1e-12, line_search_fn="strong_wolfe",
     )
 

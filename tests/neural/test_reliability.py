@@ -335,6 +335,20 @@ def test_nystrom_huge_metric_penalty_keeps_the_metric_at_its_start(digits):
                                                          rel=0.02)
 
 
+def test_nystrom_adam_without_a_backbone_stays_at_the_exact_start(digits):
+    # the softmax layer starts at its optimum (the L-BFGS default's loss);
+    # Adam's default step without a backbone (1e-3) keeps it there, the
+    # backbone's step 5e-2 moves every weight by about 5e-2 and leaves it
+    X, y, X_test, _ = digits
+    exact = _nystrom().fit(X, y)
+    adam = _nystrom(optimizer="adam").fit(X, y)
+    assert adam.loss_curve_[0] == pytest.approx(exact.loss_curve_[-1], rel=1e-9)
+    assert adam.loss_curve_[-1] <= adam.loss_curve_[0] * (1 + 1e-4)
+    np.testing.assert_array_equal(adam.predict(X_test), exact.predict(X_test))
+    large = _nystrom(optimizer="adam", learning_rate=5e-2).fit(X, y)
+    assert large.loss_curve_[-1] > large.loss_curve_[0] * 1.02
+
+
 def test_modis_r1_r2_penalties_against_a_reference():
     # three modalities, so that the wrong modality's samples are a different set
     torch.manual_seed(0)
