@@ -268,7 +268,8 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         to pull a novel prototype toward them as the unlabeled samples of
         known classes do, so that their gaps are exchangeable with those of
         the unlabeled known samples. Samples alone in their class are left
-        out."""
+        out; the rows come fold by fold, not in sample order (only their
+        quantiles and counts are used)."""
         folds = calibration_folds(y_index)
         out = []
         for fold in range(folds.max() + 1):
