@@ -92,7 +92,13 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         in far fewer iterations, keeps the effective ranks of the escape (from
         the small start it does not move, from a larger one it loses the
         low-rank bias) and ends the fit when it can make no more progress;
-        the others go on. ``"gd"`` is plain gradient descent (the papers'
+        the others go on. With early stopping, a Tucker fit by
+        ``"adam-lbfgs"`` (numpy backend) then grows its ranks: L-BFGS keeps
+        the low effective ranks of the escape (about 2 on a colour
+        photograph), so a fresh Adam goes on from its best held-out point
+        while the held-out error improves (each of the two phases stopped by
+        the rule on its own iterations); the best held-out parameters of both
+        are kept. ``"gd"`` is plain gradient descent (the papers'
         object of study), ``"sgd"`` gradient descent with momentum (0.9) and
         ``"inna"`` :class:`~skdeep.utils.INNA`, the inertial Newton
         algorithm (see the user guide's page on optimisers); the numpy
@@ -125,7 +131,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         the monitored mean squared error (on the held-out entries with early
         stopping, else on the training entries; ``m`` is their mean square)
         has decreased by at most ``tol**2 * m / 2`` over the last
-        ``n_iter_no_change`` iterations.
+        ``n_iter_no_change`` iterations (for the L-BFGS and rank growth phases
+        of a Tucker fit with early stopping, over the iterations of the phase:
+        the window restarts at the switch).
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the observed data, monitor their
         mean squared error after every iteration of the main phase (the
@@ -152,7 +160,8 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         ``"numpy"`` uses vectorised numpy with hand-derived gradients; ``"torch"``
         uses autograd (install ``skdeep-research[torch]``), on ``device``. Both
         start from the same initialisation and agree up to floating-point
-        rounding.
+        rounding, except that the rank growth phase of a Tucker fit with
+        early stopping (see ``optimizer``) runs with numpy only.
     device : str, default="auto"
         Torch device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:<index>"``. Ignored by the numpy backend.

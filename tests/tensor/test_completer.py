@@ -746,3 +746,31 @@ def test_sizes_that_cannot_fit_are_refused_before_allocating(params, match):
 def test_simulator_refuses_ranks_that_cannot_fit():
     with pytest.raises(ValueError, match="ranks is too large"):
         make_low_rank_tensor((10, 10, 10), ranks=10**6)
+
+
+def test_rank_growth_phase_on_a_colour_image(capsys):
+    # whole pixels missing (all three channels), 40 % observed: L-BFGS from
+    # the escape stops at effective rank about 2 (relative error 0.385 on the
+    # missing entries, the mean fill's 0.53); the Adam phase after it, judged
+    # on the held-out pixels with its own stopping window and started from
+    # the best held-out point, grows the rank (0.265)
+    from sklearn.datasets import load_sample_image
+
+    photo = load_sample_image("flower.jpg").astype(np.float64)[:424]
+    image = photo.reshape(53, 8, 80, 8, 3).mean(axis=(1, 3))
+    image = (image - image.min()) / (image.max() - image.min())
+    observed = np.random.RandomState(0).uniform(size=(53, 80)) < 0.4
+    X = np.where(observed[:, :, None], image, np.nan)
+    completer = TensorCompleter(random_state=0, track_every=0, verbose=1).fit(X)
+    switches = [int(it) for it in re.findall(
+        r"iteration +(\d+)  \S+ -> adam \(rank growth\)", capsys.readouterr().out
+    )]
+    assert len(switches) == 1
+    # the growth's window starts with it: not stopped by the stall of L-BFGS
+    assert completer.n_iter_ - switches[0] >= completer.n_iter_no_change
+    missing = ~observed[:, :, None].repeat(3, axis=2)
+    filled = completer.transform(X)
+    error = (np.linalg.norm(filled[missing] - image[missing])
+             / np.linalg.norm(image[missing]))
+    assert error < 0.3
+    assert min(completer.history_["effective_rank"][-1][:2]) > 2.5
