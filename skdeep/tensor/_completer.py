@@ -159,9 +159,10 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
     backend : {"numpy", "torch"}, default="numpy"
         ``"numpy"`` uses vectorised numpy with hand-derived gradients; ``"torch"``
         uses autograd (install ``skdeep-research[torch]``), on ``device``. Both
-        start from the same initialisation and agree up to floating-point
-        rounding, except that the rank growth phase of a Tucker fit with
-        early stopping (see ``optimizer``) runs with numpy only.
+        start from the same initialisation and run the same schedule; their
+        first-order phases agree up to floating-point rounding, while their
+        L-BFGS implementations (scipy's, torch's with a strong-Wolfe line
+        search) take different paths to the same kind of solution.
     device : str, default="auto"
         Torch device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:<index>"``. Ignored by the numpy backend.

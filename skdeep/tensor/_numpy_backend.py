@@ -12,9 +12,8 @@ formed.
 Training runs the schedule of :mod:`._schedule` through the package's loop
 control (:class:`~skdeep.utils._loop.LoopControl`, the decisions of
 :func:`~skdeep.utils._training.train`): the same epochs, phases, stopping rule
-and early stopping as the torch backend, with numpy optimisers (the rank
-growth phase of a Tucker fit with early stopping runs here only: the torch
-backend keeps the escape and L-BFGS). Nothing here imports torch.
+and early stopping as the torch backend, with numpy optimisers. Nothing here
+imports torch.
 """
 
 from dataclasses import replace
@@ -27,7 +26,7 @@ from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
 from ._model import ObservedEntries, chain, design_matrix
 from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
-from ._schedule import HeldOutStall, monitored_after_escape, schedule
+from ._schedule import monitored_after_escape, schedule
 
 # Number of correction pairs kept by L-BFGS.
 LBFGS_MEMORY = 10
@@ -398,10 +397,9 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
                     tol=loop.get("tol"), n_iter_no_change=loop.get("n_iter_no_change"),
                     held_out_mean_square=(None if validation is None
                                           else validation.mean_square()))
-    growth = len(plan) == 3  # the rank growth after L-BFGS (see schedule)
     for index, planned in enumerate(plan):
         kind = planned.steps
-        if kind not in optimizers or index == 2:  # the growth: a fresh Adam
+        if kind not in optimizers or index == 2:  # the rank growth: a fresh Adam
             optimizers[kind] = (
                 _ScipyLBFGS() if kind == "lbfgs"
                 else _FirstOrder(kind, net.parameters(), learning_rate, decay,
@@ -419,19 +417,12 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
     def monitored(forward):
         if validation is None:
             return None
-        value = monitored_after_escape(phases, lambda: net.loss(validation, forward))
-        until = phases[control.phase].until
-        if isinstance(until, HeldOutStall):  # its window: its own epochs
-            until.record(value)
-        return value
+        return monitored_after_escape(phases, lambda: net.loss(validation, forward))
 
     width = net.layers[0][-1].shape[1]
     small = width * entries.unfolded_shape[1] < _THREADED_WORK
     with threadpool_limits(limits=1 if small else None, user_api="blas"):
         while not control.stopped:
-            phase = control.phase
-            phases[phase].steps.run(net, entries, control, monitored)
-            if growth and phase == 1 and not control.stopped:
-                best.restore()  # the growth starts from the best held-out point
+            phases[control.phase].steps.run(net, entries, control, monitored)
     best_iteration = control.finish(hint=convergence_hint)
     return control.result(validation is not None, best_iteration)

@@ -115,38 +115,45 @@ class Escape:
 class HeldOutStall:
     """``until`` of a phase judged on the held-out loss from its own start.
 
-    The backend feeds the held-out loss of every epoch of the phase to
-    :meth:`record` (before the phase's ``until`` of the same epoch); the
-    phase is over when it has decreased by at most ``tol * scale`` over the
-    last ``n_iter_no_change`` of them: the stopping rule of
-    :mod:`skdeep.utils._iteration` on the phase's epochs only, so that a
-    phase that follows a stalled one is not stopped by the stall of the
-    previous one.
+    ``curve`` is the list of the held-out loss of every epoch, which
+    :func:`monitored_after_escape` extends (before the phase's ``until`` of
+    the same epoch is asked); the phase is over when that loss has decreased
+    by at most ``tol * scale`` over the last ``n_iter_no_change`` of its own
+    epochs: the stopping rule of :mod:`skdeep.utils._iteration` on the
+    phase's epochs only, so that a phase that follows a stalled one is not
+    stopped by the stall of the previous one.
 
     Examples
     --------
     >>> from skdeep.tensor._schedule import HeldOutStall
-    >>> stall = HeldOutStall(tol=1e-2, scale=1.0, n_iter_no_change=2)
+    >>> curve = [2.0, 1.5]  # an earlier phase's epochs
+    >>> stall = HeldOutStall(curve, tol=1e-2, scale=1.0, n_iter_no_change=2)
     >>> ended = []
-    >>> for epoch, value in enumerate([1.0, 0.5, 0.4, 0.399, 0.398], 1):
-    ...     stall.record(value)
+    >>> for epoch, value in enumerate([1.0, 0.5, 0.4, 0.399, 0.398], 3):
+    ...     curve.append(value)
     ...     ended.append(stall(epoch, None))
     >>> ended
     [False, False, False, False, True]
     """
 
-    def __init__(self, tol, scale, n_iter_no_change):
+    def __init__(self, curve, tol, scale, n_iter_no_change):
+        self.curve = curve
         self.tol = tol
         self.scale = scale
         self.window = n_iter_no_change
-        self.values = []
-
-    def record(self, value):
-        self.values.append(float(value))
+        self.start = None
 
     def __call__(self, epoch, loss):
-        return bool(self.window) and has_converged(self.values, self.tol,
-                                                   self.scale, self.window)
+        if self.start is None:  # the phase's first epoch: the latest value
+            self.start = len(self.curve) - 1
+        return bool(self.window) and has_converged(
+            self.curve[self.start:], self.tol, self.scale, self.window
+        )
+
+
+def _restore_best(control):
+    """``on_start`` of the rank growth: from the best held-out point so far."""
+    control.best.restore()
 
 
 def monitored_after_escape(phases, evaluate):
@@ -170,7 +177,10 @@ def monitored_after_escape(phases, evaluate):
     >>> monitored_after_escape(phases, lambda: 0.3)
     0.3
     """
-    return evaluate() if phases[0].until.done else float("inf")
+    value = evaluate() if phases[0].until.done else float("inf")
+    if isinstance(phases[-1].until, HeldOutStall):  # the curve they judge
+        phases[-1].until.curve.append(value)
+    return value
 
 
 def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
@@ -194,10 +204,10 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
         Mean square of the held-out entries of early stopping. Given, with
         ``"adam-lbfgs"``, a Tucker model and the stopping rule: L-BFGS ends
         by the rule on its own held-out values, then an Adam phase grows the
-        ranks (``"adam (rank growth)"``), ended the same way; the backend
-        feeds the held-out loss of every epoch to the phase's
-        :class:`HeldOutStall` and starts the growth from the best held-out
-        parameters.
+        ranks (``"adam (rank growth)"``, with a fresh optimiser), ended the
+        same way (:class:`HeldOutStall`, on the values that
+        :func:`monitored_after_escape` records); it starts from the best
+        held-out parameters (``on_start``).
 
     Returns
     -------
@@ -232,10 +242,12 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
             or tol is None or not n_iter_no_change):
         return phases
     scale = rule_scale(tol, held_out_mean_square)
-    phases[1] = Phase(main, until=HeldOutStall(tol, scale, n_iter_no_change),
+    curve = []
+    phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, n_iter_no_change),
                       name="l-bfgs", stopping_rule=False)
-    phases.append(Phase(first, until=HeldOutStall(tol, scale, n_iter_no_change),
-                        name=f"{first} (rank growth)", stopping_rule=False))
+    phases.append(Phase(first, until=HeldOutStall(curve, tol, scale, n_iter_no_change),
+                        name=f"{first} (rank growth)", stopping_rule=False,
+                        on_start=_restore_best))
     return phases
 
 

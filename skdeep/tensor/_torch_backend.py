@@ -286,6 +286,18 @@ class _Packed:
         return layers, views[-1] if self.has_core else None
 
 
+def _until_either(first, second):
+    """``until`` that holds when either does (both asked every epoch)."""
+    if second is None:
+        return first
+
+    def until(epoch, loss):
+        first_ends, second_ends = first(epoch, loss), second(epoch, loss)
+        return first_ends or second_ends
+
+    return until
+
+
 def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimator):
     """The torch steps of the planned phases (one step per optimiser name).
 
@@ -294,8 +306,10 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimato
     """
     steps = {}
     phases = []
-    for planned in plan:
+    for index, planned in enumerate(plan):
         kind, until = planned.steps, planned.until
+        if index == 2:  # the rank growth (see ``schedule``): a fresh optimiser
+            steps.pop(kind, None)
         if kind == "lbfgs":
             optimizer = torch.optim.LBFGS(
                 params, lr=1.0, max_iter=_TORCH_LBFGS_INNER,
@@ -306,7 +320,7 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimato
             # the sum of squares: torch's L-BFGS skips curvature pairs with an
             # absolute ``y.s <= 1e-10``, which the mean would make too small
             steps[kind] = TrainingStep(optimizer, loss, scale=float(n_entries))
-            until = _EndOnStall(optimizer)
+            until = _until_either(_EndOnStall(optimizer), planned.until)
         elif kind not in steps:
             if kind == estimator.optimizer and kind in OPTIMIZERS:
                 optimizer = estimator._make_optimizer(params)
@@ -366,7 +380,9 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
 
     train_part = on_device(entries)
     plan = schedule(optimizer, entries.mean_square(), model, tol=loop.get("tol"),
-                    n_iter_no_change=loop.get("n_iter_no_change"))
+                    n_iter_no_change=loop.get("n_iter_no_change"),
+                    held_out_mean_square=(None if validation is None
+                                          else validation.mean_square()))
     params = list(packed.module.parameters())
     loss = _CachedLoss(torch, params, forward,
                        lambda forward: mean_squared_error(train_part, forward))

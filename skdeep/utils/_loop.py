@@ -46,6 +46,10 @@ class Phase:
         value has not improved for a window (a plateau, an early transient)
         does not pass for convergence. The rule watches one curve; its window
         spans the switches.
+    on_start : callable or None, default=None
+        ``on_start(control)``, called with the :class:`LoopControl` when the
+        phase starts after a switch (e.g. to start from the best weights of
+        early stopping, ``control.best.restore()``).
 
     Examples
     --------
@@ -62,6 +66,7 @@ class Phase:
     until: object = None
     name: str = "phase"
     stopping_rule: bool = True
+    on_start: object = None
 
 
 def as_phases(steps):
@@ -278,6 +283,8 @@ class LoopControl:
                 f"{previous} -> {self.phases[self.phase].name}",
                 flush=True,
             )
+        if self.phases[self.phase].on_start is not None:
+            self.phases[self.phase].on_start(self)
         return True
 
     def _stop(self, converged):

@@ -748,7 +748,8 @@ def test_simulator_refuses_ranks_that_cannot_fit():
         make_low_rank_tensor((10, 10, 10), ranks=10**6)
 
 
-def test_rank_growth_phase_on_a_colour_image(capsys):
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_rank_growth_phase_on_a_colour_image(backend, capsys):
     # whole pixels missing (all three channels), 40 % observed: L-BFGS from
     # the escape stops at effective rank about 2 (relative error 0.385 on the
     # missing entries, the mean fill's 0.53); the Adam phase after it, judged
@@ -756,12 +757,15 @@ def test_rank_growth_phase_on_a_colour_image(capsys):
     # the best held-out point, grows the rank (0.265)
     from sklearn.datasets import load_sample_image
 
+    if backend == "torch":  # the same schedule, by autograd
+        pytest.importorskip("torch")
     photo = load_sample_image("flower.jpg").astype(np.float64)[:424]
     image = photo.reshape(53, 8, 80, 8, 3).mean(axis=(1, 3))
     image = (image - image.min()) / (image.max() - image.min())
     observed = np.random.RandomState(0).uniform(size=(53, 80)) < 0.4
     X = np.where(observed[:, :, None], image, np.nan)
-    completer = TensorCompleter(random_state=0, track_every=0, verbose=1).fit(X)
+    completer = TensorCompleter(backend=backend, random_state=0, track_every=0,
+                                verbose=1).fit(X)
     switches = [int(it) for it in re.findall(
         r"iteration +(\d+)  \S+ -> adam \(rank growth\)", capsys.readouterr().out
     )]
@@ -772,5 +776,12 @@ def test_rank_growth_phase_on_a_colour_image(capsys):
     filled = completer.transform(X)
     error = (np.linalg.norm(filled[missing] - image[missing])
              / np.linalg.norm(image[missing]))
-    assert error < 0.3
-    assert min(completer.history_["effective_rank"][-1][:2]) > 2.5
+    if backend == "numpy":
+        assert error < 0.3
+        assert min(completer.history_["effective_rank"][-1][:2]) > 2.5
+    else:
+        # torch's L-BFGS (its strong-Wolfe search) reaches another point,
+        # from which the growth finds no better held-out point on this image:
+        # the best held-out point of both phases is kept, the L-BFGS one
+        assert error < 0.4
+        assert completer.best_iteration_ <= switches[0]

@@ -468,3 +468,28 @@ def test_loss_curve_is_the_sample_weighted_mean_of_the_batch_losses():
                    modules=[model], max_iter=3, n_iter_no_change=None,
                    batch_size=24, generator=torch_generator(0))
     np.testing.assert_allclose(result.loss_curve, expected, rtol=1e-12)
+
+
+def test_a_phase_starts_from_the_best_weights_when_asked():
+    from skdeep.utils._training import Phase
+
+    # gradient ascent away from the optimum w = 1 for three epochs: the
+    # validation loss (the loss itself) is best at the start; the next phase,
+    # whose on_start restores the best weights, starts from there
+    model, loss = _quadratic(value=1.5)
+    up = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.1, maximize=True),
+                      loss)
+    starts = []
+
+    def on_start(control):
+        control.best.restore()
+        starts.append(float(model.w.detach()))
+
+    phases = [Phase([up], until=lambda epoch, value: epoch == 3,
+                    stopping_rule=False),
+              Phase([up], until=lambda epoch, value: True, on_start=on_start)]
+    train(phases, (torch.zeros(1, 1),), estimator=_Named(), modules=[model],
+          max_iter=10, n_iter_no_change=None,
+          validation_loss=lambda: loss(None))
+    # after the first ascent step (the weights of epoch 1: 1.5 + 2 * 0.1 * 0.5)
+    assert starts == [pytest.approx(1.6)]
