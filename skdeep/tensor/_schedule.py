@@ -37,7 +37,7 @@ Both backends run it through the package's loop control
   became worse than the mean fill), so they keep the two phases.
 """
 
-from ..utils._iteration import has_converged
+from ..utils._iteration import Curve, has_converged
 from ..utils._loop import Phase
 
 # Relative training error that ends the escape phase.
@@ -93,23 +93,20 @@ class Escape:
             None if tol is None or train_mean_square is None
             else rule_scale(tol, train_mean_square)
         )
-        self.losses = []
-        self.below = 0  # the epochs since the loss last went below stalled_loss
+        self.below = Curve()  # the losses since the last one above stalled_loss
         self.done = False
 
     def __call__(self, epoch, loss):
         # the epoch's loss (before its update): the main phase starts after it
-        self.losses.append(float(loss))
         self.done = loss < self.escape_loss or self._stalled(loss)
         return self.done
 
     def _stalled(self, loss):
         if self.tol is None or not self.window or not loss < self.stalled_loss:
-            self.below = 0
+            self.below = Curve()
             return False
-        self.below += 1
-        return has_converged(self.losses[-self.below:], self.tol, self.scale,
-                             self.window)
+        self.below.append(loss)
+        return has_converged(self.below, self.tol, self.scale, self.window)
 
 
 class HeldOutStall:
@@ -141,13 +138,12 @@ class HeldOutStall:
         self.tol = tol
         self.scale = scale
         self.window = n_iter_no_change
-        self.start = None
+        self.own = Curve()  # the values of the phase's own epochs
 
     def __call__(self, epoch, loss):
-        if self.start is None:  # the phase's first epoch: the latest value
-            self.start = len(self.curve) - 1
+        self.own.append(self.curve[-1])  # this epoch's value
         return bool(self.window) and has_converged(
-            self.curve[self.start:], self.tol, self.scale, self.window
+            self.own, self.tol, self.scale, self.window
         )
 
 

@@ -172,6 +172,9 @@ class _CachedLoss:
     last point evaluated are kept: a call at that point returns the value
     through a node whose backward gives the kept gradients (one evaluation
     per epoch instead of two), and :meth:`forward` gives the kept forward.
+    Elsewhere (after a first-order step) :meth:`forward` builds the graph of
+    the new point, which the next call, at that point, differentiates: one
+    forward pass per epoch, as the numpy backend's.
     """
 
     def __init__(self, torch, params, forward, loss_of):
@@ -180,6 +183,7 @@ class _CachedLoss:
         self._forward = forward
         self.loss_of = loss_of
         self.point = None
+        self.pending = None  # (versions, forward with its graph)
         self.replay = _replay(torch)
 
     def _at_point(self):
@@ -200,14 +204,21 @@ class _CachedLoss:
         """The forward pass (detached) at the current parameters."""
         if self._at_point():
             return self.kept_forward
-        with self.torch.no_grad():
-            return self._forward()
+        with self.torch.enable_grad():
+            forward = self._forward()
+        self.pending = ([p._version for p in self.params], forward)
+        return tuple(part.detach() for part in forward)
 
     def __call__(self, batch):
         torch = self.torch
         if not self._at_point():
+            pending, self.pending = self.pending, None
             with torch.enable_grad():
-                forward = self._forward()
+                if pending is not None and pending[0] == [p._version
+                                                          for p in self.params]:
+                    forward = pending[1]
+                else:
+                    forward = self._forward()
                 loss = self.loss_of(forward)
                 grads = torch.autograd.grad(loss, self.params)
             self.point = [p.detach().clone() for p in self.params]
