@@ -93,7 +93,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         the small start it does not move, from a larger one it loses the
         low-rank bias) and ends the fit when it can make no more progress;
         the others go on. With early stopping, a Tucker fit by
-        ``"adam-lbfgs"`` (numpy backend) then grows its ranks: L-BFGS keeps
+        ``"adam-lbfgs"`` (either backend) then grows its ranks, unless it
+        already fits the training entries to a relative error below 0.05 (an
+        exact low-rank tensor, with no rank left to grow): L-BFGS keeps
         the low effective ranks of the escape (about 2 on a colour
         photograph), so a fresh Adam goes on from its best held-out point
         while the held-out error improves (each of the two phases stopped by

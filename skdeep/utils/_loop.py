@@ -49,7 +49,8 @@ class Phase:
     on_start : callable or None, default=None
         ``on_start(control)``, called with the :class:`LoopControl` when the
         phase starts after a switch (e.g. to start from the best weights of
-        early stopping, ``control.best.restore()``).
+        early stopping, ``control.best.restore()``); it may end the run
+        instead (``control.end_phase()`` in the last phase).
 
     Examples
     --------
@@ -276,6 +277,10 @@ class LoopControl:
             return self._stop(converged=False)
         previous = self.phases[self.phase].name
         self.phase += 1
+        if self.phases[self.phase].on_start is not None:
+            self.phases[self.phase].on_start(self)
+            if self.stopped:  # it ended the run: the phase never starts
+                return True
         self.phase_starts.append(self.monitor.n_iter + 1)
         if self.monitor.verbose:
             print(
@@ -283,8 +288,6 @@ class LoopControl:
                 f"{previous} -> {self.phases[self.phase].name}",
                 flush=True,
             )
-        if self.phases[self.phase].on_start is not None:
-            self.phases[self.phase].on_start(self)
         return True
 
     def _stop(self, converged):

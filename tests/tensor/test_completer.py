@@ -785,3 +785,15 @@ def test_rank_growth_phase_on_a_colour_image(backend, capsys):
         # the best held-out point of both phases is kept, the L-BFGS one
         assert error < 0.4
         assert completer.best_iteration_ <= switches[0]
+
+
+def test_an_exact_low_rank_fit_skips_the_rank_growth(capsys):
+    # fitted to a relative training error far below 0.05, there is no rank
+    # left to grow: the fit ends after L-BFGS, without the Adam phase
+    X, X_true = make_low_rank_tensor((15, 15, 15), ranks=2, observed_fraction=0.3,
+                                     random_state=0)
+    completer = TensorCompleter(random_state=0, early_stopping=True,
+                                verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert "-> l-bfgs" in out and "rank growth" not in out
+    assert missing_entry_error(X_true, completer.transform(X), X) < 1e-2

@@ -5,7 +5,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
-from skdeep.utils._iteration import IterationMonitor, has_converged
+from skdeep.utils._iteration import Curve, IterationMonitor, has_converged
 
 
 def _reference(values, tol, scale, window):
@@ -26,10 +26,12 @@ def test_rule_matches_its_written_definition(window, scale):
     # a noisy decreasing curve with plateaus and bumps
     values = list(100 * np.exp(-np.arange(60) / 8) + rng.uniform(0, 0.5, 60))
     for tol in (1e-4, 1e-3, 1e-2):
+        curve = Curve()  # the running-minimum path, grown value by value
         for n in range(1, len(values) + 1):
-            assert has_converged(values[:n], tol, scale, window) == _reference(
-                values[:n], tol, scale, window
-            ), (tol, n)
+            curve.append(values[n - 1])
+            expected = _reference(values[:n], tol, scale, window)
+            assert has_converged(values[:n], tol, scale, window) == expected, (tol, n)
+            assert has_converged(curve, tol, scale, window) == expected, (tol, n)
 
 
 def test_tol_is_relative_to_the_first_value_so_units_do_not_matter():
