@@ -22,6 +22,7 @@ from ._hierarchy import resolve_classes
 from ._hkmeans import hkmeans, term_weights
 from ._novelty import (
     calibration_folds,
+    fold_weights,
     gate,
     gated_objective,
     rematch,
@@ -267,16 +268,19 @@ class _BaseHierarchicalClusterer(ClusterMixin, BaseEstimator):
         refitted as unlabeled samples, free to join any ``active`` leaf and
         to pull a novel prototype toward them as the unlabeled samples of
         known classes do, so that their gaps are exchangeable with those of
-        the unlabeled known samples. Samples alone in their class are left
-        out; the rows come fold by fold, not in sample order (only their
-        quantiles and counts are used)."""
+        the unlabeled known samples. The labels left in each refit carry
+        the labeled mass of the fit (:func:`~._novelty.fold_weights`).
+        Samples alone in their class are left out; the rows come fold by
+        fold, not in sample order (only their quantiles and counts are
+        used)."""
         folds = calibration_folds(y_index)
         out = []
         for fold in range(folds.max() + 1):
             hidden = folds == fold
             y_fold = np.where(hidden, -1, y_index)
             model = copy.copy(self)
-            model._refit(Xs, y_fold, tree, known, active)
+            model._refit(Xs, y_fold, tree, known, active,
+                         fold_weights(y_index, hidden))
             out.append(model._evidence(X[hidden]))
         return (np.concatenate(out) if out
                 else np.empty((0, len(self.classes_))))

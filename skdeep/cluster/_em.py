@@ -48,7 +48,7 @@ def _check_variances(var, reg_covar):
 
 
 def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
-       kappa=0.0, refit_known=True, monitor, active=None):
+       kappa=0.0, refit_known=True, monitor, active=None, weights=None):
     """MAP-EM of the h-GMM from its h-k-means start.
 
     Parameters
@@ -76,6 +76,12 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
     active : ndarray of bool or None
         The components open to the unlabeled samples; the others keep a zero
         weight (``n_novel_classes="auto"`` refits without a removed one).
+    weights : ndarray of shape (n_samples,) or None
+        Weights of the labeled samples (the entries of the unlabeled ones
+        are not read; they weigh 1): a labeled sample counts ``weights[i]``
+        times in the likelihood, the means and the variances (the
+        cross-fitted novelty test keeps the labeled mass of the fit when
+        some labels are hidden). ``None``: unit weights.
     monitor : IterationMonitor
         Records the negative mean log-posterior (log-likelihood plus the log
         prior of the novel means, over ``n_samples``) of each iteration and
@@ -87,7 +93,10 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
     solution : EMSolution
     """
     labeled = y_index >= 0
-    lab_sums, lab_counts = cluster_sums(X[labeled], y_index[labeled], len(known))
+    w_lab = None if weights is None else np.asarray(
+        weights, dtype=np.float64)[labeled]
+    lab_sums, lab_counts = cluster_sums(X[labeled], y_index[labeled], len(known),
+                                        w_lab)
     means = centers.copy()
     # Known means start at the class means of their labeled samples.
     means[known] = lab_sums[known] / lab_counts[known, None]
@@ -95,32 +104,42 @@ def em(X, y_index, known, centers, assignments, *, reg_covar, priors=None,
     if priors is None or not novel_idx.size:
         priors, kappa = np.zeros((novel_idx.size, X.shape[1])), 0.0
     resid = X - means[assignments].astype(X.dtype, copy=False)
-    var = np.mean(resid**2, axis=0, dtype=np.float64) + reg_covar
+    if w_lab is None:
+        n_total = float(X.shape[0])
+        var = np.mean(resid**2, axis=0, dtype=np.float64) + reg_covar
+        x_sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    else:  # every sample's weight: its labeled weight, 1 when unlabeled
+        sw = np.ones(X.shape[0])
+        sw[labeled] = w_lab
+        n_total = float(sw.sum())
+        var = np.einsum("ij,ij,i->j", resid, resid, sw,
+                        dtype=np.float64) / n_total + reg_covar
+        x_sq = np.einsum("ij,ij,i->j", X, X, sw, dtype=np.float64)
     _check_variances(var, reg_covar)
     if labeled.all():
         counts = lab_counts + 1.0
     else:
         counts = np.bincount(assignments[~labeled], minlength=len(known)) + 1.0
-    weights = _close(counts, active)
-    x_sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    mix = _close(counts, active)
     converged = False
     for _ in range(monitor.max_iter):
-        ll, resp = _e_step(X, y_index, means, var, weights)
+        ll, resp = _e_step(X, y_index, means, var, mix, w_lab)
         if kappa:
             ll += _log_prior(means[novel_idx], priors, var, kappa)
-        monitor.record(-ll / X.shape[0])
+        monitor.record(-ll / n_total)
         if monitor.converged():
             converged = True
             break
-        means, weights, var = _m_step(
+        means, mix, var = _m_step(
             X, resp, means, labeled=labeled, novel=~known, priors=priors,
-            kappa=kappa, refit_known=refit_known, reg_covar=reg_covar, x_sq=x_sq)
-        weights = _close(weights, active)
+            kappa=kappa, refit_known=refit_known, reg_covar=reg_covar, x_sq=x_sq,
+            n_total=n_total)
+        mix = _close(mix, active)
     labels = y_index.copy()
     if not labeled.all():
         labels[~labeled] = np.argmax(
-            _log_joint(X[~labeled], means, var, weights), axis=1)
-    return EMSolution(means, var, weights, labels, monitor.loss_curve(),
+            _log_joint(X[~labeled], means, var, mix), axis=1)
+    return EMSolution(means, var, mix, labels, monitor.loss_curve(),
                       monitor.n_iter, converged)
 
 
@@ -130,20 +149,26 @@ def _close(weights, active):
     return weights / weights.sum()
 
 
-def _e_step(X, y_index, means, var, weights):
-    """Responsibilities (labeled samples clamped to their class) and the
-    log-likelihood that the next M-step maximises."""
+def _e_step(X, y_index, means, var, weights, w_lab=None):
+    """Responsibilities (labeled samples clamped to their class, at their
+    weight ``w_lab``; ``None``: 1) and the log-likelihood that the next
+    M-step maximises."""
     labeled = y_index >= 0
     lab_rows, lab_class = np.flatnonzero(labeled), y_index[labeled]
     log_joint = _log_joint(X, means, var, weights)
     resp = np.zeros((X.shape[0], len(weights)), dtype=X.dtype)
-    resp[lab_rows, lab_class] = 1.0
-    ll = log_joint[lab_rows, lab_class].sum(dtype=np.float64)
+    resp[lab_rows, lab_class] = 1.0 if w_lab is None else w_lab
+
+    def labeled_sum(values):
+        return (values.sum(dtype=np.float64) if w_lab is None
+                else float(values.astype(np.float64) @ w_lab))
+
+    ll = labeled_sum(log_joint[lab_rows, lab_class])
     if not labeled.all():
         # The weights describe the unlabeled data (M-step): a labeled sample
         # counts with its class density only, so that each EM step maximises
         # exactly the likelihood it reports.
-        ll -= np.log(weights[lab_class]).sum()
+        ll -= labeled_sum(np.log(weights[lab_class]))
         lj = log_joint[~labeled]
         norm = logsumexp(lj, axis=1)
         ll += norm.sum(dtype=np.float64)
@@ -158,10 +183,11 @@ def _log_prior(novel_means, priors, var, kappa):
 
 
 def _m_step(X, resp, means, *, labeled, novel, priors, kappa, refit_known,
-            reg_covar, x_sq):
+            reg_covar, x_sq, n_total):
     """MAP means, mixing weights and the shared diagonal covariance from the
     responsibilities (``means`` is updated in place); ``x_sq`` holds the
-    per-feature sums of ``X**2``."""
+    per-feature (weighted) sums of ``X**2``, ``n_total`` the samples'
+    total weight."""
     novel_idx = np.flatnonzero(novel)
     nk = resp.sum(axis=0, dtype=np.float64)
     sums = (resp.T @ X).astype(np.float64, copy=False)
@@ -183,6 +209,6 @@ def _m_step(X, resp, means, *, labeled, novel, priors, kappa, refit_known,
     if kappa:
         sq += kappa * np.sum((means[novel_idx] - priors) ** 2, axis=0)
         n_prior = novel_idx.size
-    var = np.maximum(sq / (X.shape[0] + n_prior), 0.0) + reg_covar
+    var = np.maximum(sq / (n_total + n_prior), 0.0) + reg_covar
     _check_variances(var, reg_covar)
     return means, weights, var

@@ -211,11 +211,11 @@ novelty_level, min_cluster_size, learning_rate :
         return solution
 
     def _em(self, Xs, y_index, known, centers, assignments, monitor,
-            active=None):
+            active=None, weights=None):
         return em(Xs, y_index, known, centers, assignments,
                   reg_covar=self.reg_covar, priors=self._priors,
                   kappa=self._kappa, refit_known=self.known_means == "refit",
-                  monitor=monitor, active=active)
+                  monitor=monitor, active=active, weights=weights)
 
     def _set_mixture(self, solution, Xs, y_index, dtype):
         """The fitted mixture of an EM ``solution`` (a closed component keeps
@@ -235,16 +235,18 @@ novelty_level, min_cluster_size, learning_rate :
         weights = np.maximum(solution.weights, 10 * np.finfo(float).eps)
         self.weights_ = (weights / weights.sum()).astype(dtype, copy=False)
 
-    def _refit(self, Xs, y_index, tree, known, active):
+    def _refit(self, Xs, y_index, tree, known, active, weights=None):
         """EM again from the fitted mixture with only the ``active``
         components open to the unlabeled samples (``n_novel_classes="auto"``,
-        the cross-fitted novelty test)."""
+        the cross-fitted novelty test); ``weights`` (or ``None``) weigh the
+        labeled samples."""
         lj = _log_joint(Xs, self._means_scaled, self._var_scaled,
                         self.weights_.astype(np.float64))
         lj[:, ~active] = -np.inf
         assignments = np.where(y_index >= 0, y_index, np.argmax(lj, axis=1))
         solution = self._em(Xs, y_index, known, self._means_scaled, assignments,
-                            IterationMonitor(self, scale=1.0, verbose=0), active)
+                            IterationMonitor(self, scale=1.0, verbose=0), active,
+                            weights)
         self._set_mixture(solution, Xs, y_index, self.means_.dtype)
 
     def _em_start(self, Xs, y_index, tree, known):

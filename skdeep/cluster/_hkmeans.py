@@ -211,19 +211,23 @@ def nearest_center(X, centers, x_sq=None, active=None):
 
 
 def refit(X, y_index, tree, centers, active, *, lambda_unlabeled,
-          lambda_hierarchy, solver, learning_rate, monitor):
+          lambda_hierarchy, solver, learning_rate, monitor, weights=None):
     """Solve h-k-means again from ``centers`` with only the ``active`` leaves
     open to the unlabeled samples.
 
     An inactive leaf takes no sample: with no data its offset is shrunk to
     zero by the hierarchy penalty (it sits at its parent). Used by
     ``n_novel_classes="auto"`` to refit the model after a novel cluster is
-    removed, so that the criterion compares fitted models.
+    removed, so that the criterion compares fitted models, and by the
+    cross-fitted novelty test with some labels hidden. ``weights`` (shape
+    ``(n_samples,)``, read at the labeled samples only) weigh the labeled
+    samples in their term, a weighted mean (see :func:`term_weights`);
+    ``None``: unit weights.
     """
     A = tree.ancestor_matrix()
     penalty = node_penalties(A, lambda_unlabeled, lambda_hierarchy)
     kwargs = dict(lambda_unlabeled=lambda_unlabeled, penalty=penalty,
-                  active=active)
+                  active=active, weights=weights)
     if solver == "adam":
         kwargs["learning_rate"] = learning_rate
     solve = _alternating if solver == "alternating" else _adam
@@ -296,13 +300,25 @@ def _solve_offsets(A, weights, targets, penalty):
         return linalg.lstsq(H, rhs)[0]
 
 
-def term_weights(y_index, lambda_unlabeled):
+def term_weights(y_index, lambda_unlabeled, weights=None):
     """Per-sample weights of the labeled (``a``) and unlabeled (``b``) terms: each
-    term is a mean over its samples."""
-    n_unlabeled = int(np.sum(y_index < 0))
-    a = 1.0 / (y_index.shape[0] - n_unlabeled)
+    term is a mean over its samples, the labeled one weighted by ``weights``
+    (read at the labeled samples; ``None``: unit weights), so that a labeled
+    sample ``i`` weighs ``a * weights[i]``."""
+    labeled = y_index >= 0
+    n_unlabeled = int(np.sum(~labeled))
+    total = (labeled.sum() if weights is None
+             else np.sum(weights[labeled], dtype=np.float64))
+    a = 1.0 / total
     b = lambda_unlabeled / n_unlabeled if n_unlabeled else 0.0
     return a, b
+
+
+def labeled_weights(y_index, weights):
+    """``weights`` at the labeled samples, float64, or ``None``."""
+    if weights is None:
+        return None
+    return np.asarray(weights, dtype=np.float64)[y_index >= 0]
 
 
 def _fresh(monitor, **rule):
@@ -328,7 +344,7 @@ def _solution(X, y_index, A, E, unl_sq, monitor, converged, active=None):
 
 
 def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor,
-                 active=None):
+                 active=None, weights=None):
     """Squared-distance h-k-means by exact alternating minimisation.
 
     Each pass assigns the unlabeled samples to their nearest prototype, then solves
@@ -336,15 +352,18 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor,
     at the fixed point (no assignment changes: a property of the algorithm), by
     the stopping rule over one pass (the scale: the first loss), or at
     ``max_iter`` passes. ``active``: the leaves open to the unlabeled samples
-    (all when ``None``).
+    (all when ``None``); ``weights``: of the labeled samples (:func:`refit`).
     """
     monitor = _fresh(monitor)
     labeled = y_index >= 0
     X_lab, X_unl = X[labeled], X[~labeled]
     n_leaves = A.shape[0]
-    a, b = term_weights(y_index, lambda_unlabeled)
-    lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_leaves)
-    lab_sq = float(np.einsum("ij,ij->", X_lab, X_lab, dtype=np.float64))
+    a, b = term_weights(y_index, lambda_unlabeled, weights)
+    w_lab = labeled_weights(y_index, weights)
+    lab_sums, lab_counts = cluster_sums(X_lab, y_index[labeled], n_leaves, w_lab)
+    lab_sq = float(
+        np.einsum("ij,ij->", X_lab, X_lab, dtype=np.float64) if w_lab is None
+        else np.einsum("ij,ij,i->", X_lab, X_lab, w_lab, dtype=np.float64))
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
     unl_sq_total = float(unl_sq.sum(dtype=np.float64))
     z = None
@@ -377,16 +396,18 @@ def _alternating(X, y_index, A, E, *, lambda_unlabeled, penalty, monitor,
 
 
 def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor,
-          active=None):
+          active=None, weights=None):
     """Non-squared h-k-means by full-batch Adam on the offsets (the reference
     implementation's solver). Stops by the stopping rule over the last
     :data:`ADAM_N_ITER_NO_CHANGE` steps, with ``tol`` per step (the scale: that
-    many times the loss at the start), or at ``max_iter`` steps."""
+    many times the loss at the start), or at ``max_iter`` steps. ``weights``:
+    of the labeled samples (:func:`refit`)."""
     labeled = y_index >= 0
     X_lab, X_unl = X[labeled], X[~labeled]
-    a, b = term_weights(y_index, lambda_unlabeled)
+    a, b = term_weights(y_index, lambda_unlabeled, weights)
     unl_sq = np.einsum("ij,ij->i", X_unl, X_unl)
-    data = (A, X_lab, y_index[labeled], X_unl, unl_sq, a, b, penalty, active)
+    data = (A, X_lab, y_index[labeled], X_unl, unl_sq, a, b, penalty, active,
+            labeled_weights(y_index, weights))
     E = E.copy()  # Adam updates it in place
     adam = NumpyAdam([E], learning_rate)
     loss, grad = _adam_objective(E, *data)
@@ -404,10 +425,11 @@ def _adam(X, y_index, A, E, *, lambda_unlabeled, penalty, learning_rate, monitor
 
 
 def _adam_objective(E, A, X_lab, y_lab, X_unl, unl_sq, a, b, penalty,
-                    active=None):
-    """The non-squared h-k-means loss at offsets ``E`` and its gradient in ``E``."""
+                    active=None, w_lab=None):
+    """The non-squared h-k-means loss at offsets ``E`` and its gradient in ``E``
+    (``w_lab``: the labeled samples' weights, ``None`` for unit)."""
     C = A @ E
-    lab_units, lab_total = unit_residual_sums(X_lab, C, y_lab)
+    lab_units, lab_total = unit_residual_sums(X_lab, C, y_lab, w_lab)
     grad_c = -a * lab_units
     loss = a * lab_total
     if X_unl.shape[0]:

@@ -21,27 +21,44 @@ def squared_distances(X, centers, x_sq=None):
     return d2
 
 
+def cluster_sums(X, labels, n_clusters, weights=None):
+    """Per-cluster sums of the rows of ``X`` and per-cluster counts, each row
+    counted ``weights[i]`` times (once when ``weights`` is ``None``)."""
+    if weights is None:
+        weights = np.ones(X.shape[0])
+    return _weighted_cluster_sums(X, labels, n_clusters, weights)
+
+
 @njit(cache=True)
-def cluster_sums(X, labels, n_clusters):
-    """Per-cluster sums of the rows of ``X`` and per-cluster counts."""
+def _weighted_cluster_sums(X, labels, n_clusters, weights):
     n, d = X.shape
     sums = np.zeros((n_clusters, d))
     counts = np.zeros(n_clusters)
     for i in range(n):
         k = labels[i]
-        counts[k] += 1.0
+        w = weights[i]
+        counts[k] += w
         for j in range(d):
-            sums[k, j] += X[i, j]
+            sums[k, j] += w * X[i, j]
     return sums, counts
 
 
-@njit(cache=True)
-def unit_residual_sums(X, centers, labels):
-    """Per-cluster sums of ``(x - c) / ||x - c||`` and the total distance.
+def unit_residual_sums(X, centers, labels, weights=None):
+    """Per-cluster sums of ``w_i (x_i - c) / ||x_i - c||`` and the total
+    ``sum_i w_i ||x_i - c||`` (``w_i = weights[i]``, 1 when ``weights`` is
+    ``None``).
 
-    ``-sum`` is the gradient of ``sum_i ||x_i - c_{labels_i}||`` with respect to the
-    centres (the non-squared loss of the reference implementation).
+    ``-sum`` is the gradient of ``sum_i w_i ||x_i - c_{labels_i}||`` with
+    respect to the centres (the non-squared loss of the reference
+    implementation).
     """
+    if weights is None:
+        weights = np.ones(X.shape[0])
+    return _weighted_unit_residual_sums(X, centers, labels, weights)
+
+
+@njit(cache=True)
+def _weighted_unit_residual_sums(X, centers, labels, weights):
     n, d = X.shape
     k_max = centers.shape[0]
     sums = np.zeros((k_max, d))
@@ -49,15 +66,16 @@ def unit_residual_sums(X, centers, labels):
     diff = np.empty(d)
     for i in range(n):
         k = labels[i]
+        w = weights[i]
         norm = 0.0
         for j in range(d):
             diff[j] = X[i, j] - centers[k, j]
             norm += diff[j] * diff[j]
         norm = np.sqrt(norm)
-        total += norm
+        total += w * norm
         if norm > 1e-12:
             for j in range(d):
-                sums[k, j] += diff[j] / norm
+                sums[k, j] += w * diff[j] / norm
     return sums, total
 
 

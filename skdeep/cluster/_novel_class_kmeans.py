@@ -312,9 +312,10 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self._n_features_out = len(self.classes_)
         return solution
 
-    def _set_prototypes(self, solution, Xs, y_index, dtype):
-        """The fitted prototypes of an h-k-means ``solution``, and the units
-        and leave-one-out factors of the novelty test."""
+    def _set_prototypes(self, solution, Xs, y_index, dtype, weights=None):
+        """The fitted prototypes of an h-k-means ``solution``, and the unit of
+        the novelty test's evidences (``weights``: of the labeled samples, as
+        in the solve)."""
         offsets = solution.offsets * self._scale
         offsets[0] += self._shift  # the root offset carries the location
         self.node_offsets_ = offsets.astype(dtype, copy=False)
@@ -325,20 +326,28 @@ class NovelClassKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         # unit of the evidences of the novelty test and its criterion
         labeled = y_index >= 0
         resid = Xs[labeled] - solution.centers[y_index[labeled]].astype(Xs.dtype)
-        var = float(np.mean(resid.astype(np.float64) ** 2)) if resid.size else 0.0
+        sq = resid.astype(np.float64) ** 2
+        if not sq.size:
+            var = 0.0
+        elif weights is None:
+            var = float(np.mean(sq))
+        else:
+            var = float(np.average(np.mean(sq, axis=1), weights=weights[labeled]))
         self._unit = 2.0 * max(var, np.finfo(np.float64).tiny)
 
-    def _refit(self, Xs, y_index, tree, known, active):
+    def _refit(self, Xs, y_index, tree, known, active, weights=None):
         """Solve again from the fitted prototypes with only the ``active``
         leaves open to the unlabeled samples (``n_novel_classes="auto"``,
-        the cross-fitted novelty test)."""
+        the cross-fitted novelty test); ``weights`` (or ``None``) weigh the
+        labeled samples."""
         solution = refit(
             Xs, y_index, tree, self._centers_scaled, active,
             lambda_unlabeled=self.lambda_unlabeled,
             lambda_hierarchy=self.lambda_hierarchy, solver=self.solver,
             learning_rate=self.learning_rate,
-            monitor=IterationMonitor(self, verbose=0))
-        self._set_prototypes(solution, Xs, y_index, self.cluster_centers_.dtype)
+            monitor=IterationMonitor(self, verbose=0), weights=weights)
+        self._set_prototypes(solution, Xs, y_index, self.cluster_centers_.dtype,
+                             weights)
 
     def _evidence(self, X, relative=False):
         """Minus the squared distances over ``2 sigma^2`` (``sigma^2`` the

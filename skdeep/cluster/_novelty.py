@@ -126,6 +126,26 @@ def calibration_folds(y_index, n_folds=N_FOLDS):
     return folds
 
 
+def fold_weights(y_index, hidden):
+    """The weight of each labeled sample in the refit of the cross-fitted
+    calibration that hides the ``hidden`` samples' labels: ``n / (n - h)``
+    for the ``n - h`` labels left (``n`` labeled samples, ``h`` of them
+    hidden), 1 elsewhere (the entries of the hidden and unlabeled samples
+    are not read). The labels left carry the labeled mass of the full fit:
+    h-k-means' labeled term is a mean over the labeled samples, so these
+    weights leave its refit as it is, while EM counts samples, and without
+    them a refit would loosen the hold of every known component on its
+    labels by a fraction ``h / n`` (a fifth), so that the hidden samples
+    would be measured against components weaker than those the unlabeled
+    samples face."""
+    labeled = y_index >= 0
+    kept = int(np.sum(labeled & ~hidden))
+    weights = np.ones(y_index.shape[0])
+    if kept:
+        weights[labeled] = labeled.sum() / kept
+    return weights
+
+
 def left_out(scores, y_labeled, factors, offsets):
     """The labeled samples' evidences with their own class's centre fitted
     without them: the novelty test is calibrated on these, since a class's
