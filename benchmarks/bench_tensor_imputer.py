@@ -12,15 +12,22 @@ core); ``--missing 0.5`` changes the fraction removed.
 Results, 2026-12-03, shared 2-core machine, one BLAS thread::
 
     imputer                 accuracy    std  wall (s)  CPU (s)
-    SimpleImputer(mean)        0.854  0.026       0.4      0.2
-    KNNImputer                 0.902  0.024       9.9      4.9
-    IterativeImputer           0.886  0.035      17.0     11.2
-    TensorCompleter            0.865  0.024      54.2     54.0
+    SimpleImputer(mean)        0.854  0.026       0.2      0.2
+    KNNImputer                 0.902  0.024       4.6      4.6
+    IterativeImputer           0.886  0.035      14.0     13.8
+    TensorCompleter            0.869  0.023     103.7     52.5
 
-(TensorCompleter before the rank growth phase of Tucker fits with early
-stopping: 0.859 in 41.4 s of CPU, measured in the same session; one fit on
-1437 samples then stops at effective rank 3.2 with a relative error of 0.469
-on the missing entries of all 1797, against 5.8 and 0.425 with the phase,
+(With the polish phases of Tucker fits, ``skdeep/tensor/_polish.py``; its
+wall time was taken on a loaded machine. They leave this table about as it
+was: on one fit on 1437 samples the truncated model at ranks (8, 8) is not
+better on the held-out entries than the deep one,
+whose best point is kept, error 0.425 on the missing entries; the polish
+costs about 80 iterations, about 1 s of CPU. The previous table, before
+it: 0.865, 54.0 s of CPU.) (TensorCompleter before the rank growth phase
+of Tucker fits with early stopping: 0.859 in 41.4 s of CPU, measured in the
+same session as that table; one fit on 1437 samples then stops at
+effective rank 3.2 with a relative error of 0.469 on the missing entries of
+all 1797, against 5.8 and 0.425 with the phase,
 in 8.1 s of CPU instead of 4.7. The same run before the guard blended in
 the mean fill when the fit is not clearly better on the held-out entries:
 TensorCompleter 0.856, 42.9 s of CPU. Each fold's fit stopped at effective

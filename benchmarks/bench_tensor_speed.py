@@ -14,14 +14,18 @@ CPU time (``time.process_time``, one BLAS thread) rather than wall time: the
 machines these were measured on were shared. Run
 ``python benchmarks/bench_tensor_speed.py`` (about 3 minutes).
 
-Results, 2026-12-03, shared 2-core machine: 20^3, the 9 problems: skdeep
-28.1 s of CPU in all (1.4-8.9 s each; errors 7e-5 to 2e-4, 1.2e-2 on one
-10 % seed), tensorly 2.2 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 %
-seeds): a ratio of 12.8 (13 before). One problem (30 %, seed 2) had ended
-on a saddle of the escape at an error of 1.13 (the guard's full weight on
-the mean fill; 3.8 before it), a transient counted as a stall; it now gives
-1.4e-4. torch / numpy CPU time: 1.47 at 30^3 (10 %), 1.32 at 60^3 (5 %),
-the same errors (6e-4, 3e-4).
+Results, 2026-12-03, shared 2-core machine (load 2.5-3): 20^3, the 9
+problems, with the polish phases (``skdeep/tensor/_polish.py``): skdeep
+5.6 s of CPU in all (0.33-1.26 s each, 280-1000 iterations; errors 5e-7 to
+5e-5), tensorly 2.2 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 %
+seeds): a ratio of 2.6 (2.5-3.2 over four runs of the last versions,
+tensorly's time varying from 1.5 to 2.2 s). Before the polish: skdeep
+28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to 2e-4,
+1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time: 1.76
+at 30^3 (10 %), 1.57 at 60^3 (5 %), 270-280 iterations each, errors 1e-5
+and 4e-6 (before the polish: 1.47 and 1.32 in about three times the
+iterations, errors 6e-4 and 3e-4; with the shorter fits the escape's Adam
+epochs, where torch costs most, weigh more).
 """
 
 import time

@@ -164,9 +164,9 @@ plt.show()
 # ======================================  ==============  ==============  ==============
 # method                                  10 % observed   20 % observed   40 % observed
 # ======================================  ==============  ==============  ==============
-# skdeep ``TensorCompleter`` (defaults)   0.284, 1.3 s    0.178, 1.3 s    0.149, 3.5 s
-# ``IterativeImputer`` (Ridge)            0.239, 3.0 s    0.165, 2.9 s    0.130, 2.7 s
-# tensorly ``tucker`` + mask, best rank   0.222, 0.1 s    0.178, 0.1 s    0.156, 0.1 s
+# skdeep ``TensorCompleter`` (defaults)   0.284, 0.7 s    0.179, 0.8 s    0.150, 2.2 s
+# ``IterativeImputer`` (Ridge)            0.239, 1.0 s    0.165, 1.2 s    0.130, 1.0 s
+# tensorly ``tucker`` + mask, best rank   0.222, 0.1 s    0.178, 0.0 s    0.156, 0.0 s
 # ======================================  ==============  ==============  ==============
 #
 # With no rank to choose, the deep factorization matches tensorly at its best

@@ -19,6 +19,7 @@ from ._holdout import split_observed
 from ._model import ObservedEntries, chain, initial_layers, observed_index, robust_scale
 from ._numpy_backend import NumpyModel, train_numpy
 from ._optim import optimizer_options
+from ._polish import SWITCH_TOL
 from ._schedule import loop_settings
 
 # early_stopping="auto" holds entries out when at least this many are observed.
@@ -99,8 +100,18 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         the low effective ranks of the escape (about 2 on a colour
         photograph), so a fresh Adam goes on from its best held-out point
         while the held-out error improves (each of the two phases stopped by
-        the rule on its own iterations); the best held-out parameters of both
-        are kept. ``"gd"`` is plain gradient descent (the papers'
+        the rule on its own iterations). With ``ranks="auto"`` or
+        ``"full"``, a *polish* ends such a fit: the best held-out model is
+        truncated to the ranks its singular values reveal (those at least
+        1e-2 times the largest of each mode unfolding), written back into
+        the same layers with zeros elsewhere, and a fresh L-BFGS fits that
+        model of lower rank; a second polish does the same from the same
+        point at 1e-4 (more ranks), unless the fit is (almost) exact (see
+        the user guide). On an (almost) exact low-rank fit, L-BFGS hands
+        over at a coarser tolerance (3e-2, on a window of an eighth of
+        ``n_iter_no_change``); the polishes are stopped on that short
+        window. The best held-out parameters of all the phases are kept.
+        ``"gd"`` is plain gradient descent (the papers'
         object of study), ``"sgd"`` gradient descent with momentum (0.9) and
         ``"inna"`` :class:`~skdeep.utils.INNA`, the inertial Newton
         algorithm (see the user guide's page on optimisers); the numpy
@@ -133,9 +144,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         the monitored mean squared error (on the held-out entries with early
         stopping, else on the training entries; ``m`` is their mean square)
         has decreased by at most ``tol**2 * m / 2`` over the last
-        ``n_iter_no_change`` iterations (for the L-BFGS and rank growth phases
-        of a Tucker fit with early stopping, over the iterations of the phase:
-        the window restarts at the switch).
+        ``n_iter_no_change`` iterations (for the L-BFGS, rank growth and
+        polish phases of a Tucker fit with early stopping, over the
+        iterations of the phase: the window restarts at each switch).
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the observed data, monitor their
         mean squared error after every iteration of the main phase (the
@@ -409,7 +420,8 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         )
         history.record(0, start)
         result, layers, core = self._train(
-            start, device, train, validation if early_stopping else None, history
+            start, device, train, validation if early_stopping else None, history,
+            polish=self._polishes(early_stopping),
         )
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
@@ -458,8 +470,12 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
             fraction = _DEFAULT_VALIDATION_FRACTION
         return bool(early), fraction
 
-    def _train(self, net, device, train, validation, history):
-        """Run the schedule on the backend; ``(result, layers, core)``."""
+    def _train(self, net, device, train, validation, history, polish=False):
+        """Run the schedule on the backend; ``(result, layers, core)``.
+
+        ``polish``: end with the polish phase (see :mod:`._polish`), and end
+        the L-BFGS phase of an (almost) exact fit at ``SWITCH_TOL``.
+        """
 
         def callback(epoch, loss, view):
             # ``loss`` was evaluated before the update of iteration ``epoch``
@@ -477,6 +493,8 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
             callback=callback,
             convergence_hint="increase max_iter or learning_rate, or use "
             "early_stopping for noisy data",
+            switch_tol=SWITCH_TOL if polish else None,
+            polish=polish,
             **loop_settings(self, train if validation is None else validation),
         )
         with np.errstate(over="ignore", invalid="ignore"):
@@ -496,6 +514,14 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
                 return result, net.layers, net.core
             except FloatingPointError as exc:
                 raise ValueError(self._divergence_message(str(exc))) from exc
+
+    def _polishes(self, early_stopping):
+        """Whether the deep fit ends with the polish of :mod:`._polish`: with
+        early stopping, by ``"adam-lbfgs"``, at ranks the fit is to reveal
+        (``"auto"`` or ``"full"``; ranks given keep their shapes)."""
+        return (early_stopping and self.model == "tucker"
+                and self.optimizer == "adam-lbfgs"
+                and isinstance(self.ranks, str))
 
     def _optimizer_options(self):
         """The options of ``optimizer`` (``optimizer_params``, validated)."""

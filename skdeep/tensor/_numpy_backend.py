@@ -26,6 +26,7 @@ from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
 from ._model import ObservedEntries, chain, design_matrix
 from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
+from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
 
 # Number of correction pairs kept by L-BFGS.
@@ -355,7 +356,8 @@ class _ScipyLBFGS:
 
 def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
                 optimizer_options=None, validation=None, callback=None,
-                convergence_hint="increase max_iter", **loop):
+                convergence_hint="increase max_iter", switch_tol=None, polish=False,
+                **loop):
     """Train ``net`` on ``entries`` by the schedule of ``optimizer``.
 
     Parameters
@@ -382,6 +384,11 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
         update: ``predict(entries)``, ``snapshot()``); True stops the run.
     convergence_hint : str
         Advice of the ``ConvergenceWarning``.
+    switch_tol : float or None, default=None
+        The tolerance that ends the L-BFGS phase of the rank growth's schedule
+        (see :func:`._schedule.schedule`).
+    polish : bool, default=False
+        End with the polish phase (see :func:`._schedule.schedule`).
     **loop
         ``max_iter``, ``tol``, ``n_iter_no_change``, ``scale``,
         ``print_every`` of :class:`~skdeep.utils._loop.LoopControl`.
@@ -396,7 +403,8 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
     plan = schedule(optimizer, entries.mean_square(), net.model,
                     tol=loop.get("tol"), n_iter_no_change=loop.get("n_iter_no_change"),
                     held_out_mean_square=(None if validation is None
-                                          else validation.mean_square()))
+                                          else validation.mean_square()),
+                    switch_tol=switch_tol, polish=polish)
     for index, planned in enumerate(plan):
         kind = planned.steps
         if kind not in optimizers or index == 2:  # the rank growth: a fresh Adam
@@ -406,6 +414,8 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
                                  optimizer_options)
             )
         phases.append(replace(planned, steps=optimizers[kind]))
+        if isinstance(planned.on_start, PolishStart):
+            planned.on_start.bind(net.snapshot, net.load)
     best = None if validation is None else BestWeights(net.snapshot, net.load)
     control = LoopControl(
         estimator, phases, best=best, **loop,

@@ -34,11 +34,19 @@ Both backends run it through the package's loop control
   colour and grey photographs and a hyperspectral scene at 10-40 % observed
   (``benchmarks/bench_tensor_images.py``), it lowered or kept the error on
   the missing entries of every fit; for TT and CP it was mixed (one TT fit
-  became worse than the mean fill), so they keep the two phases.
+  became worse than the mean fill), so they keep the two phases;
+- with ``ranks="auto"`` or ``"full"``, a *polish* phase after the growth
+  (see :mod:`._polish`): the best held-out model truncated to the ranks it
+  revealed, refitted by a fresh L-BFGS, ended by :class:`HeldOutStall`
+  over a short window; then the same at more ranks. On an (almost) exact
+  fit (relative training error below ``GROWTH_MIN_ERROR``) L-BFGS hands
+  over to it at a coarser tolerance, and the growth and the second polish
+  end at their first epoch.
 """
 
 from ..utils._iteration import Curve, has_converged
 from ..utils._loop import Phase
+from ._polish import RANK_TOL, RANK_TOL_WIDE, PolishStart
 
 # Relative training error that ends the escape phase.
 ESCAPE_ERROR = 0.5
@@ -51,6 +59,10 @@ ESCAPE_ERROR_CP = 0.2
 # from the zero model (relative error 1) and the transient near it.
 STALLED_ESCAPE_ERROR = 0.9
 
+
+# The coarse end of L-BFGS before a polish (see ``HeldOutStall``) and the
+# polish watch a window this many times shorter than ``n_iter_no_change``.
+SWITCH_WINDOW_DIVISOR = 8
 
 # The rank growth runs only after a fit whose relative training error is
 # at least this (see ``_GrowthStart``).
@@ -136,20 +148,31 @@ class HeldOutStall:
     ...     ended.append(stall(epoch, None))
     >>> ended
     [False, False, False, False, True]
+
+    ``coarse=(tol, scale, loss)``: the rule's ``tol`` and ``scale``, over
+    ``n_iter_no_change // SWITCH_WINDOW_DIVISOR`` epochs, while the epoch's
+    training loss is below ``loss`` (the L-BFGS phase before a polish, see
+    :func:`schedule`).
     """
 
-    def __init__(self, curve, tol, scale, n_iter_no_change):
+    def __init__(self, curve, tol, scale, n_iter_no_change, coarse=None):
         self.curve = curve
         self.tol = tol
         self.scale = scale
         self.window = n_iter_no_change
+        self.coarse = coarse
+        self.skip = False  # set by the phase's ``on_start``: end at once
         self.own = Curve()  # the values of the phase's own epochs
 
     def __call__(self, epoch, loss):
         self.own.append(self.curve[-1])  # this epoch's value
-        return bool(self.window) and has_converged(
-            self.own, self.tol, self.scale, self.window
-        )
+        if self.skip:
+            return True
+        tol, scale, window = self.tol, self.scale, self.window
+        if self.coarse is not None and loss < self.coarse[2]:
+            tol, scale = self.coarse[:2]
+            window = max(1, window // SWITCH_WINDOW_DIVISOR)
+        return bool(self.window) and has_converged(self.own, tol, scale, window)
 
 
 class _GrowthStart:
@@ -160,14 +183,18 @@ class _GrowthStart:
     the phase would only spend iterations (twice as many on the simulators)
     on a held-out error already at the level of the noise-free fit."""
 
-    def __init__(self, train_mean_square):
+    def __init__(self, train_mean_square, stall=None):
         self.train_mean_square = train_mean_square
+        self.stall = stall  # the phase's ``until``, when a phase follows
 
     def __call__(self, control):
         control.best.restore()
         error = (control.monitor.losses[-1] / self.train_mean_square) ** 0.5
         if error < GROWTH_MIN_ERROR:
-            control.end_phase()  # the last phase: the run ends, converged
+            if self.stall is None:
+                control.end_phase()  # the last phase: the run ends, converged
+            else:  # the polish follows: one epoch (undone by its start)
+                self.stall.skip = True
 
 
 def monitored_after_escape(phases, evaluate):
@@ -198,7 +225,8 @@ def monitored_after_escape(phases, evaluate):
 
 
 def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
-             n_iter_no_change=None, held_out_mean_square=None):
+             n_iter_no_change=None, held_out_mean_square=None, switch_tol=None,
+             polish=False):
     """The phases for ``optimizer``; each phase's ``steps`` names its optimiser.
 
     Parameters
@@ -222,6 +250,24 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
         same way (:class:`HeldOutStall`, on the values that
         :func:`monitored_after_escape` records); it starts from the best
         held-out parameters (``on_start``).
+    switch_tol : float or None, default=None
+        With the rank growth: the tolerance of the rule that ends the L-BFGS
+        phase while its relative training error is below
+        :data:`GROWTH_MIN_ERROR` (``tol`` when None or smaller). A fit
+        polished afterwards (see :mod:`._polish`) ends it coarsely there,
+        on an (almost) exact low-rank fit: the polish does the rest. Above
+        that error (images, tables) the phase keeps ``tol``: it is still
+        shaping the ranks.
+    polish : bool, default=False
+        With the rank growth: end with a polish phase (``"l-bfgs
+        (polish)"``, a fresh L-BFGS ended by :class:`HeldOutStall` over
+        ``n_iter_no_change // SWITCH_WINDOW_DIVISOR`` of its epochs), whose
+        ``on_start``
+        (:class:`._polish.PolishStart`, which the backend binds to its model)
+        truncates the best held-out model to the ranks it revealed; then a
+        second one (``"l-bfgs (polish, more ranks)"``) from the same point
+        truncated at :data:`._polish.RANK_TOL_WIDE`, ended at its first
+        epoch when its ranks are the first's or the fit is exact.
 
     Returns
     -------
@@ -257,11 +303,35 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
         return phases
     scale = rule_scale(tol, held_out_mean_square)
     curve = []
-    phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, n_iter_no_change),
+    coarse = None
+    if switch_tol is not None and switch_tol > tol:
+        # an (almost) exact fit, where no rank is left to grow
+        coarse = (switch_tol, rule_scale(switch_tol, held_out_mean_square),
+                  GROWTH_MIN_ERROR**2 * train_mean_square)
+    phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, n_iter_no_change,
+                                               coarse),
                       name="l-bfgs", stopping_rule=False)
-    phases.append(Phase(first, until=HeldOutStall(curve, tol, scale, n_iter_no_change),
-                        name=f"{first} (rank growth)", stopping_rule=False,
-                        on_start=_GrowthStart(train_mean_square)))
+    growth = HeldOutStall(curve, tol, scale, n_iter_no_change)
+    phases.append(Phase(first, until=growth, name=f"{first} (rank growth)",
+                        stopping_rule=False,
+                        on_start=_GrowthStart(train_mean_square,
+                                              growth if polish else None)))
+    if polish:
+        # the short window: on an exact fit the polish converges in a few
+        # dozen iterations, and elsewhere its gain comes in its first ones
+        # (the refit of a truncated model then overfits)
+        window = max(1, n_iter_no_change // SWITCH_WINDOW_DIVISOR)
+        first = PolishStart(RANK_TOL)
+        phases.append(Phase(main, until=HeldOutStall(curve, tol, scale, window),
+                            name=f"{phases[1].name} (polish)", stopping_rule=False,
+                            on_start=first))
+        wide = HeldOutStall(curve, tol, scale, window)
+        phases.append(Phase(main, until=wide, name=f"{phases[1].name} (polish, "
+                            "more ranks)", stopping_rule=False,
+                            on_start=PolishStart(
+                                RANK_TOL_WIDE, first, wide,
+                                exact_loss=GROWTH_MIN_ERROR**2 * train_mean_square,
+                            )))
     return phases
 
 

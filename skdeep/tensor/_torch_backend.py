@@ -20,6 +20,7 @@ from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
 from ._numpy_backend import LBFGS_MEMORY
+from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
 
 # L-BFGS iterations (with a strong-Wolfe line search) per epoch of the loop:
@@ -276,11 +277,22 @@ class _Packed:
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
         self.mode_sizes = [len(mode) for mode in layers]
         self.has_core = core is not None
+        self.torch = torch
         self.module = torch.nn.Module()
         self.module.flat = torch.nn.Parameter(torch.cat([
             torch.as_tensor(A, dtype=torch.float64, device=device).reshape(-1)
             for A in arrays
         ]))
+
+    def load(self, state):
+        """Write numpy ``(layers, core)`` of the same shapes into the parameter."""
+        torch = self.torch
+        layers, core = state
+        arrays = [A for mode in layers for A in mode] + ([] if core is None else [core])
+        flat = np.concatenate([np.ravel(A) for A in arrays])
+        with torch.no_grad():
+            self.module.flat.copy_(torch.as_tensor(flat, dtype=self.module.flat.dtype,
+                                                   device=self.module.flat.device))
 
     def unpack(self):
         """``(layers, core)``: views of the flat parameter."""
@@ -351,7 +363,8 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimato
 
 def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
                 estimator, learning_rate, decay, validation=None, callback=None,
-                convergence_hint="increase max_iter", **loop):
+                convergence_hint="increase max_iter", switch_tol=None, polish=False,
+                **loop):
     """Train the same model as :func:`._numpy_backend.train_numpy` with autograd.
 
     ``layers``/``core`` are numpy arrays (the shared initialisation) and
@@ -393,7 +406,8 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     plan = schedule(optimizer, entries.mean_square(), model, tol=loop.get("tol"),
                     n_iter_no_change=loop.get("n_iter_no_change"),
                     held_out_mean_square=(None if validation is None
-                                          else validation.mean_square()))
+                                          else validation.mean_square()),
+                    switch_tol=switch_tol, polish=polish)
     params = list(packed.module.parameters())
     loss = _CachedLoss(torch, params, forward,
                        lambda forward: mean_squared_error(train_part, forward))
@@ -411,6 +425,9 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
                 plan, lambda: mean_squared_error(validation_part, loss.forward())
             )
     view = _TorchView(torch, predict, packed, device)
+    for planned in plan:
+        if isinstance(planned.on_start, PolishStart):
+            planned.on_start.bind(view.snapshot, packed.load)
     result = train(
         phases,
         # the observed values are one sample: a leading axis of size one

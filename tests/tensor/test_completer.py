@@ -766,10 +766,13 @@ def test_rank_growth_phase_on_a_colour_image(backend, capsys):
     X = np.where(observed[:, :, None], image, np.nan)
     completer = TensorCompleter(backend=backend, random_state=0, track_every=0,
                                 verbose=1).fit(X)
+    out = capsys.readouterr().out
     switches = [int(it) for it in re.findall(
-        r"iteration +(\d+)  \S+ -> adam \(rank growth\)", capsys.readouterr().out
+        r"iteration +(\d+)  \S+ -> adam \(rank growth\)", out
     )]
-    assert len(switches) == 1
+    polish = [int(it) for it in re.findall(r"iteration +(\d+)  .* -> l-bfgs \(polish\)",
+                                           out)]
+    assert len(switches) == 1 and len(polish) == 1
     # the growth's window starts with it: not stopped by the stall of L-BFGS
     assert completer.n_iter_ - switches[0] >= completer.n_iter_no_change
     missing = ~observed[:, :, None].repeat(3, axis=2)
@@ -782,18 +785,30 @@ def test_rank_growth_phase_on_a_colour_image(backend, capsys):
     else:
         # torch's L-BFGS (its strong-Wolfe search) reaches another point,
         # from which the growth finds no better held-out point on this image:
-        # the best held-out point of both phases is kept, the L-BFGS one
+        # the best held-out point of the phases is kept, the L-BFGS one or
+        # its polish, never one of the growth
         assert error < 0.4
-        assert completer.best_iteration_ <= switches[0]
+        assert not switches[0] < completer.best_iteration_ <= polish[0]
 
 
-def test_an_exact_low_rank_fit_skips_the_rank_growth(capsys):
+@pytest.mark.parametrize("ranks", [(6, 6, 6), "auto"])
+def test_an_exact_low_rank_fit_skips_the_rank_growth(ranks, capsys):
     # fitted to a relative training error far below 0.05, there is no rank
-    # left to grow: the fit ends after L-BFGS, without the Adam phase
+    # left to grow: with ranks given, the fit ends after L-BFGS, without the
+    # Adam phase; at ranks="auto" the growth ends at its first epoch and the
+    # polish starts from the best held-out point of L-BFGS
     X, X_true = make_low_rank_tensor((15, 15, 15), ranks=2, observed_fraction=0.3,
                                      random_state=0)
-    completer = TensorCompleter(random_state=0, early_stopping=True,
+    completer = TensorCompleter(ranks=ranks, random_state=0, early_stopping=True,
                                 verbose=1).fit(X)
     out = capsys.readouterr().out
-    assert "-> l-bfgs" in out and "rank growth" not in out
+    assert "-> l-bfgs" in out
+    if ranks == "auto":
+        growth = re.findall(r"iteration +(\d+)  l-bfgs -> adam \(rank growth\)", out)
+        polish = re.findall(
+            r"iteration +(\d+)  adam \(rank growth\) -> l-bfgs \(polish\)", out
+        )
+        assert len(growth) == 1 and polish == [str(int(growth[0]) + 1)]
+    else:
+        assert "rank growth" not in out
     assert missing_entry_error(X_true, completer.transform(X), X) < 1e-2
