@@ -49,8 +49,9 @@ class Phase:
     on_start : callable or None, default=None
         ``on_start(control)``, called with the :class:`LoopControl` when the
         phase starts after a switch (e.g. to start from the best weights of
-        early stopping, ``control.best.restore()``); it may end the run
-        instead (``control.end_phase()`` in the last phase).
+        early stopping, ``control.best.restore()``); it may skip the phase
+        (``control.end_phase()``: the next phase starts, or the run ends
+        after the last), which then is neither announced nor counted.
 
     Examples
     --------
@@ -224,6 +225,7 @@ class LoopControl:
         self.callback = callback
         self.phase = 0
         self.phase_starts = [1]
+        self._started = 0  # the last phase that started (not skipped)
         self.stopped = self.max_iter < 1
         self.converged = False
 
@@ -275,19 +277,22 @@ class LoopControl:
             return self._stop(converged=True)
         if self.monitor.n_iter >= self.max_iter:
             return self._stop(converged=False)
-        previous = self.phases[self.phase].name
         self.phase += 1
         if self.phases[self.phase].on_start is not None:
-            self.phases[self.phase].on_start(self)
-            if self.stopped:  # it ended the run: the phase never starts
+            starting = self.phase
+            self.phases[starting].on_start(self)
+            if self.stopped or self.phase != starting:
+                # it ended the run, or its own phase (the next one started):
+                # this phase never starts
                 return True
         self.phase_starts.append(self.monitor.n_iter + 1)
         if self.monitor.verbose:
             print(
                 f"[{self.monitor.name}] iteration {self.monitor.n_iter:5d}  "
-                f"{previous} -> {self.phases[self.phase].name}",
+                f"{self.phases[self._started].name} -> {self.phases[self.phase].name}",
                 flush=True,
             )
+        self._started = self.phase
         return True
 
     def _stop(self, converged):

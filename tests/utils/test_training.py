@@ -493,3 +493,43 @@ def test_a_phase_starts_from_the_best_weights_when_asked():
           validation_loss=lambda: loss(None))
     # after the first ascent step (the weights of epoch 1: 1.5 + 2 * 0.1 * 0.5)
     assert starts == [pytest.approx(1.6)]
+
+
+@pytest.mark.parametrize("skip_last", [False, True])
+def test_a_phase_whose_on_start_ends_it_never_starts(capsys, skip_last):
+    from skdeep.utils._training import Phase
+
+    # the second phase's on_start ends it: the third starts at once (its
+    # on_start runs), announced as following the first; with the last phase
+    # skipped as well, the run ends, converged, after the first
+    model, loss = _quadratic()
+    step = TrainingStep(torch.optim.SGD(model.parameters(), lr=0.1), loss)
+    calls = []
+
+    def skip(name):
+        def on_start(control):
+            calls.append(name)
+            control.end_phase()
+        return on_start
+
+    def record(control):
+        calls.append("third")
+
+    phases = [
+        Phase([step], until=lambda epoch, value: epoch == 2, name="first"),
+        Phase([step], until=lambda epoch, value: True, name="second",
+              on_start=skip("second")),
+        Phase([step], until=lambda epoch, value: epoch == 6, name="third",
+              on_start=skip("third") if skip_last else record),
+    ]
+    result = train(phases, (torch.zeros(1, 1),), estimator=_Named(verbose=1),
+                   modules=[model], max_iter=50, n_iter_no_change=None)
+    out = capsys.readouterr().out
+    assert calls == ["second", "third"]
+    assert result.converged and "second ->" not in out and "-> second" not in out
+    if skip_last:
+        assert result.n_iter == 2 and result.phase_starts == [1]
+        assert "->" not in out
+    else:
+        assert result.n_iter == 6 and result.phase_starts == [1, 3]
+        assert out.count("first -> third") == 1
