@@ -139,16 +139,14 @@ class PolishStart:
     (``start``); every polish truncates that deep model at its
     ``rank_tol`` (:func:`compress_tucker`) and writes the result back
     (:func:`padded_layers`). A later polish whose ranks are those of
-    ``first`` sets ``stall.skip`` (its phase's ``until``: it ends at its
-    first epoch), as does one started at a training loss below
-    ``exact_loss`` (an exact low-rank fit: no rank to add). ``ranks``
-    records the ranks kept.
+    ``first`` ends its phase before it starts (``control.end_phase()``),
+    as does one started at a training loss below ``exact_loss`` (an exact
+    low-rank fit: no rank to add). ``ranks`` records the ranks kept.
     """
 
-    def __init__(self, rank_tol=RANK_TOL, first=None, stall=None, exact_loss=0.0):
+    def __init__(self, rank_tol=RANK_TOL, first=None, exact_loss=0.0):
         self.rank_tol = rank_tol
         self.first = first
-        self.stall = stall
         self.exact_loss = exact_loss
         self.snapshot = self.load = None
         self.ranks = self.start = None
@@ -168,6 +166,6 @@ class PolishStart:
         self.ranks = tuple(U.shape[1] for U in factors)
         if self.first is not None and (self.ranks == self.first.ranks or
                                        control.monitor.losses[-1] < self.exact_loss):
-            self.stall.skip = True
+            control.end_phase()  # skipped: nothing new to fit
             return
         self.load(padded_layers(factors, small, layers, core.shape))

@@ -41,7 +41,7 @@ Both backends run it through the package's loop control
   over a short window; then the same at more ranks. On an (almost) exact
   fit (relative training error below ``GROWTH_MIN_ERROR``) L-BFGS hands
   over to it at a coarser tolerance, and the growth and the second polish
-  end at their first epoch.
+  are skipped.
 """
 
 from ..utils._iteration import Curve, has_converged
@@ -161,13 +161,10 @@ class HeldOutStall:
         self.scale = scale
         self.window = n_iter_no_change
         self.coarse = coarse
-        self.skip = False  # set by the phase's ``on_start``: end at once
         self.own = Curve()  # the values of the phase's own epochs
 
     def __call__(self, epoch, loss):
         self.own.append(self.curve[-1])  # this epoch's value
-        if self.skip:
-            return True
         tol, scale, window = self.tol, self.scale, self.window
         if self.coarse is not None and loss < self.coarse[2]:
             tol, scale = self.coarse[:2]
@@ -183,18 +180,14 @@ class _GrowthStart:
     the phase would only spend iterations (twice as many on the simulators)
     on a held-out error already at the level of the noise-free fit."""
 
-    def __init__(self, train_mean_square, stall=None):
+    def __init__(self, train_mean_square):
         self.train_mean_square = train_mean_square
-        self.stall = stall  # the phase's ``until``, when a phase follows
 
     def __call__(self, control):
         control.best.restore()
         error = (control.monitor.losses[-1] / self.train_mean_square) ** 0.5
         if error < GROWTH_MIN_ERROR:
-            if self.stall is None:
-                control.end_phase()  # the last phase: the run ends, converged
-            else:  # the polish follows: one epoch (undone by its start)
-                self.stall.skip = True
+            control.end_phase()  # skipped: the polish, or the end of the run
 
 
 def monitored_after_escape(phases, evaluate):
@@ -311,11 +304,9 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
     phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, n_iter_no_change,
                                                coarse),
                       name="l-bfgs", stopping_rule=False)
-    growth = HeldOutStall(curve, tol, scale, n_iter_no_change)
-    phases.append(Phase(first, until=growth, name=f"{first} (rank growth)",
-                        stopping_rule=False,
-                        on_start=_GrowthStart(train_mean_square,
-                                              growth if polish else None)))
+    phases.append(Phase(first, until=HeldOutStall(curve, tol, scale, n_iter_no_change),
+                        name=f"{first} (rank growth)", stopping_rule=False,
+                        on_start=_GrowthStart(train_mean_square)))
     if polish:
         # the short window: on an exact fit the polish converges in a few
         # dozen iterations, and elsewhere its gain comes in its first ones
@@ -325,11 +316,11 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
         phases.append(Phase(main, until=HeldOutStall(curve, tol, scale, window),
                             name=f"{phases[1].name} (polish)", stopping_rule=False,
                             on_start=first))
-        wide = HeldOutStall(curve, tol, scale, window)
-        phases.append(Phase(main, until=wide, name=f"{phases[1].name} (polish, "
-                            "more ranks)", stopping_rule=False,
+        phases.append(Phase(main, until=HeldOutStall(curve, tol, scale, window),
+                            name=f"{phases[1].name} (polish, more ranks)",
+                            stopping_rule=False,
                             on_start=PolishStart(
-                                RANK_TOL_WIDE, first, wide,
+                                RANK_TOL_WIDE, first,
                                 exact_loss=GROWTH_MIN_ERROR**2 * train_mean_square,
                             )))
     return phases
