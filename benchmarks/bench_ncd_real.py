@@ -38,6 +38,22 @@ Usage::
     python benchmarks/bench_ncd_real.py --data pbmc --table
     python benchmarks/bench_ncd_real.py --data pbmc --table \
         --held "CD4+/CD45RO+ Memory;CD8+/CD45RA+ Naive Cytotoxic"
+    python benchmarks/bench_ncd_real.py --data pbmc --separability
+
+``--separability`` measures, for each single held-out class, what the
+features allow (no novel class discovery is fitted):
+
+- ``10NN``: the share of its samples' 10 nearest neighbours in its class;
+- ``LR clade`` / ``LR all``: balanced accuracy (5-fold) of a logistic
+  regression trained with every label to tell it from the other leaves under
+  its grandparent in the tree (e.g. the other T cells) / from all others;
+- ``NC``: recall of the nearest true class mean (each sample's own mean fitted
+  without it), every class's mean known;
+- ``ceil 5%`` / ``ceil 30%``: the share of its samples a novel prototype at
+  its true mean (fitted without the sample) takes from known prototypes at
+  their labeled means (the split of the benchmark, 3 seeds), when the margin
+  is set, as by an oracle, to let 5 % of the unlabeled known samples
+  through: a ceiling for naming it under a 5 % false-novel rate.
 """
 
 import argparse
@@ -49,6 +65,10 @@ from bench_ncd import PBMC_TREE  # the lineage tree of the PBMC cell types
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.neighbors import NearestNeighbors
 
 from skdeep.cluster import HierarchicalGMM, NovelClassKMeans
 from skdeep.metrics import cluster_accuracy, hierarchical_naming_scores
@@ -158,6 +178,69 @@ def run_case(X, y_true, tree, extra, held, fraction, seed, names):
     return rows
 
 
+def _separable(X, y, rows):
+    """Balanced accuracy (5-fold) of telling class ``rows`` from the others
+    among the samples ``X`` (all labels given)."""
+    folds = StratifiedKFold(min(5, int(rows.sum())), shuffle=True,
+                            random_state=0)
+    clf = LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced")
+    return balanced_accuracy_score(rows, cross_val_predict(clf, X, rows,
+                                                           cv=folds))
+
+
+def _ancestors(tree, node):
+    """The ancestors of ``node`` in the ``{child: parent}`` tree, the root
+    (``"root"``) included."""
+    out = ["root"]
+    while node in tree:
+        node = tree[node]
+        out.append(node)
+    return out
+
+
+def separability(X, y_true, tree, held_list, seeds, fractions):
+    """What the features allow, per single held-out class (see the module
+    docstring): one row ``(name, n, 10NN, LR clade, LR all, NC, ceilings)``."""
+    classes = np.unique(y_true)
+    means = np.array([X[y_true == c].mean(axis=0) for c in classes])
+    sizes = np.array([np.sum(y_true == c) for c in classes])
+    own = np.searchsorted(classes, y_true)
+    d2 = ((X[:, None, :] - means[None]) ** 2).sum(axis=2)
+    rows_all = np.arange(len(y_true))
+    d2[rows_all, own] *= (sizes[own] / (sizes[own] - 1.0)) ** 2  # own: LOO
+    nearest = classes[d2.argmin(axis=1)]
+    neighbours = NearestNeighbors(n_neighbors=11).fit(X).kneighbors(
+        X, return_distance=False)[:, 1:]
+    out = []
+    for held in sorted({h[0] for h in held_list if len(h) == 1}, key=str):
+        k = np.flatnonzero(classes == held)[0]
+        mine = y_true == held
+        top = tree.get(tree.get(held, "root"), "root")
+        clade = [c for c in classes if top in _ancestors(tree, c)]
+        in_clade = np.isin(y_true, clade)
+        ceilings = []
+        for fraction in fractions:
+            named = []
+            for seed in seeds:
+                unl = split(y_true, (held,), fraction, seed) == (
+                    -1 if y_true.dtype.kind == "i" else "-1")
+                lab = ~unl
+                known = np.array([X[lab & (y_true == c)].mean(axis=0)
+                                  for c in classes if c != held])
+                d_known = ((X[:, None, :] - known[None]) ** 2).sum(2).min(1)
+                gap = d_known - d2[:, k]
+                margin = max(0.0, np.quantile(gap[unl & ~mine], 0.95))
+                named.append(np.mean(gap[unl & mine] > margin))
+            ceilings.append(np.mean(named))
+        out.append((str(held), int(mine.sum()),
+                    np.mean(y_true[neighbours[mine]] == held),
+                    _separable(X[in_clade], y_true, mine[in_clade])
+                    if len(clade) > 1 else np.nan,
+                    _separable(X, y_true, mine),
+                    np.mean(nearest[mine] == held), *ceilings))
+    return out
+
+
 def _parse_held(text, y_true):
     """The configurations of ``--held`` whose classes are all in ``y_true``."""
     names = {str(c): c for c in np.unique(y_true)}
@@ -191,6 +274,9 @@ def main(argv=None):
                              "ones: classes joined by ',', configurations by "
                              "';' (e.g. 'CD4+/CD45RO+ Memory;0,4'); a data set "
                              "without all the classes of any is skipped")
+    parser.add_argument("--separability", action="store_true",
+                        help="what the features allow for each single "
+                             "held-out class (see above), instead of the fits")
     args = parser.parse_args(argv)
     seeds = [0] if args.quick else [0, 1, 2]
     fractions = [0.05, 0.3]
@@ -203,6 +289,16 @@ def main(argv=None):
                 continue
         print(f"\n== {data}: {X.shape[0]} x {X.shape[1]}, "
               f"{len(np.unique(y_true))} classes")
+        if args.separability:
+            print(f"{'held out':<30} {'n':>4} {'10NN':>5} {'LR clade':>8} "
+                  f"{'LR all':>6} {'NC':>5} " + " ".join(
+                      f"{'ceil ' + format(f, '.0%'):>8}" for f in fractions))
+            for name, n, *v in separability(X, y_true, tree, held_list, seeds,
+                                            fractions):
+                print(f"{name[:30]:<30} {n:>4} {v[0]:>5.2f} {_fmt(v[1]):>8} "
+                      f"{v[2]:>6.2f} {v[3]:>5.2f} "
+                      + " ".join(f"{x:>8.2f}" for x in v[4:]))
+            continue
         print(f"{'held out':<44} {'lab':>4} {'method':<9} {'ACC':>5} {'leaf':>5} "
               f"{'anc':>5} {'fnov':>5} {'k':>4} {'s':>5}")
         summary = {}
