@@ -21,11 +21,12 @@ problems, with the polish phases (``skdeep/tensor/_polish.py``): skdeep
 seeds): a ratio of 2.6 (2.5-3.2 over four runs of the last versions,
 tensorly's time varying from 1.5 to 2.2 s). Before the polish: skdeep
 28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to 2e-4,
-1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time: 1.76
-at 30^3 (10 %), 1.57 at 60^3 (5 %), 270-280 iterations each, errors 1e-5
-and 4e-6 (before the polish: 1.47 and 1.32 in about three times the
-iterations, errors 6e-4 and 3e-4; with the shorter fits the escape's Adam
-epochs, where torch costs most, weigh more).
+1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time: 1.19-1.46
+at 30^3 (10 %), 1.01-1.11 at 60^3 (5 %) over four runs, 270-280 iterations
+each, errors 1e-5 and 4e-6, with the Tucker-3 gradient formed by hand and a
+fused Adam for the escape (1.55-1.86 and 1.45-1.54 with autograd in the same
+runs: with the shorter polished fits the escape's Adam epochs, where autograd
+cost the most, weigh more).
 """
 
 import time

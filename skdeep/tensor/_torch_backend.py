@@ -1,12 +1,15 @@
-"""The torch backend: the deep factorization of :mod:`._model`, by autograd.
+"""The torch backend: the deep factorization of :mod:`._model` in torch.
 
 The same observed-entry computation as the numpy backend: the design ``B`` (the
 model with ``U_0`` the identity, by the shared
 :func:`~skdeep.utils._tensor_algebra.reconstruct`) and the model at the observed
-entries ``(i, j)`` as ``U_0[i] . B[:, j]``; autograd does the rest. The schedule
-of :mod:`._schedule` runs as one call of the package's training loop,
-:func:`skdeep.utils._training.train`, one full-batch epoch per iteration. torch
-is imported inside the functions, so importing this module never imports torch.
+entries ``(i, j)`` as ``U_0[i] . B[:, j]``. The gradient of the Tucker model of
+a 3-way tensor (the default) is formed by hand, as the numpy backend's, on the
+device (autograd's graph cost about as much as the products on a CPU); the
+other models go by autograd. The schedule of :mod:`._schedule` runs as one
+call of the package's training loop, :func:`skdeep.utils._training.train`,
+one full-batch epoch per iteration. torch is imported inside the functions,
+so importing this module never imports torch.
 """
 
 import warnings
@@ -19,7 +22,7 @@ from ..utils._optimizers import OPTIMIZERS
 from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
-from ._numpy_backend import LBFGS_MEMORY
+from ._numpy_backend import LBFGS_MEMORY, chain_gradients
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
 
@@ -134,6 +137,11 @@ class _Part:
                                            size=self.shape, check_invariants=False)
 
 
+def _sampled(torch, first, design, part):
+    """``U_0[i] . B[:, j]`` at the part's entries, on its pattern."""
+    return torch.sparse.sampled_addmm(part.pattern, first, design, beta=0.0).values()
+
+
 def _sampled_product(torch):
     """``f(U_0, B, part) = U_0[i] . B[:, j]`` at the part's entries ``(i, j)``.
 
@@ -148,9 +156,7 @@ def _sampled_product(torch):
         def forward(ctx, first, design, part):
             ctx.save_for_backward(first, design)
             ctx.part = part
-            return torch.sparse.sampled_addmm(
-                part.pattern, first, design, beta=0.0
-            ).values()
+            return _sampled(torch, first, design, part)
 
         @staticmethod
         def backward(ctx, grad):
@@ -169,23 +175,37 @@ class _CachedLoss:
     :class:`torch.optim.LBFGS` evaluates the loss at the start of every call,
     where its line search of the previous call already did, and the
     validation loss after the step is taken at that point too. The forward
-    pass, the value and the gradients (by :func:`torch.autograd.grad`) of the
-    last point evaluated are kept: a call at that point returns the value
-    through a node whose backward gives the kept gradients (one evaluation
-    per epoch instead of two), and :meth:`forward` gives the kept forward.
-    Elsewhere (after a first-order step) :meth:`forward` builds the graph of
-    the new point, which the next call, at that point, differentiates: one
-    forward pass per epoch, as the numpy backend's.
+    pass, the value and the gradients of the last point evaluated are kept:
+    a call at that point returns the value through a node whose backward
+    gives the kept gradients (one evaluation per epoch instead of two), and
+    :meth:`forward` gives the kept forward. Elsewhere (after a first-order
+    step) :meth:`forward` computes the forward of the new point, which the
+    next call, at that point, differentiates: one forward pass per epoch, as
+    the numpy backend's.
+
+    The gradients are those of ``loss_of(forward)`` by
+    :func:`torch.autograd.grad` (the forward then keeps its graph), or, with
+    ``gradient``, ``gradient(forward) -> (value, grads)`` computed without
+    autograd (the forward is then computed without a graph).
     """
 
-    def __init__(self, torch, params, forward, loss_of):
+    def __init__(self, torch, params, forward, loss_of, gradient=None):
         self.torch = torch
         self.params = params
         self._forward = forward
         self.loss_of = loss_of
+        self.gradient = gradient
         self.point = None
-        self.pending = None  # (versions, forward with its graph)
+        self.pending = None  # (versions, forward, with its graph for autograd)
         self.replay = _replay(torch)
+
+    def moved(self, *args):
+        """Forget the point: an optimiser has stepped (a hook of its ``step``).
+
+        The cheap test of :meth:`_at_point` reads the parameters' version
+        counters, which a fused optimiser's kernel does not increment.
+        """
+        self.point = self.pending = None
 
     def _at_point(self):
         if self.point is None:
@@ -201,32 +221,47 @@ class _CachedLoss:
             self.versions = versions
         return same
 
+    def _compute_forward(self):
+        if self.gradient is None:
+            with self.torch.enable_grad():
+                return self._forward()
+        with self.torch.no_grad():
+            return self._forward()
+
     def forward(self):
         """The forward pass (detached) at the current parameters."""
         if self._at_point():
             return self.kept_forward
-        with self.torch.enable_grad():
-            forward = self._forward()
+        forward = self._compute_forward()
         self.pending = ([p._version for p in self.params], forward)
-        return tuple(part.detach() for part in forward)
+        return _detached(forward)
 
     def __call__(self, batch):
         torch = self.torch
         if not self._at_point():
             pending, self.pending = self.pending, None
-            with torch.enable_grad():
-                if pending is not None and pending[0] == [p._version
-                                                          for p in self.params]:
-                    forward = pending[1]
-                else:
-                    forward = self._forward()
-                loss = self.loss_of(forward)
-                grads = torch.autograd.grad(loss, self.params)
+            if pending is not None and pending[0] == [p._version for p in self.params]:
+                forward = pending[1]
+            else:
+                forward = self._compute_forward()
+            if self.gradient is None:
+                with torch.enable_grad():
+                    loss = self.loss_of(forward)
+                    grads = torch.autograd.grad(loss, self.params)
+                value = loss.detach()
+            else:
+                with torch.no_grad():
+                    value, grads = self.gradient(forward)
             self.point = [p.detach().clone() for p in self.params]
             self.versions = [p._version for p in self.params]
-            self.kept_forward = tuple(part.detach() for part in forward)
-            self.value, self.grads = loss.detach(), grads
+            self.kept_forward = _detached(forward)
+            self.value, self.grads = value, grads
         return self.replay(self.value, self.grads, *self.params)
+
+
+def _detached(forward):
+    return tuple(part.detach() if hasattr(part, "detach") else part
+                 for part in forward)
 
 
 def _replay(torch):
@@ -246,17 +281,83 @@ def _replay(torch):
 
 
 def _tucker3_design(core, factors):
-    """``B[a, (i, j)] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c]`` by two products.
+    """``B[a, (i, j)] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c]``, as a view of
+    ``B.T``.
 
-    Both are plain matrix products (torch's batched products in float64 on a
-    CPU, and their backward, cost about twice as much); only the core-sized
-    and ``c_0 n_1 c_2``-sized intermediates are transposed.
+    Two plain products, ``H[b, (j, a)] = sum_c U_2[j, c] G[a, b, c]`` (after a
+    core-sized transpose) and ``B.T = U_1 H``, both wide (on a CPU faster
+    than a batched product). ``B.T`` contiguous is the layout the sampled
+    product and the sparse product ``R @ B.T`` of the gradient read fastest
+    (a third less time than from ``B``).
     """
-    c0, _, c2 = core.shape
-    # T[a, c, i] = sum_b G[a, b, c] U_1[i, b]
-    partial = (core.transpose(1, 2).reshape(c0 * c2, -1) @ factors[1].T)
-    partial = partial.reshape(c0, c2, -1).transpose(1, 2).reshape(-1, c2)
-    return (partial @ factors[2].T).reshape(c0, -1)
+    c0, c1, c2 = core.shape
+    n2 = factors[2].shape[0]
+    half = factors[2] @ core.permute(2, 0, 1).reshape(c2, c0 * c1)
+    half = half.reshape(n2, c0, c1).permute(2, 0, 1).reshape(c1, n2 * c0)
+    return (factors[1] @ half).reshape(-1, c0).T
+
+
+def _tucker3_gradients(core, factors, grad_design):
+    """Gradients of ``<G_B, B>`` (``B`` of :func:`_tucker3_design`) wrt ``U_1``,
+    ``U_2`` and the core; ``grad_design`` is ``G_B.T``, ``(n_1 n_2, c_0)``.
+
+    By plain products on unfoldings, with three transposed copies of
+    design- or core-sized arrays (those copies, more than the products,
+    are the cost on a CPU; MKL's float64 products of a tall operand by a
+    narrow one cost about twice those of the wide ones on some CPUs).
+    """
+    c0, c1, c2 = core.shape
+    n1, n2 = factors[1].shape[0], factors[2].shape[0]
+    core_t = core.transpose(1, 2).reshape(c0 * c2, c1)  # G[(a, c), b]
+    # G_B as [j, (i, a)]
+    grad_t = grad_design.reshape(n1, n2, c0).transpose(0, 1).reshape(n2, n1 * c0)
+    # M[i, (a, c)] = sum_j G_B[a, i, j] U_2[j, c]
+    projected = (factors[2].T @ grad_t).reshape(c2, n1, c0).permute(1, 2, 0)
+    projected = projected.reshape(n1, c0 * c2)
+    grad_1 = projected @ core_t
+    grad_core = (factors[1].T @ projected).reshape(c1, c0, c2).transpose(0, 1)
+    # L[i, (a, c)] = sum_b U_1[i, b] G[a, b, c]
+    partial = factors[1] @ core_t.T
+    grad_2 = grad_t @ partial.reshape(n1 * c0, c2)
+    return [grad_1, grad_2], grad_core
+
+
+def _tucker3_loss_gradient(torch, part):
+    """``gradient(forward) -> (loss, (grad,))`` of the Tucker-3 model, by hand.
+
+    The mean squared error at the part's entries and its gradient with
+    respect to the flat parameter, by the formulas of the numpy backend
+    (the residuals' sparse products, :func:`_tucker3_gradients`, the chain
+    rule of the layers): what autograd computes, without building and
+    walking its graph, which on a CPU cost about as much as the products
+    themselves in the Adam epochs. ``forward`` is ``(U_0, B, (layers, core,
+    factors))``.
+    """
+    scale = 2.0 / part.size
+
+    def gradient(forward):
+        first, design, (layers, core, factors) = forward
+        diff = _sampled(torch, first, design, part) - part.values
+        residual = scale * diff
+        grad_first = part.matrix(residual) @ design.T
+        grads_U, grad_core = _tucker3_gradients(
+            core, factors, part.matrix(residual, transpose=True) @ first
+        )
+        grads = []
+        for mode, grad in zip(layers, [grad_first, *grads_U]):
+            grads += chain_gradients(mode, grad)
+        grads.append(grad_core)
+        # written into one vector of the flat parameter's layout (a
+        # transposed gradient copied once)
+        flat = torch.empty(sum(grad.numel() for grad in grads), dtype=diff.dtype,
+                           device=diff.device)
+        start = 0
+        for grad in grads:
+            flat[start:start + grad.numel()].view(grad.shape).copy_(grad)
+            start += grad.numel()
+        return torch.dot(diff, diff) / part.size, (flat,)
+
+    return gradient
 
 
 class _Packed:
@@ -321,6 +422,18 @@ def _until_either(first, second):
     return until
 
 
+def _adam(torch, params, learning_rate):
+    """:class:`torch.optim.Adam`, by its fused kernel where the device has one.
+
+    The same update (up to rounding) in one kernel instead of about ten
+    (on a CPU, half the time of an Adam step of a completion's parameters).
+    """
+    try:
+        return torch.optim.Adam(params, lr=learning_rate, fused=True)
+    except (RuntimeError, ValueError):  # no fused kernel for these parameters
+        return torch.optim.Adam(params, lr=learning_rate)
+
+
 def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimator):
     """The torch steps of the planned phases (one step per optimiser name).
 
@@ -347,10 +460,11 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimato
         elif kind not in steps:
             if kind == estimator.optimizer and kind in OPTIMIZERS:
                 optimizer = estimator._make_optimizer(params)
-            else:  # plain gradient descent, or the escape Adam of "adam-lbfgs"
-                optimizer = (torch.optim.SGD if kind == "gd" else torch.optim.Adam)(
-                    params, lr=learning_rate
-                )
+            elif kind == "gd":
+                optimizer = torch.optim.SGD(params, lr=learning_rate)
+            else:  # the escape Adam of "adam-lbfgs"
+                optimizer = _adam(torch, params, learning_rate)
+            optimizer.register_step_post_hook(loss.moved)
             steps[kind] = TrainingStep(
                 optimizer, loss,
                 scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(
@@ -365,7 +479,7 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
                 estimator, learning_rate, decay, validation=None, callback=None,
                 convergence_hint="increase max_iter", switch_tol=None, polish=False,
                 **loop):
-    """Train the same model as :func:`._numpy_backend.train_numpy` with autograd.
+    """Train the same model as :func:`._numpy_backend.train_numpy` in torch.
 
     ``layers``/``core`` are numpy arrays (the shared initialisation) and
     ``entries`` the :class:`~._model.ObservedEntries` trained on; the other
@@ -384,22 +498,25 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
 
     sampled_product = _sampled_product(torch)
 
+    # the Tucker-3 model (the default) has its gradient by hand
+    by_hand = model == "tucker" and len(layers) == 3
+
     def forward():
         layers, core = packed.unpack()
         factors = [reduce(torch.matmul, mode) for mode in layers]
-        if model == "tucker" and len(factors) == 3:
+        if by_hand:
             design = _tucker3_design(core, factors)
-        else:
-            design = reconstruct(
-                model, [eye, *factors[1:]], core, tt_ranks
-            ).reshape(width, -1)
+            return factors[0], design, (layers, core, factors)
+        design = reconstruct(
+            model, [eye, *factors[1:]], core, tt_ranks
+        ).reshape(width, -1)
         return factors[0], design
 
     def on_device(part):
         return _Part(torch, part, device)
 
     def mean_squared_error(part, forward):
-        diff = sampled_product(*forward, part) - part.values
+        diff = sampled_product(*forward[:2], part) - part.values
         return torch.sum(diff**2) / part.size
 
     train_part = on_device(entries)
@@ -409,13 +526,16 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
                                           else validation.mean_square()),
                     switch_tol=switch_tol, polish=polish)
     params = list(packed.module.parameters())
-    loss = _CachedLoss(torch, params, forward,
-                       lambda forward: mean_squared_error(train_part, forward))
+    loss = _CachedLoss(
+        torch, params, forward,
+        lambda forward: mean_squared_error(train_part, forward),
+        gradient=_tucker3_loss_gradient(torch, train_part) if by_hand else None,
+    )
     phases = _phases(torch, plan, params, loss, entries.size, learning_rate, decay,
                      estimator)
 
     def predict(part):
-        return sampled_product(*loss.forward(), part)
+        return sampled_product(*loss.forward()[:2], part)
 
     validation_loss = None
     if validation is not None:

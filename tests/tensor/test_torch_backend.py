@@ -1,4 +1,5 @@
-"""The torch backend's own pieces: the sparse backward and the cached loss."""
+"""The torch backend's own pieces: the sparse backward, the Tucker-3 gradient
+by hand and the cached loss."""
 
 import numpy as np
 import pytest
@@ -11,6 +12,13 @@ torch = pytest.importorskip("torch")
 def _entries(rng, shape=(7, 9), fraction=0.4):
     mask = rng.uniform(size=shape) < fraction
     return ObservedEntries.from_mask(rng.standard_normal(shape), mask)
+
+
+def _mask(entries, shape):
+    """The boolean mask of the entries (in their row-major order)."""
+    mask = np.zeros(shape, dtype=bool)
+    mask.reshape(shape[0], -1)[entries.rows, entries.cols] = True
+    return mask
 
 
 def test_sampled_product_and_its_gradients_match_autograd_of_the_dense_model():
@@ -62,3 +70,74 @@ def test_cached_loss_evaluates_once_per_point_with_the_same_gradients():
         p.add_(1.0)  # a new point: evaluated again
     loss(None)
     assert len(calls) == 2
+
+
+def test_tucker3_gradient_by_hand_matches_autograd_of_the_dense_model():
+    from skdeep.tensor._torch_backend import (
+        _Packed,
+        _Part,
+        _tucker3_design,
+        _tucker3_loss_gradient,
+    )
+    from skdeep.utils._tensor_algebra import reconstruct
+
+    rng = np.random.RandomState(0)
+    shape, core_shape = (7, 6, 5), (4, 3, 2)  # every size distinct
+    entries = ObservedEntries.from_mask(rng.standard_normal(shape),
+                                        rng.uniform(size=shape) < 0.5)
+    layers = [[rng.standard_normal((n, c)), rng.standard_normal((c, c))]
+              for n, c in zip(shape, core_shape)]
+    packed = _Packed(torch, layers, rng.standard_normal(core_shape), "cpu")
+    deep, core = packed.unpack()
+    factors = [A @ B for A, B in deep]
+    part = _Part(torch, entries, "cpu")
+    with torch.no_grad():
+        design = _tucker3_design(core, factors)
+        value, (grad,) = _tucker3_loss_gradient(torch, part)(
+            (factors[0], design, (deep, core, factors))
+        )
+    # the same loss by autograd through the dense tensor
+    dense = reconstruct("tucker", factors, core)
+    rows = torch.as_tensor(np.array(np.nonzero(_mask(entries, shape))))
+    observed = dense[tuple(rows)]
+    expected = torch.mean((observed - torch.as_tensor(entries.values)) ** 2)
+    (expected_grad,) = torch.autograd.grad(expected, packed.module.flat)
+    first_eye = reconstruct("tucker", [torch.eye(4, dtype=torch.float64),
+                                       *factors[1:]], core).reshape(4, -1)
+    assert torch.allclose(design, first_eye)
+    assert torch.allclose(value, expected.detach())
+    assert torch.allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+def _adam_iterate(make_optimizer, hook=True, n_steps=5):
+    """The point after ``n_steps`` of an optimiser on a cached loss."""
+    from skdeep.tensor._torch_backend import _CachedLoss
+
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+    loss = _CachedLoss(torch, [p], lambda: (p**2, p[0] * p[1]),
+                       lambda forward: forward[0].sum() + forward[1])
+    optimizer = make_optimizer([p])
+    if hook:
+        optimizer.register_step_post_hook(loss.moved)
+
+    def closure():
+        optimizer.zero_grad()
+        value = loss(None)
+        value.backward()
+        return value
+
+    for _ in range(n_steps):
+        optimizer.step(closure)
+    return p.detach()
+
+
+def test_cached_loss_follows_a_fused_adam_that_keeps_the_version_counter():
+    # a fused Adam writes the parameters without incrementing their version:
+    # the step hook makes the cached loss evaluate every new point
+    from skdeep.tensor._torch_backend import _adam
+
+    fused = _adam_iterate(lambda params: _adam(torch, params, 0.1))
+    plain = _adam_iterate(lambda params: torch.optim.Adam(params, lr=0.1),
+                          hook=False)
+    assert not torch.equal(plain, torch.tensor([1.0, -2.0], dtype=torch.float64))
+    assert torch.allclose(fused, plain, rtol=1e-12, atol=1e-14)
