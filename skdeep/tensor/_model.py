@@ -21,6 +21,15 @@ from scipy import sparse
 from ..metrics import effective_rank
 from ..utils._tensor_algebra import AUTO_RANK, mode_dot, reconstruct, tt_cores, unfold
 
+# The squared-error gradients go through the dense unfolding (three BLAS
+# products) when at least this share of it is observed and it has at most
+# DENSE_MAX_SIZE entries; else through the observed entries only (a sampled
+# product and two sparse ones). Measured for widths of about 32 on one core:
+# dense is 1.5-2.7 times faster at 20 % observed, 3-4 times at 40-60 %, and
+# slower below 10 %.
+DENSE_MIN_FRACTION = 0.15
+DENSE_MAX_SIZE = 2**23
+
 
 def layer_widths(shape, widths):
     """Inner width ``w_i`` of the deep factors ``(n_i x w_i)(w_i x w_i)...(w_i x c_i)``.
@@ -133,6 +142,10 @@ class ObservedEntries:
         self.values = np.asarray(values, dtype=np.float64)
         self.indptr = np.searchsorted(self.rows, np.arange(shape[0] + 1))
         self.size = int(flat_index.size)
+        n_entries = self.unfolded_shape[0] * n_cols
+        dense = (n_entries <= DENSE_MAX_SIZE
+                 and self.size >= DENSE_MIN_FRACTION * n_entries)
+        self.flat_index = flat_index if dense else None
 
     @classmethod
     def from_mask(cls, data, mask):
@@ -145,6 +158,26 @@ class ObservedEntries:
         return sparse.csr_matrix(
             (values, self.cols, self.indptr), shape=self.unfolded_shape, copy=False
         )
+
+    def squared_error_gradients(self, first, design):
+        """Mean squared error of ``first @ design`` at the entries, and its gradients.
+
+        Returns ``(loss, dL/dfirst, dL/ddesign)``; through the dense unfolding
+        when enough of it is observed (see :data:`DENSE_MIN_FRACTION`), else
+        through the entries only.
+        """
+        if self.flat_index is None:
+            diff = self.predict(first, design) - self.values
+            residual = self.sparse((2.0 / self.size) * diff)
+            grad_first = np.asarray(residual @ design.T)
+            grad_design = np.asarray(residual.T @ first).T
+        else:
+            diff = (first @ design).ravel()[self.flat_index] - self.values
+            residual = np.zeros(self.unfolded_shape)
+            residual.ravel()[self.flat_index] = (2.0 / self.size) * diff
+            grad_first = residual @ design.T
+            grad_design = first.T @ residual
+        return float(diff @ diff) / self.size, grad_first, grad_design
 
     def mean_square(self):
         """Mean square of the values: the loss of the all-zero model (1 if 0)."""

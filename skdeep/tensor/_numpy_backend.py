@@ -6,8 +6,10 @@ and ``dL/dB = U_0.T @ R``, and ``dL/dB`` is pulled back to the other factors (an
 the Tucker core) by the dense formulas of :func:`factor_gradients` on a tensor
 whose first size is ``c_0`` instead of ``n_0``, then to the layers of each
 product by :func:`chain_gradients`. Cost and memory: O(observed entries x
-``c_0`` + ``c_0`` x the other sizes + parameters); the dense tensor is never
-formed.
+``c_0`` + ``c_0`` x the other sizes + parameters); the dense tensor is
+formed only when a large share of a small one is observed (a table with
+a few missing values: three BLAS products are then faster than the
+sampled ones, see :meth:`._model.ObservedEntries.squared_error_gradients`).
 
 Training runs the schedule of :mod:`._schedule` through the package's loop
 control (:class:`~skdeep.utils._loop.LoopControl`, the decisions of
@@ -24,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from ..utils._adam import NumpyAdam
 from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
+from ._growth import growth_rounds
 from ._model import ObservedEntries, chain, design_matrix
 from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
 from ._polish import PolishStart
@@ -249,11 +252,9 @@ class NumpyModel:
         if mask is not None:
             entries = ObservedEntries.from_mask(entries, mask)
         factors, design, half = self.forward() if forward is None else forward
-        diff = entries.predict(factors[0], design) - entries.values
-        loss = float(diff @ diff) / entries.size
-        residual = entries.sparse((2.0 / entries.size) * diff)
-        grad_first = np.asarray(residual @ design.T)
-        grad_design = np.asarray(residual.T @ factors[0]).T
+        loss, grad_first, grad_design = entries.squared_error_gradients(
+            factors[0], design
+        )
         grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
         if half is not None:
             grads_U, grad_core = self._tucker3_gradients(factors, half, grad_design)
@@ -388,7 +389,8 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
         The tolerance that ends the L-BFGS phase of the rank growth's schedule
         (see :func:`._schedule.schedule`).
     polish : bool, default=False
-        End with the polish phase (see :func:`._schedule.schedule`).
+        End with the polish phase and the rank growth rounds (see
+        :func:`._schedule.schedule`).
     **loop
         ``max_iter``, ``tol``, ``n_iter_no_change``, ``scale``,
         ``print_every`` of :class:`~skdeep.utils._loop.LoopControl`.
@@ -404,10 +406,11 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
                     tol=loop.get("tol"), n_iter_no_change=loop.get("n_iter_no_change"),
                     held_out_mean_square=(None if validation is None
                                           else validation.mean_square()),
-                    switch_tol=switch_tol, polish=polish)
-    for index, planned in enumerate(plan):
+                    switch_tol=switch_tol, polish=polish,
+                    growth_rounds=growth_rounds(net.core) if polish else 0)
+    for planned in plan:
         kind = planned.steps
-        if kind not in optimizers or index == 2:  # the rank growth: a fresh Adam
+        if kind not in optimizers:
             optimizers[kind] = (
                 _ScipyLBFGS() if kind == "lbfgs"
                 else _FirstOrder(kind, net.parameters(), learning_rate, decay,
@@ -415,7 +418,7 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
             )
         phases.append(replace(planned, steps=optimizers[kind]))
         if isinstance(planned.on_start, PolishStart):
-            planned.on_start.bind(net.snapshot, net.load)
+            planned.on_start.bind(net.snapshot, net.load, entries)
     best = None if validation is None else BestWeights(net.snapshot, net.load)
     control = LoopControl(
         estimator, phases, best=best, **loop,

@@ -10,9 +10,9 @@ factors and the core without forming the tensor); :func:`padded_layers`
 writes the truncated model back into the deep layers, balanced, with zeros
 in every other direction, where the gradient of every zero entry is zero: a
 fresh L-BFGS from there (the polish phase of :func:`._schedule.schedule`)
-fits the model of those ranks only. A second polish truncates the same
-deep point at :data:`RANK_TOL_WIDE` (more ranks), unless the fit is exact;
-the held-out units choose. The layers keep their shapes, so both
+fits the model of those ranks only; the rank growth rounds of
+:mod:`._growth` then add ranks one at a time while the held-out units
+improve. The layers keep their shapes, so both
 backends run it as one more phase of their loop, judged on the held-out
 units as the others; early stopping keeps the best held-out point of all
 the phases, the polished one only when it is better.
@@ -28,16 +28,8 @@ from ..utils._tensor_algebra import mode_dot, unfold
 from ._model import chain
 
 # A singular value of a mode unfolding of the deep model counts towards the
-# rank when it is at least this share of the largest one ...
+# rank when it is at least this share of the largest one.
 RANK_TOL = 1e-2
-# ... and in the second polish, this share (more ranks), kept when it is
-# better on the held-out units. Measured: on exact 20 x 20 x 20 tensors of
-# Tucker rank 3 the model at the hand-over has directions above 1e-3 of the
-# largest beyond rank 3 (polished at 1e-3 or 1e-4 alone, one fit ends at an
-# error of 2.3e-2); on the flower photo at 40 % of its pixels, 1e-4 keeps
-# ranks (10, 8, 3) against (7, 7, 3) and lowers the error on the missing
-# pixels from 0.248 to 0.242.
-RANK_TOL_WIDE = 1e-4
 # The L-BFGS phase before the polish ends by the rule at this tolerance (or
 # the completer's, when larger) once the fit is (almost) exact (see
 # ``_schedule.schedule``): the polish does the rest. Measured on the 20 x 20
@@ -131,41 +123,30 @@ def padded_layers(factors, core, layers, core_shape):
 
 
 class PolishStart:
-    """``on_start`` of a polish phase: truncate the best held-out deep model.
+    """``on_start`` of the polish phase: truncate the best held-out deep model.
 
     The backend binds its model's ``snapshot()`` (numpy layers and core) and
-    ``load(state)`` (:meth:`bind`). The first polish (``first=None``)
-    restores the best held-out parameters so far and keeps them
-    (``start``); every polish truncates that deep model at its
-    ``rank_tol`` (:func:`compress_tucker`) and writes the result back
-    (:func:`padded_layers`). A later polish whose ranks are those of
-    ``first`` ends its phase before it starts (``control.end_phase()``),
-    as does one started at a training loss below ``exact_loss`` (an exact
-    low-rank fit: no rank to add). ``ranks`` records the ranks kept.
+    ``load(state)`` (:meth:`bind`). It restores the best held-out parameters
+    so far, truncates that deep model at ``rank_tol``
+    (:func:`compress_tucker`) and writes the result back
+    (:func:`padded_layers`). ``ranks`` records the ranks kept.
     """
 
-    def __init__(self, rank_tol=RANK_TOL, first=None, exact_loss=0.0):
+    def __init__(self, rank_tol=RANK_TOL):
         self.rank_tol = rank_tol
-        self.first = first
-        self.exact_loss = exact_loss
-        self.snapshot = self.load = None
-        self.ranks = self.start = None
+        self.snapshot = self.load = self.entries = None
+        self.ranks = None
 
-    def bind(self, snapshot, load):
-        """The backend's model: ``snapshot() -> (layers, core)``, ``load``."""
-        self.snapshot, self.load = snapshot, load
+    def bind(self, snapshot, load, entries=None):
+        """The backend's model: ``snapshot() -> (layers, core)``, ``load``;
+        its training entries (an :class:`~._model.ObservedEntries`)."""
+        self.snapshot, self.load, self.entries = snapshot, load, entries
 
     def __call__(self, control):
-        if self.first is None:
-            if control.best is not None:
-                control.best.restore()
-            self.start = self.snapshot()
-        layers, core = self.start if self.first is None else self.first.start
+        if control.best is not None:
+            control.best.restore()
+        layers, core = self.snapshot()
         factors, small = compress_tucker([chain(mode) for mode in layers], core,
                                          self.rank_tol)
         self.ranks = tuple(U.shape[1] for U in factors)
-        if self.first is not None and (self.ranks == self.first.ranks or
-                                       control.monitor.losses[-1] < self.exact_loss):
-            control.end_phase()  # skipped: nothing new to fit
-            return
         self.load(padded_layers(factors, small, layers, core.shape))

@@ -21,32 +21,28 @@ Both backends run it through the package's loop control
   monitored mean squared error (on the held-out entries with early stopping,
   whose best parameters are restored; else on the training entries), with
   the scale :func:`rule_scale`;
-- for ``"adam-lbfgs"`` on a Tucker model with early stopping, a *rank growth*
-  phase after L-BFGS: a fresh Adam from the best held-out point of L-BFGS.
-  L-BFGS keeps the effective ranks of the escape, which on images are too
-  low (about 2 on a colour photograph at 20 % of its pixels observed, where
-  going on only overfits); Adam grows the next ranks one by one, and the
-  held-out units (which mirror the missingness) judge when to stop. Each of
-  these two phases ends by the stopping rule on the held-out values of its
-  own epochs (:class:`HeldOutStall`): the window restarts at the switch, so
-  that the stall of L-BFGS does not end the growth at its first epoch. The
-  best held-out parameters of both phases are restored. Measured on
-  colour and grey photographs and a hyperspectral scene at 10-40 % observed
-  (``benchmarks/bench_tensor_images.py``), it lowered or kept the error on
-  the missing entries of every fit; for TT and CP it was mixed (one TT fit
-  became worse than the mean fill), so they keep the two phases;
-- with ``ranks="auto"`` or ``"full"``, a *polish* phase after the growth
-  (see :mod:`._polish`): the best held-out model truncated to the ranks it
-  revealed, refitted by a fresh L-BFGS, ended by :class:`HeldOutStall`
-  over a short window; then the same at more ranks. On an (almost) exact
-  fit (relative training error below ``GROWTH_MIN_ERROR``) L-BFGS hands
-  over to it at a coarser tolerance, and the growth and the second polish
-  are skipped.
+- for ``"adam-lbfgs"`` on a Tucker model with early stopping, L-BFGS ends
+  by the stopping rule on the held-out values of its own epochs
+  (:class:`HeldOutStall`); with ``ranks="auto"`` or ``"full"``, a *polish*
+  follows (see :mod:`._polish`): the best held-out model truncated to the
+  ranks it revealed, refitted by a fresh L-BFGS, ended by
+  :class:`HeldOutStall` over a short window. L-BFGS keeps the effective
+  ranks of the escape, which on images and tables are too low (about 2 on
+  a colour photograph at 20 % of its pixels observed, where going on only
+  overfits): *rank growth* rounds follow (see :mod:`._growth`), each from
+  the best held-out point with the residual's next rank-one term added,
+  refitted by L-BFGS over the short window, while a round improves the
+  best held-out point. On an (almost) exact fit (relative training error
+  below ``GROWTH_MIN_ERROR``) L-BFGS hands over to the polish at a coarser
+  tolerance, and there is no growth. TT and CP keep the two phases (an
+  Adam growth measured for them was mixed: one TT fit became worse than
+  the mean fill).
 """
 
 from ..utils._iteration import Curve, has_converged
 from ..utils._loop import Phase
-from ._polish import RANK_TOL, RANK_TOL_WIDE, PolishStart
+from ._growth import GrowthStart
+from ._polish import RANK_TOL, PolishStart
 
 # Relative training error that ends the escape phase.
 ESCAPE_ERROR = 0.5
@@ -65,7 +61,7 @@ STALLED_ESCAPE_ERROR = 0.9
 SWITCH_WINDOW_DIVISOR = 8
 
 # The rank growth runs only after a fit whose relative training error is
-# at least this (see ``_GrowthStart``).
+# at least this (see ``_growth.GrowthStart``).
 GROWTH_MIN_ERROR = 0.05
 
 
@@ -172,24 +168,6 @@ class HeldOutStall:
         return bool(self.window) and has_converged(self.own, tol, scale, window)
 
 
-class _GrowthStart:
-    """``on_start`` of the rank growth: from the best held-out point so far,
-    and only for a fit that leaves a share of the training entries
-    unexplained: at a relative training error below ``GROWTH_MIN_ERROR`` (an
-    exact low-rank tensor fitted to 1e-4) there is no rank left to grow, and
-    the phase would only spend iterations (twice as many on the simulators)
-    on a held-out error already at the level of the noise-free fit."""
-
-    def __init__(self, train_mean_square):
-        self.train_mean_square = train_mean_square
-
-    def __call__(self, control):
-        control.best.restore()
-        error = (control.monitor.losses[-1] / self.train_mean_square) ** 0.5
-        if error < GROWTH_MIN_ERROR:
-            control.end_phase()  # skipped: the polish, or the end of the run
-
-
 def monitored_after_escape(phases, evaluate):
     """The monitored value of an epoch, ``evaluate()``; ``inf`` during the escape.
 
@@ -219,7 +197,7 @@ def monitored_after_escape(phases, evaluate):
 
 def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
              n_iter_no_change=None, held_out_mean_square=None, switch_tol=None,
-             polish=False):
+             polish=False, growth_rounds=0):
     """The phases for ``optimizer``; each phase's ``steps`` names its optimiser.
 
     Parameters
@@ -238,29 +216,29 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
     held_out_mean_square : float or None, default=None
         Mean square of the held-out entries of early stopping. Given, with
         ``"adam-lbfgs"``, a Tucker model and the stopping rule: L-BFGS ends
-        by the rule on its own held-out values, then an Adam phase grows the
-        ranks (``"adam (rank growth)"``, with a fresh optimiser), ended the
-        same way (:class:`HeldOutStall`, on the values that
-        :func:`monitored_after_escape` records); it starts from the best
-        held-out parameters (``on_start``).
+        by the rule on its own held-out values (:class:`HeldOutStall`, on
+        the values that :func:`monitored_after_escape` records).
     switch_tol : float or None, default=None
-        With the rank growth: the tolerance of the rule that ends the L-BFGS
-        phase while its relative training error is below
-        :data:`GROWTH_MIN_ERROR` (``tol`` when None or smaller). A fit
-        polished afterwards (see :mod:`._polish`) ends it coarsely there,
-        on an (almost) exact low-rank fit: the polish does the rest. Above
-        that error (images, tables) the phase keeps ``tol``: it is still
-        shaping the ranks.
+        With the held-out L-BFGS: the tolerance of the rule that ends it
+        while its relative training error is below :data:`GROWTH_MIN_ERROR`
+        (``tol`` when None or smaller). A fit polished afterwards (see
+        :mod:`._polish`) ends it coarsely there, on an (almost) exact
+        low-rank fit: the polish does the rest. Above that error (images,
+        tables) the phase keeps ``tol``: it is still shaping the ranks.
     polish : bool, default=False
-        With the rank growth: end with a polish phase (``"l-bfgs
+        With the held-out L-BFGS: go on with a polish phase (``"l-bfgs
         (polish)"``, a fresh L-BFGS ended by :class:`HeldOutStall` over
         ``n_iter_no_change // SWITCH_WINDOW_DIVISOR`` of its epochs), whose
-        ``on_start``
-        (:class:`._polish.PolishStart`, which the backend binds to its model)
-        truncates the best held-out model to the ranks it revealed; then a
-        second one (``"l-bfgs (polish, more ranks)"``) from the same point
-        truncated at :data:`._polish.RANK_TOL_WIDE`, ended at its first
-        epoch when its ranks are the first's or the fit is exact.
+        ``on_start`` (:class:`._polish.PolishStart`, which the backend binds
+        to its model) truncates the best held-out model to the ranks it
+        revealed.
+    growth_rounds : int, default=0
+        With the polish: at most this many rank growth rounds after it
+        (``"l-bfgs (rank growth k)"``, ended as the polish), whose
+        ``on_start`` (:class:`._growth.GrowthStart`, bound as the polish's)
+        adds the residual's next rank-one term to the best held-out model;
+        a round that did not improve the best held-out point ends the
+        growth, and an exact fit has none.
 
     Returns
     -------
@@ -275,8 +253,10 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
     >>> [(p.name, p.steps) for p in schedule("adam-lbfgs", 1.0)]
     [('adam (escape)', 'adam'), ('l-bfgs', 'lbfgs')]
     >>> [p.name for p in schedule("adam-lbfgs", 1.0, tol=1e-4, n_iter_no_change=200,
-    ...                           held_out_mean_square=1.0)]
-    ['adam (escape)', 'l-bfgs', 'adam (rank growth)']
+    ...                           held_out_mean_square=1.0, polish=True,
+    ...                           growth_rounds=2)]  # doctest: +NORMALIZE_WHITESPACE
+    ['adam (escape)', 'l-bfgs', 'l-bfgs (polish)', 'l-bfgs (rank growth 1)',
+     'l-bfgs (rank growth 2)']
     >>> escape = schedule("gd", 1.0)[0]
     >>> escape.until(7, 0.3), escape.until(8, 0.2)  # below 0.5 ** 2: escaped
     (False, True)
@@ -304,25 +284,22 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
     phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, n_iter_no_change,
                                                coarse),
                       name="l-bfgs", stopping_rule=False)
-    phases.append(Phase(first, until=HeldOutStall(curve, tol, scale, n_iter_no_change),
-                        name=f"{first} (rank growth)", stopping_rule=False,
-                        on_start=_GrowthStart(train_mean_square)))
-    if polish:
-        # the short window: on an exact fit the polish converges in a few
-        # dozen iterations, and elsewhere its gain comes in its first ones
-        # (the refit of a truncated model then overfits)
-        window = max(1, n_iter_no_change // SWITCH_WINDOW_DIVISOR)
-        first = PolishStart(RANK_TOL)
+    if not polish:
+        return phases
+    # the short window: on an exact fit the polish converges in a few dozen
+    # iterations, and elsewhere a round's gain comes in its first ones (a
+    # model of a few more ranks then overfits)
+    window = max(1, n_iter_no_change // SWITCH_WINDOW_DIVISOR)
+    phases.append(Phase(main, until=HeldOutStall(curve, tol, scale, window),
+                        name="l-bfgs (polish)", stopping_rule=False,
+                        on_start=PolishStart(RANK_TOL)))
+    previous = None
+    for round_ in range(1, growth_rounds + 1):
+        previous = GrowthStart(previous,
+                               exact_loss=GROWTH_MIN_ERROR**2 * train_mean_square)
         phases.append(Phase(main, until=HeldOutStall(curve, tol, scale, window),
-                            name=f"{phases[1].name} (polish)", stopping_rule=False,
-                            on_start=first))
-        phases.append(Phase(main, until=HeldOutStall(curve, tol, scale, window),
-                            name=f"{phases[1].name} (polish, more ranks)",
-                            stopping_rule=False,
-                            on_start=PolishStart(
-                                RANK_TOL_WIDE, first,
-                                exact_loss=GROWTH_MIN_ERROR**2 * train_mean_square,
-                            )))
+                            name=f"l-bfgs (rank growth {round_})",
+                            stopping_rule=False, on_start=previous))
     return phases
 
 

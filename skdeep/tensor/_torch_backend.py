@@ -22,6 +22,7 @@ from ..utils._optimizers import OPTIMIZERS
 from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
+from ._growth import growth_rounds
 from ._numpy_backend import LBFGS_MEMORY, chain_gradients
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
@@ -442,10 +443,8 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimato
     """
     steps = {}
     phases = []
-    for index, planned in enumerate(plan):
+    for planned in plan:
         kind, until = planned.steps, planned.until
-        if index == 2:  # the rank growth (see ``schedule``): a fresh optimiser
-            steps.pop(kind, None)
         if kind == "lbfgs":
             optimizer = torch.optim.LBFGS(
                 params, lr=1.0, max_iter=_TORCH_LBFGS_INNER,
@@ -524,7 +523,8 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
                     n_iter_no_change=loop.get("n_iter_no_change"),
                     held_out_mean_square=(None if validation is None
                                           else validation.mean_square()),
-                    switch_tol=switch_tol, polish=polish)
+                    switch_tol=switch_tol, polish=polish,
+                    growth_rounds=growth_rounds(core) if polish else 0)
     params = list(packed.module.parameters())
     loss = _CachedLoss(
         torch, params, forward,
@@ -547,7 +547,7 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     view = _TorchView(torch, predict, packed, device)
     for planned in plan:
         if isinstance(planned.on_start, PolishStart):
-            planned.on_start.bind(view.snapshot, packed.load)
+            planned.on_start.bind(view.snapshot, packed.load, entries)
     result = train(
         phases,
         # the observed values are one sample: a leading axis of size one

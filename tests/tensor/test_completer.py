@@ -748,54 +748,68 @@ def test_simulator_refuses_ranks_that_cannot_fit():
         make_low_rank_tensor((10, 10, 10), ranks=10**6)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_rank_growth_phase_on_a_colour_image(backend, capsys):
-    # whole pixels missing (all three channels), 40 % observed: L-BFGS from
-    # the escape stops at effective rank about 2 (relative error 0.385 on the
-    # missing entries, the mean fill's 0.53); the Adam phase after it, judged
-    # on the held-out pixels with its own stopping window and started from
-    # the best held-out point, grows the rank (0.265)
+@pytest.fixture(scope="module")
+def flower_40_percent():
+    """The flower photo, 53 x 80 x 3, 40 % of its pixels (all channels) observed."""
     from sklearn.datasets import load_sample_image
 
-    if backend == "torch":  # the same schedule, by autograd
-        pytest.importorskip("torch")
     photo = load_sample_image("flower.jpg").astype(np.float64)[:424]
     image = photo.reshape(53, 8, 80, 8, 3).mean(axis=(1, 3))
     image = (image - image.min()) / (image.max() - image.min())
     observed = np.random.RandomState(0).uniform(size=(53, 80)) < 0.4
-    X = np.where(observed[:, :, None], image, np.nan)
-    completer = TensorCompleter(backend=backend, random_state=0, track_every=0,
-                                verbose=1).fit(X)
-    out = capsys.readouterr().out
-    switches = [int(it) for it in re.findall(
-        r"iteration +(\d+)  \S+ -> adam \(rank growth\)", out
-    )]
-    polish = [int(it) for it in re.findall(r"iteration +(\d+)  .* -> l-bfgs \(polish\)",
-                                           out)]
-    assert len(switches) == 1 and len(polish) == 1
-    # the growth's window starts with it: not stopped by the stall of L-BFGS
-    assert completer.n_iter_ - switches[0] >= completer.n_iter_no_change
-    missing = ~observed[:, :, None].repeat(3, axis=2)
+    return np.where(observed[:, :, None], image, np.nan), image
+
+
+def _error_on_missing(completer, X, image):
+    missing = np.isnan(X)
     filled = completer.transform(X)
-    error = (np.linalg.norm(filled[missing] - image[missing])
-             / np.linalg.norm(image[missing]))
-    if backend == "numpy":
-        assert error < 0.3
-        assert min(completer.history_["effective_rank"][-1][:2]) > 2.5
-    else:
-        # torch's L-BFGS (its strong-Wolfe search) reaches another point,
-        # from which the growth finds no better held-out point on this image:
-        # the best held-out point of the phases is kept, the L-BFGS one or
-        # its polish, never one of the growth
-        assert error < 0.4
-        assert not switches[0] < completer.best_iteration_ <= polish[0]
+    return (np.linalg.norm(filled[missing] - image[missing])
+            / np.linalg.norm(image[missing]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_rank_growth_rounds_on_a_colour_image(backend, flower_40_percent, capsys):
+    # whole pixels missing: L-BFGS from the escape stops at effective rank
+    # about 2 (relative error 0.385 on the missing entries, the mean fill's
+    # 0.53); the growth rounds after the polish add the residual's next
+    # rank-one terms while the held-out pixels improve. Measured: 0.238
+    # (numpy), 0.240 (torch), effective ranks about (6, 6, 2)
+    if backend == "torch":
+        pytest.importorskip("torch")
+    X, image = flower_40_percent
+    completer = TensorCompleter(backend=backend, device="cpu", random_state=0,
+                                track_every=0, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    rounds = [int(it) for it in re.findall(
+        r"iteration +(\d+)  .* -> l-bfgs \(rank growth \d+\)", out)]
+    assert len(rounds) >= 2
+    # the best point is one of the growth's, not that of L-BFGS or the polish
+    assert completer.best_iteration_ > rounds[0]
+    assert min(completer.history_["effective_rank"][-1][:2]) > 4
+    assert _error_on_missing(completer, X, image) < 0.27
+
+
+def test_rank_growth_does_not_hinge_on_rounding(flower_40_percent, monkeypatch):
+    # the same fit through the sampled gradients instead of the dense ones
+    # (equal up to rounding): the Adam growth that the rounds replaced gave
+    # 0.385 and 0.257 here; the rounds give 0.238 and 0.250
+    from skdeep.tensor import _model
+
+    X, image = flower_40_percent
+    errors = []
+    for fraction in (_model.DENSE_MIN_FRACTION, 2.0):
+        monkeypatch.setattr(_model, "DENSE_MIN_FRACTION", fraction)
+        completer = TensorCompleter(random_state=0, track_every=0).fit(X)
+        errors.append(_error_on_missing(completer, X, image))
+    assert max(errors) < 0.27
+    assert abs(errors[0] - errors[1]) < 0.03
 
 
 @pytest.mark.parametrize("ranks", [(6, 6, 6), "auto"])
 def test_an_exact_low_rank_fit_skips_the_rank_growth(ranks, capsys):
     # fitted to a relative training error far below 0.05, there is no rank
-    # left to grow: the Adam phase never starts; with ranks given the fit
-    # ends after L-BFGS, at ranks="auto" the polish follows L-BFGS at once
+    # left to grow: no growth round starts; with ranks given the fit ends
+    # after L-BFGS, at ranks="auto" the polish follows L-BFGS at once
     X, X_true = make_low_rank_tensor((15, 15, 15), ranks=2, observed_fraction=0.3,
                                      random_state=0)
     completer = TensorCompleter(ranks=ranks, random_state=0, early_stopping=True,

@@ -115,49 +115,6 @@ def test_polish_start_restores_the_best_point_and_truncates_it():
     assert np.count_nonzero(np.abs(net.core) > 1e-12) <= 2 * 3 * 2
 
 
-def test_second_polish_truncates_the_same_deep_point_at_more_ranks():
-    # the second polish starts from the deep model the first one truncated
-    # (not from the first polish's result), keeps more ranks, and is skipped
-    # when it would keep the same ones or the fit is exact
-    factors, core = _padded_model(seed=3, noise=0.0)
-    core[2, 2, 2] = 1e-3 * np.abs(core).max()  # below 1e-2, above 1e-4
-    net = NumpyModel("tucker", [[U] for U in factors], core, None)
-    deep = net.reconstruct()
-
-    class Control:
-        best = BestWeights(net.snapshot, net.load)
-        skipped = 0
-
-        class monitor:
-            losses = [1.0]
-
-        def end_phase(self):
-            self.skipped += 1
-
-    control = Control()
-    control.best.update(1, 0.5)
-    first = PolishStart(1e-2)
-    first.bind(net.snapshot, net.load)
-    first(control)
-    assert first.ranks == (2, 3, 2)
-    for p in net.parameters():
-        p *= 0.5  # the first polish moved on
-    wide = PolishStart(1e-4, first, exact_loss=1e-3)
-    wide.bind(net.snapshot, net.load)
-    wide(control)
-    assert wide.ranks == (3, 3, 3) and control.skipped == 0
-    np.testing.assert_allclose(net.reconstruct(), deep, atol=1e-8)
-    same = PolishStart(1e-2, first)
-    same.bind(net.snapshot, net.load)
-    same(control)
-    assert control.skipped == 1
-    control.monitor.losses = [1e-6]  # an exact fit: no rank to add
-    exact = PolishStart(1e-4, first, exact_loss=1e-3)
-    exact.bind(net.snapshot, net.load)
-    exact(control)
-    assert control.skipped == 2
-
-
 @pytest.fixture(scope="module")
 def tucker_10_percent():
     return make_low_rank_tensor((20, 20, 20), ranks=3, observed_fraction=0.1,

@@ -1,0 +1,152 @@
+import numpy as np
+import pytest
+
+from skdeep.tensor._growth import (
+    GrowthStart,
+    entry_indices,
+    grow_tucker,
+    residual_rank_one,
+)
+from skdeep.tensor._model import ObservedEntries
+from skdeep.tensor._numpy_backend import NumpyModel
+from skdeep.utils._loop import BestWeights
+from skdeep.utils._tensor_algebra import reconstruct
+
+
+def _outer(vectors):
+    out = vectors[0]
+    for v in vectors[1:]:
+        out = np.multiply.outer(out, v)
+    return out
+
+
+def test_residual_rank_one_finds_a_planted_term_from_some_entries():
+    # a rank-one term plus a smaller one, 40 % of the entries: the power
+    # method on the entries finds the leading term's directions (up to the
+    # sampling's own noise)
+    rng = np.random.RandomState(0)
+    shape = (40, 30, 20)
+    lead = [rng.standard_normal(n) for n in shape]
+    lead = [v / np.linalg.norm(v) for v in lead]
+    other = [rng.standard_normal(n) for n in shape]
+    other = [v / np.linalg.norm(v) for v in other]
+    tensor = 10.0 * _outer(lead) + 2.0 * _outer(other)
+    mask = rng.uniform(size=shape) < 0.4
+    entries = ObservedEntries.from_mask(tensor, mask)
+    vectors = residual_rank_one(entry_indices(entries), entries.values, shape)
+    for found, true in zip(vectors, lead):
+        assert abs(found @ true) > 0.95
+    assert residual_rank_one(entry_indices(entries), np.zeros(entries.size),
+                             shape) is None
+
+
+def test_grow_tucker_adds_the_term_with_the_best_step():
+    rng = np.random.RandomState(1)
+    shape, ranks = (9, 8, 7), (2, 3, 2)
+    factors = [np.linalg.qr(rng.standard_normal((n, r)))[0]
+               for n, r in zip(shape, ranks)]
+    core = rng.standard_normal(ranks)
+    data = rng.standard_normal(shape)
+    mask = rng.uniform(size=shape) < 0.5
+    entries = ObservedEntries.from_mask(data, mask)
+    model = reconstruct("tucker", factors, core)
+    residual = model[mask] - data[mask]
+    indices = entry_indices(entries)
+    vectors = residual_rank_one(indices, residual, shape)
+    grown, grown_core = grow_tucker(factors, core, vectors, indices, residual,
+                                    max_ranks=(3, 3, 3))
+    # one more rank where there is room (mode 1 is full)
+    assert grown_core.shape == (3, 3, 3)
+    for U in grown:
+        np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-12)
+    added = reconstruct("tucker", grown, grown_core) - model
+    term = _outer(vectors)
+    # the model plus a multiple of the rank-one term (its part in mode 1's
+    # basis only, which has no room)
+    projected = _outer([vectors[0], factors[1] @ (factors[1].T @ vectors[1]),
+                        vectors[2]])
+    step = np.sum(added * projected) / np.sum(projected**2)
+    np.testing.assert_allclose(added, step * projected, atol=1e-10)
+    # the step minimises the squared error along the term at the entries
+    grown_full, core_full = grow_tucker(factors, core, vectors, indices, residual,
+                                        max_ranks=(3, 4, 3))
+    along = term[mask]
+    change = reconstruct("tucker", grown_full, core_full)[mask] - model[mask]
+    c = np.sum(change * along) / np.sum(along**2)
+    np.testing.assert_allclose(change, c * along, atol=1e-10)
+    assert abs(np.sum((residual + c * along) * along)) < 1e-8 * np.sum(along**2)
+    assert c != 0
+
+
+class _Control:
+    def __init__(self, net, loss=1.0):
+        self.best = BestWeights(net.snapshot, net.load)
+        self.n_iter = 10
+        self.ended = 0
+
+        class monitor:
+            losses = [loss]
+
+        self.monitor = monitor
+
+    def end_phase(self):
+        self.ended += 1
+
+
+def _net_and_entries(seed=0):
+    rng = np.random.RandomState(seed)
+    shape, widths = (8, 7, 6), (4, 4, 4)
+    layers = [[0.1 * rng.standard_normal((n, w))] for n, w in zip(shape, widths)]
+    core = np.zeros(widths)
+    core[:2, :2, :2] = rng.standard_normal((2, 2, 2))
+    net = NumpyModel("tucker", layers, core, None)
+    data = rng.standard_normal(shape)
+    entries = ObservedEntries.from_mask(data, rng.uniform(size=shape) < 0.6)
+    return net, entries
+
+
+def test_growth_round_starts_from_the_best_point_with_one_more_rank():
+    net, entries = _net_and_entries()
+    control = _Control(net)
+    control.best.update(3, 0.5)
+    before = net.loss(entries)
+    for p in net.parameters():
+        p += 1.0  # a later, worse point
+    start = GrowthStart()
+    start.bind(net.snapshot, net.load, entries)
+    start(control)
+    assert control.ended == 0 and start.ranks == (3, 3, 3)
+    assert start.first_epoch == 11
+    # the best point plus the residual's term at its best step: lower loss
+    assert net.loss(entries) < before
+
+
+def test_growth_rounds_end_when_a_round_does_not_improve():
+    net, entries = _net_and_entries()
+    control = _Control(net)
+    control.best.update(3, 0.5)
+    first = GrowthStart()
+    first.bind(net.snapshot, net.load, entries)
+    first(control)
+    second = GrowthStart(first)
+    second.bind(net.snapshot, net.load, entries)
+    second(control)  # the best point (epoch 3) is older than the first round
+    assert control.ended == 1 and second.first_epoch is None
+    third = GrowthStart(second)
+    third.bind(net.snapshot, net.load, entries)
+    third(control)  # a skipped round ends the growth
+    assert control.ended == 2
+    control.best.update(12, 0.1)  # the first round improved
+    second(control)
+    assert control.ended == 2 and second.first_epoch == 11
+
+
+@pytest.mark.parametrize("loss", [1e-6])
+def test_an_exact_fit_has_no_growth(loss):
+    net, entries = _net_and_entries()
+    control = _Control(net, loss=loss)
+    control.best.update(3, 0.5)
+    start = GrowthStart(exact_loss=1e-3)
+    start.bind(net.snapshot, net.load, entries)
+    start(control)
+    assert control.ended == 1
