@@ -94,23 +94,26 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         the small start it does not move, from a larger one it loses the
         low-rank bias) and ends the fit when it can make no more progress;
         the others go on. With early stopping, a Tucker fit by
-        ``"adam-lbfgs"`` (either backend) then grows its ranks, unless it
-        already fits the training entries to a relative error below 0.05 (an
-        exact low-rank tensor, with no rank left to grow): L-BFGS keeps
-        the low effective ranks of the escape (about 2 on a colour
-        photograph), so a fresh Adam goes on from its best held-out point
-        while the held-out error improves (each of the two phases stopped by
-        the rule on its own iterations). With ``ranks="auto"`` or
-        ``"full"``, a *polish* ends such a fit: the best held-out model is
+        ``"adam-lbfgs"`` (either backend) ends L-BFGS when the held-out
+        error has stalled over its own iterations. With ``ranks="auto"`` or
+        ``"full"``, a *polish* follows: the best held-out model is
         truncated to the ranks its singular values reveal (those at least
         1e-2 times the largest of each mode unfolding), written back into
         the same layers with zeros elsewhere, and a fresh L-BFGS fits that
-        model of lower rank; a second polish does the same from the same
-        point at 1e-4 (more ranks), unless the fit is (almost) exact (see
-        the user guide). On an (almost) exact low-rank fit, L-BFGS hands
-        over at a coarser tolerance (3e-2, on a window of an eighth of
-        ``n_iter_no_change``); the polishes are stopped on that short
-        window. The best held-out parameters of all the phases are kept.
+        model of lower rank. L-BFGS keeps the low effective ranks of the
+        escape (about 2 on a colour photograph), so *rank growth* rounds
+        come next, unless the fit already explains the training entries to
+        a relative error below 0.05 (an exact low-rank tensor, with no rank
+        left to grow): each round starts from the best held-out point, adds
+        the leading rank-one term of the training residual (a new
+        direction in every mode with room for one) at the step that
+        minimises the training loss along it, and refits by L-BFGS; the
+        rounds go on while a round improves the best held-out error. The
+        polish and the rounds are stopped by the rule over a window of a
+        quarter of ``n_iter_no_change``. On an (almost) exact low-rank fit,
+        L-BFGS hands over at a coarser tolerance (3e-2, on a window of an
+        eighth of ``n_iter_no_change``). The best held-out parameters of
+        all the phases are kept.
         ``"gd"`` is plain gradient descent (the papers'
         object of study), ``"sgd"`` gradient descent with momentum (0.9) and
         ``"inna"`` :class:`~skdeep.utils.INNA`, the inertial Newton
@@ -144,8 +147,8 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         the monitored mean squared error (on the held-out entries with early
         stopping, else on the training entries; ``m`` is their mean square)
         has decreased by at most ``tol**2 * m / 2`` over the last
-        ``n_iter_no_change`` iterations (for the L-BFGS, rank growth and
-        polish phases of a Tucker fit with early stopping, over the
+        ``n_iter_no_change`` iterations (for the L-BFGS, polish and rank
+        growth phases of a Tucker fit with early stopping, over the
         iterations of the phase: the window restarts at each switch).
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the observed data, monitor their
