@@ -65,6 +65,15 @@ SWITCH_WINDOW_DIVISOR = 8
 # rounds before their gain (flower 0.243, Indian Pines 0.126 on the missing
 # entries, against 0.230 and 0.120 with a quarter).
 GROWTH_WINDOW_DIVISOR = 4
+# Followed by the polish and the growth rounds, L-BFGS watches a window this
+# many times shorter: its slow implicit growth of the ranks (thousands of
+# iterations on a photograph at 40 % observed) is what the rounds do
+# explicitly. Measured on the 18 image fits of
+# ``benchmarks/bench_tensor_images.py``: a mean error of 0.2282 on the
+# missing entries in 26 s of CPU, against 0.2315 in 40 s with the whole
+# window (0.2287 with a quarter or an eighth); on digits as an imputer,
+# accuracy 0.879 either way, in 41 s instead of 47 s.
+MAIN_WINDOW_DIVISOR = 2
 
 # The rank growth runs only after a fit whose relative training error is
 # at least this (see ``_growth.GrowthStart``).
@@ -151,10 +160,9 @@ class HeldOutStall:
     >>> ended
     [False, False, False, False, True]
 
-    ``coarse=(tol, scale, loss)``: the rule's ``tol`` and ``scale``, over
-    ``n_iter_no_change // SWITCH_WINDOW_DIVISOR`` epochs, while the epoch's
-    training loss is below ``loss`` (the L-BFGS phase before a polish, see
-    :func:`schedule`).
+    ``coarse=(tol, scale, loss, window)``: the rule's ``tol`` and
+    ``scale``, over ``window`` epochs, while the epoch's training loss is
+    below ``loss`` (the L-BFGS phase before a polish, see :func:`schedule`).
     """
 
     def __init__(self, curve, tol, scale, n_iter_no_change, coarse=None):
@@ -169,8 +177,7 @@ class HeldOutStall:
         self.own.append(self.curve[-1])  # this epoch's value
         tol, scale, window = self.tol, self.scale, self.window
         if self.coarse is not None and loss < self.coarse[2]:
-            tol, scale = self.coarse[:2]
-            window = max(1, window // SWITCH_WINDOW_DIVISOR)
+            tol, scale, _, window = self.coarse
         return bool(self.window) and has_converged(self.own, tol, scale, window)
 
 
@@ -287,8 +294,12 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
     if switch_tol is not None and switch_tol > tol:
         # an (almost) exact fit, where no rank is left to grow
         coarse = (switch_tol, rule_scale(switch_tol, held_out_mean_square),
-                  GROWTH_MIN_ERROR**2 * train_mean_square)
-    phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, n_iter_no_change,
+                  GROWTH_MIN_ERROR**2 * train_mean_square,
+                  max(1, n_iter_no_change // SWITCH_WINDOW_DIVISOR))
+    # before a polish and the growth rounds, which grow the ranks explicitly,
+    # L-BFGS need not wait as long for its slow implicit growth
+    window = n_iter_no_change // MAIN_WINDOW_DIVISOR if polish else n_iter_no_change
+    phases[1] = Phase(main, until=HeldOutStall(curve, tol, scale, max(1, window),
                                                coarse),
                       name="l-bfgs", stopping_rule=False)
     if not polish:
