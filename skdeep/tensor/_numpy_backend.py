@@ -386,7 +386,7 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
     convergence_hint : str
         Advice of the ``ConvergenceWarning``.
     switch_tol : float or None, default=None
-        The tolerance that ends the L-BFGS phase of the rank growth's schedule
+        The tolerance that ends the L-BFGS phase of the polished schedule
         (see :func:`._schedule.schedule`).
     polish : bool, default=False
         End with the polish phase and the rank growth rounds (see
