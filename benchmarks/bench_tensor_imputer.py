@@ -9,31 +9,25 @@ predictions (CPU: the time on an idle core, when the machine is shared).
 Run ``python benchmarks/bench_tensor_imputer.py`` (about 2 minutes on one
 core); ``--missing 0.5`` changes the fraction removed.
 
-Results, 2026-12-03, shared 2-core machine, one BLAS thread::
+Results, 2026-12-03, 2-core machine, one BLAS thread::
 
     imputer                 accuracy    std  wall (s)  CPU (s)
-    SimpleImputer(mean)        0.854  0.026       0.2      0.2
-    KNNImputer                 0.902  0.024       4.6      4.6
-    IterativeImputer           0.886  0.035      14.0     13.8
-    TensorCompleter            0.869  0.023     103.7     52.5
+    SimpleImputer(mean)        0.854  0.026       0.1      0.1
+    KNNImputer                 0.902  0.024       3.6      3.6
+    IterativeImputer           0.886  0.035       8.8      8.8
+    TensorCompleter            0.879  0.026      47.0     47.0
 
-(With the polish phases of Tucker fits, ``skdeep/tensor/_polish.py``; its
-wall time was taken on a loaded machine. They leave this table about as it
-was: on one fit on 1437 samples the truncated model at ranks (8, 8) is not
-better on the held-out entries than the deep one,
-whose best point is kept, error 0.425 on the missing entries; the polish
-costs about 80 iterations, about 1 s of CPU. The previous table, before
-it: 0.865, 54.0 s of CPU.) (TensorCompleter before the rank growth phase
-of Tucker fits with early stopping: 0.859 in 41.4 s of CPU, measured in the
-same session as that table; one fit on 1437 samples then stops at
-effective rank 3.2 with a relative error of 0.469 on the missing entries of
-all 1797, against 5.8 and 0.425 with the phase,
-in 8.1 s of CPU instead of 4.7. The same run before the guard blended in
-the mean fill when the fit is not clearly better on the held-out entries:
-TensorCompleter 0.856, 42.9 s of CPU. Each fold's fit stopped at effective
-rank 3, with the mean fill's weight 0.27; the error on the missing entries of
-held-out samples was 0.46, against 0.36 for IterativeImputer and 0.35 for
-KNNImputer.)
+(With the rank growth rounds of Tucker fits, ``skdeep/tensor/_growth.py``:
+one fit on 1437 samples grows its ranks for about 20 rounds and reaches a
+relative error of 0.364 on the missing entries, against 0.425 with the
+earlier growth by Adam, IterativeImputer's 0.355 and KNNImputer's 0.317 on
+those entries. The previous table, with that growth: 0.869 in 52.5 s of CPU
+when IterativeImputer took 13.8 s; before the rank growth phase: 0.859 in
+41.4 s; before the guard: 0.856 in 42.9 s. A fit is about 5 to 9 s of CPU:
+L-BFGS-B's own update of the 51,000 parameters is about half of it. With
+L-BFGS stopped over half of ``n_iter_no_change`` before the rounds: 0.879
+in 41 s, rejected for a failure on a small image, see
+``skdeep/tensor/_schedule.py``.)
 """
 
 import argparse

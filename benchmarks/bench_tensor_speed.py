@@ -14,19 +14,19 @@ CPU time (``time.process_time``, one BLAS thread) rather than wall time: the
 machines these were measured on were shared. Run
 ``python benchmarks/bench_tensor_speed.py`` (about 3 minutes).
 
-Results, 2026-12-03, shared 2-core machine (load 2.5-3): 20^3, the 9
-problems, with the polish phases (``skdeep/tensor/_polish.py``): skdeep
-5.6 s of CPU in all (0.33-1.26 s each, 280-1000 iterations; errors 5e-7 to
-5e-5), tensorly 2.2 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 %
-seeds): a ratio of 2.6 (2.5-3.2 over four runs of the last versions,
-tensorly's time varying from 1.5 to 2.2 s). Before the polish: skdeep
-28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to 2e-4,
-1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time: 1.19-1.46
-at 30^3 (10 %), 1.01-1.11 at 60^3 (5 %) over four runs, 270-280 iterations
-each, errors 1e-5 and 4e-6, with the Tucker-3 gradient formed by hand and a
-fused Adam for the escape (1.55-1.86 and 1.45-1.54 with autograd in the same
-runs: with the shorter polished fits the escape's Adam epochs, where autograd
-cost the most, weigh more).
+Results, 2026-12-03, shared 2-core machine: 20^3, the 9 problems, with
+the polish and the growth rounds (``skdeep/tensor/_polish.py``,
+``_growth.py``; exact low-rank fits have no growth): skdeep 4.1-4.3 s of
+CPU in all (0.27-1.08 s each, 299-1021 iterations; errors 1e-8 to 2e-5),
+tensorly 1.7-1.8 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 % seeds):
+a ratio of 2.38-2.46 over two runs. With the earlier growth by Adam: 5.6 s
+against 2.2 s, 2.6; before the polish: skdeep 28.1 s (1.4-8.9 s each,
+1000-5800 iterations; errors 7e-5 to 2e-4, 1.2e-2 on one 10 % seed), a
+ratio of 12.8. torch / numpy CPU time: 1.02-1.09 at 30^3 (10 %) and
+1.07-1.12 at 60^3 (5 %) over two runs, 294-300 iterations each, errors
+5e-7 and 8e-8, with the Tucker-3 gradient formed by hand and a fused Adam
+for the escape (1.19-1.46 and 1.01-1.11 with the earlier growth; 1.55-1.86
+and 1.45-1.54 with autograd).
 """
 
 import time
