@@ -107,7 +107,8 @@ def grow_tucker(factors, core, vectors, indices, residual, max_ranks):
     the term is then exactly ``core``'s new entries, ``c`` times the outer
     product of the coordinates of the ``u_k`` in the new bases (in a mode
     without a new column, the projection of ``u_k`` on its basis). ``c``
-    minimises the squared error at the entries along the term.
+    minimises the squared error at the entries along the whole term (the
+    exact step when every mode has room; L-BFGS refits it in any case).
 
     Returns
     -------
