@@ -109,8 +109,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         direction in every mode with room for one) at the step that
         minimises the training loss along it, and refits by L-BFGS; the
         rounds go on while a round improves the best held-out error. The
-        polish and the rounds are stopped by the rule over a window of a
-        quarter of ``n_iter_no_change``. On an (almost) exact low-rank fit,
+        polish is stopped by the rule over a window of a quarter of
+        ``n_iter_no_change``, a round over an eighth. On an (almost) exact
+        low-rank fit,
         L-BFGS hands over at a coarser tolerance (3e-2, on a window of an
         eighth of ``n_iter_no_change``). The best held-out parameters of
         all the phases are kept.
