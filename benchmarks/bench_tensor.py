@@ -51,7 +51,7 @@ first row includes loading numba's cached kernels)::
     noise  skdeep: in-sample  new rows  new/in  oracle: in-sample  new rows
       0.1              0.047     0.042    0.90              0.044     0.038
       0.3              0.145     0.136    0.94              0.136     0.115
-    (skdeep: 439 and 397 iterations, 0.4 and 0.3 s CPU per fit)
+    (skdeep: 414 and 372 iterations, 0.4 and 0.3 s CPU per fit)
 
     torch backend (CPU, 1 thread) against numpy, defaults with tol=0.001
     tensor  obs.  backend  n_iter wall (s)  CPU (s)  peak MiB rel. error
