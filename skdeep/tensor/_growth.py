@@ -26,8 +26,8 @@ improves the best held-out point; the fit keeps the best of all.
 
 import numpy as np
 
-from ._model import chain, design_matrix
-from ._polish import RANK_TOL, PolishStart, compress_tucker, padded_layers
+from ._model import design_matrix
+from ._polish import RANK_TOL, PolishStart, padded_layers
 
 # Sweeps of the power method for the residual's rank-one term; it is a
 # direction to start from (L-BFGS fits the rest), not a decomposition.
@@ -149,7 +149,7 @@ class GrowthStart(PolishStart):
     before it did not improve the best held-out point (or did not run),
     when the first starts at a training loss below ``exact_loss`` (an
     exact low-rank fit: no rank to add), and when no mode has room for one
-    more rank. ``ranks`` records the ranks of the model it starts from.
+    more rank. ``ranks`` records the ranks of the grown model.
     """
 
     def __init__(self, previous=None, exact_loss=0.0, rank_tol=RANK_TOL):
@@ -157,26 +157,28 @@ class GrowthStart(PolishStart):
         self.previous = previous
         self.exact_loss = exact_loss
         self.first_epoch = None  # the first epoch of the round, when it runs
+        self.indices = None  # the multi-indices of the training entries
 
     def __call__(self, control):
         if self._skipped(control):
             control.end_phase()
             return
-        control.best.restore()
-        layers, core = self.snapshot()
-        factors, small = compress_tucker([chain(mode) for mode in layers], core,
-                                         self.rank_tol)
+        layers, core, factors, small = self.truncated_best(control)
+        max_ranks = core.shape
+        if all(U.shape[1] >= r for U, r in zip(factors, max_ranks)):
+            control.end_phase()  # no mode has room for one more rank
+            return
         entries = self.entries
         design = design_matrix("tucker", factors, small)
         residual = entries.predict(factors[0], design) - entries.values
-        indices = entry_indices(entries)
-        vectors = residual_rank_one(indices, residual, entries.shape)
-        max_ranks = core.shape
-        if vectors is None or all(U.shape[1] >= r for U, r in zip(factors, max_ranks)):
-            control.end_phase()
+        if self.indices is None:  # the entries do not change from round to round
+            self.indices = entry_indices(entries)
+        vectors = residual_rank_one(self.indices, residual, entries.shape)
+        if vectors is None:
+            control.end_phase()  # an exact fit of the training entries
             return
-        grown, grown_core = grow_tucker(factors, small, vectors, indices, residual,
-                                        max_ranks)
+        grown, grown_core = grow_tucker(factors, small, vectors, self.indices,
+                                        residual, max_ranks)
         self.ranks = grown_core.shape
         self.first_epoch = control.n_iter + 1
         self.load(padded_layers(grown, grown_core, layers, core.shape))

@@ -143,10 +143,16 @@ class PolishStart:
         self.snapshot, self.load, self.entries = snapshot, load, entries
 
     def __call__(self, control):
+        layers, core, factors, small = self.truncated_best(control)
+        self.ranks = tuple(U.shape[1] for U in factors)
+        self.load(padded_layers(factors, small, layers, core.shape))
+
+    def truncated_best(self, control):
+        """The best held-out point, restored: its deep ``(layers, core)``
+        and its truncation ``(factors, small_core)`` at ``rank_tol``."""
         if control.best is not None:
             control.best.restore()
         layers, core = self.snapshot()
         factors, small = compress_tucker([chain(mode) for mode in layers], core,
                                          self.rank_tol)
-        self.ranks = tuple(U.shape[1] for U in factors)
-        self.load(padded_layers(factors, small, layers, core.shape))
+        return layers, core, factors, small
