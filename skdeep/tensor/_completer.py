@@ -123,7 +123,8 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         gradient, which vanishes at the default start: use an ``init_scale``
         of about 0.1 with them. Iterations, ``loss_curve_`` and progress lines
         go on across the switch. ``learning_rate`` and ``learning_rate_decay``
-        apply to the first-order optimisers; L-BFGS is scipy's L-BFGS-B (numpy
+        apply to the first-order optimisers; L-BFGS (10 curvature pairs, a
+        strong-Wolfe line search) is the package's own in numpy (numpy
         backend) or :class:`torch.optim.LBFGS` (torch backend), one L-BFGS
         iteration per iteration of the fit.
     optimizer_params : dict or None, default=None

@@ -19,6 +19,7 @@ imports torch.
 """
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -27,6 +28,7 @@ from ..utils._adam import NumpyAdam
 from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
 from ._growth import growth_rounds
+from ._lbfgs import LBFGSMemory, strong_wolfe
 from ._model import ObservedEntries, chain, design_matrix
 from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
 from ._polish import PolishStart
@@ -35,7 +37,7 @@ from ._schedule import monitored_after_escape, schedule
 # Number of correction pairs kept by L-BFGS.
 LBFGS_MEMORY = 10
 # Below this many entries of the design, BLAS threads cost more than they save
-# (L-BFGS-B's vector operations above all; many times more on a busy machine):
+# (L-BFGS's vector operations above all; many times more on a busy machine):
 # the training runs on one BLAS thread.
 _THREADED_WORK = 2**22
 
@@ -310,49 +312,54 @@ class _FirstOrder:
                 return
 
 
-class _ScipyLBFGS:
-    """scipy's L-BFGS-B on the flattened parameters: one iteration per epoch.
+class _LBFGS:
+    """L-BFGS (:mod:`._lbfgs`) on the flattened parameters: one iteration per epoch.
 
-    The epoch's loss is that of the iterate the iteration started from (the
-    loss before the update, as for the other optimisers). When L-BFGS-B ends
-    by itself (no progress is possible), the phase ends.
+    Every run (phase) starts with an empty memory: a polish or a growth
+    round starts from a changed model. The epoch's loss is that of the
+    iterate the iteration started from (the loss before the update, as for
+    the other optimisers). When the line search finds no decrease (the
+    working precision is reached), the phase ends.
     """
 
     def run(self, net, entries, control, monitored):
-        from scipy.optimize import minimize
+        memory = LBFGSMemory(LBFGS_MEMORY)
+        x = net.flat()
+        forward = net.forward()
+        loss, grads = net.loss_and_gradients(entries, forward=forward)
+        grad = _flat(grads)
+        first = True
+        while True:
+            direction = memory.direction(grad)
+            slope = float(grad @ direction)
+            # the first step has unit length, as L-BFGS-B's
+            step = 1.0 / max(np.linalg.norm(direction), 1e-300) if first else 1.0
+            trial = None if not slope < 0 else strong_wolfe(
+                partial(_evaluate, net, entries, x, direction), loss, slope, step)
+            if trial is None or trial.step == 0.0:  # no decrease possible
+                net.set_flat(x)
+                control.end_phase()
+                return
+            point, forward = trial.payload
+            net.set_flat(point)
+            memory.update(point - x, trial.grad - grad)
+            if control.end_epoch(loss, monitored=monitored(forward)):
+                return
+            x, loss, grad, first = point, trial.value, trial.grad, False
 
-        phase = control.phase
-        last = [None, None]  # the point of the last evaluation and its forward
 
-        def loss_and_grad(x):
-            net.set_flat(x)
-            forward = net.forward()
-            loss, grads = net.loss_and_gradients(entries, forward=forward)
-            last[:] = [x.copy(), forward]
-            return loss, np.concatenate([g.ravel() for g in grads])
+def _evaluate(net, entries, x, direction, step):
+    """The line search's trial at ``x + step * direction`` (see :mod:`._lbfgs`)."""
+    point = x + step * direction
+    net.set_flat(point)
+    forward = net.forward()
+    value, grads = net.loss_and_gradients(entries, forward=forward)
+    grad = _flat(grads)
+    return value, float(grad @ direction), grad, (point, forward)
 
-        loss_before = net.loss(entries)
 
-        def step_done(intermediate_result):
-            nonlocal loss_before
-            x = intermediate_result.x
-            reuse = last[0] is not None and np.array_equal(last[0], x)
-            net.set_flat(x)
-            forward = last[1] if reuse else net.forward()
-            if control.end_epoch(loss_before, monitored=monitored(forward)):
-                raise StopIteration
-            loss_before = float(intermediate_result.fun)
-
-        budget = control.remaining
-        result = minimize(
-            loss_and_grad, net.flat(), jac=True, method="L-BFGS-B",
-            callback=step_done,
-            options=dict(maxiter=budget, maxfun=10 * budget, maxcor=LBFGS_MEMORY,
-                         ftol=0.0, gtol=0.0),
-        )
-        if not control.stopped and control.phase == phase:
-            net.set_flat(result.x)
-            control.end_phase()
+def _flat(arrays):
+    return np.concatenate([a.ravel() for a in arrays])
 
 
 def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
@@ -412,7 +419,7 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
         kind = planned.steps
         if kind not in optimizers:
             optimizers[kind] = (
-                _ScipyLBFGS() if kind == "lbfgs"
+                _LBFGS() if kind == "lbfgs"
                 else _FirstOrder(kind, net.parameters(), learning_rate, decay,
                                  optimizer_options)
             )

@@ -85,19 +85,27 @@ def test_observed_entries_kept_and_no_nan(tucker_problem, deep_tucker_fit):
 
 @pytest.mark.parametrize("model", ["cp", "tt"])
 def test_cp_and_tt_recovery(model):
-    # measured: cp 1.1e-4, tt 1.0e-4 with depth 2; depth 1: cp 1.2e-3, tt 0.23
-    X, X_true = make_low_rank_tensor(
-        (20, 20, 20), ranks=3, model=model, observed_fraction=0.2, random_state=0
-    )
-    errors = {}
-    for depth in (1, 2):
-        completer = TensorCompleter(model=model, depth=depth, random_state=0,
-                                    track_every=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            errors[depth] = _missing_error(completer.fit_transform(X), X, X_true)
-    assert errors[2] < 5e-3
-    assert errors[1] > 10 * errors[2]
+    # depth 2 recovers the tensor, depth 1 far less well. One problem is as
+    # much a draw of the optimiser's path as of the method: on three
+    # problems, the ratios of the errors were 9.4, 29 and 98 for CP (depth
+    # 2: 1.5e-4, 1.6e-4, 9.5e-5), against 13, 34 and 71 with scipy's
+    # L-BFGS-B; the median of the three is tested
+    ratios = []
+    for seed in range(3):
+        X, X_true = make_low_rank_tensor(
+            (20, 20, 20), ranks=3, model=model, observed_fraction=0.2,
+            random_state=seed,
+        )
+        errors = {}
+        for depth in (1, 2):
+            completer = TensorCompleter(model=model, depth=depth, random_state=0,
+                                        track_every=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                errors[depth] = _missing_error(completer.fit_transform(X), X, X_true)
+        assert errors[2] < 5e-3
+        ratios.append(errors[1] / errors[2])
+    assert np.median(ratios) > 10
 
 
 def test_matrix_completion_beats_mean_imputation():

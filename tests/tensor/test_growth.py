@@ -121,24 +121,54 @@ def test_growth_round_starts_from_the_best_point_with_one_more_rank():
     assert net.loss(entries) < before
 
 
-def test_growth_rounds_end_when_a_round_does_not_improve():
+def _rounds(net, entries, n_rounds):
+    rounds = []
+    for _ in range(n_rounds):
+        rounds.append(GrowthStart(rounds[-1] if rounds else None))
+        rounds[-1].bind(net.snapshot, net.load, entries)
+    return rounds
+
+
+def test_growth_rounds_end_after_two_rounds_that_do_not_improve():
     net, entries = _net_and_entries()
     control = _Control(net)
     control.best.update(3, 0.5)
-    first = GrowthStart()
-    first.bind(net.snapshot, net.load, entries)
+    first, second, third, fourth = _rounds(net, entries, 4)
     first(control)
-    second = GrowthStart(first)
-    second.bind(net.snapshot, net.load, entries)
-    second(control)  # the best point (epoch 3) is older than the first round
-    assert control.ended == 1 and second.first_epoch is None
-    third = GrowthStart(second)
-    third.bind(net.snapshot, net.load, entries)
-    third(control)  # a skipped round ends the growth
-    assert control.ended == 2
-    control.best.update(12, 0.1)  # the first round improved
+    assert control.ended == 0 and first.ranks == (3, 3, 3)
+    first_model = net.loss(entries)
+    control.n_iter = 20
+    # the best point (epoch 3) is older than the first round: a second try,
+    # from the model the first round started from, with one more term
     second(control)
-    assert control.ended == 2 and second.first_epoch == 11
+    assert control.ended == 0 and second.ranks == (4, 4, 4)
+    assert second.first_epoch == 21
+    assert net.loss(entries) < first_model
+    np.testing.assert_array_equal(second.grown[1][:3, :3, :3] != 0,
+                                  first.grown[1] != 0)
+    third(control)  # two rounds in a row did not improve: the growth ends
+    assert control.ended == 1 and third.first_epoch is None
+    fourth(control)  # and a round after a skipped one is skipped
+    assert control.ended == 2
+
+
+def test_a_round_that_improves_restarts_the_count():
+    net, entries = _net_and_entries()
+    control = _Control(net)
+    control.best.update(3, 0.5)
+    first, second, third = _rounds(net, entries, 3)
+    first(control)
+    control.n_iter = 20
+    second(control)  # the first did not improve: the second try
+    control.best.update(25, 0.1)  # the second round improved
+    best_loss = net.loss(entries)
+    for p in net.parameters():
+        p += 1.0  # a later, worse point
+    control.n_iter = 30
+    third(control)
+    assert control.ended == 0 and third.first_epoch == 31
+    # from the best point, plus the residual's term
+    assert net.loss(entries) < best_loss
 
 
 @pytest.mark.parametrize("loss", [1e-6])

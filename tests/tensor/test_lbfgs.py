@@ -1,0 +1,136 @@
+"""The numpy backend's L-BFGS: the two-loop direction and the line search."""
+
+import numpy as np
+import pytest
+
+from skdeep.tensor._lbfgs import (
+    ARMIJO,
+    CURVATURE,
+    LBFGSMemory,
+    strong_wolfe,
+)
+
+
+def _along(f, grad, x, direction):
+    """``evaluate(step)`` of the line search for ``f`` at ``x + step * direction``."""
+    def evaluate(step):
+        point = x + step * direction
+        g = grad(point)
+        return f(point), float(g @ direction), g, point
+    return evaluate
+
+
+def _bfgs_inverse(pairs, gamma):
+    """The inverse Hessian of the BFGS updates from ``gamma I``, densely."""
+    n = pairs[0][0].size
+    H = gamma * np.eye(n)
+    for s, y in pairs:
+        rho = 1.0 / (s @ y)
+        V = np.eye(n) - rho * np.outer(y, s)
+        H = V.T @ H @ V + rho * np.outer(s, s)
+    return H
+
+
+def test_two_loop_direction_is_the_bfgs_inverse_hessian_times_the_gradient():
+    rng = np.random.RandomState(0)
+    n, memory = 8, 4
+    A = rng.standard_normal((n, n))
+    A = A @ A.T + n * np.eye(n)
+    lbfgs = LBFGSMemory(memory)
+    pairs = []
+    for _ in range(6):  # more pairs than the memory: the oldest are dropped
+        s = rng.standard_normal(n)
+        assert lbfgs.update(s, A @ s)
+        pairs.append((s, A @ s))
+    assert len(lbfgs.pairs) == memory
+    kept = pairs[-memory:]
+    s, y = kept[-1]
+    H = _bfgs_inverse(kept, (s @ y) / (y @ y))
+    grad = rng.standard_normal(n)
+    np.testing.assert_allclose(lbfgs.direction(grad), -H @ grad, rtol=1e-10)
+    # an empty memory gives steepest descent
+    np.testing.assert_array_equal(LBFGSMemory(3).direction(grad), -grad)
+
+
+def test_pairs_of_non_positive_curvature_are_not_kept():
+    lbfgs = LBFGSMemory(3)
+    assert not lbfgs.update(np.array([1.0, 0.0]), np.array([-1.0, 0.0]))
+    assert not lbfgs.update(np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+    assert lbfgs.pairs == []
+
+
+@pytest.mark.parametrize("first_step", [1e-4, 1.0, 50.0])
+@pytest.mark.parametrize("problem", ["quadratic", "quartic", "logistic"])
+def test_line_search_meets_the_strong_wolfe_conditions(problem, first_step):
+    # a first step far too short (extrapolation) and far too long (zoom)
+    functions = {
+        "quadratic": (lambda x: 0.5 * (x @ x) - x.sum(), lambda x: x - 1.0),
+        "quartic": (lambda x: np.sum((x - 2.0) ** 4), lambda x: 4 * (x - 2.0) ** 3),
+        "logistic": (lambda x: np.sum(np.logaddexp(0.0, -3.0 * x)) + 0.01 * x @ x,
+                     lambda x: -3.0 / (1.0 + np.exp(3.0 * x)) + 0.02 * x),
+    }
+    f, grad = functions[problem]
+    x = np.zeros(3)
+    direction = -grad(x)
+    slope = float(grad(x) @ direction)
+    trial = strong_wolfe(_along(f, grad, x, direction), f(x), slope, first_step)
+    assert trial.step > 0
+    assert trial.value <= f(x) + ARMIJO * trial.step * slope
+    assert abs(trial.slope) <= CURVATURE * abs(slope)
+    np.testing.assert_allclose(trial.value, f(x + trial.step * direction))
+
+
+def test_line_search_without_any_decrease_returns_no_step():
+    # a flat function along a direction said to descend: no step decreases it
+    trial = strong_wolfe(lambda step: (1.0, 0.0, None, None), 1.0, -1.0, 1.0)
+    assert trial.step == 0.0
+
+
+def test_line_search_survives_an_overflow():
+    # the first trial overflows: the search backs off to finite values
+    def evaluate(step):
+        value = np.inf if step > 10 else (step - 1.0) ** 2
+        return value, 2 * (step - 1.0), None, None
+
+    trial = strong_wolfe(evaluate, 1.0, -2.0, 1e3)
+    assert 0 < trial.step <= 10 and np.isfinite(trial.value)
+    assert trial.value < 1.0
+
+
+def _minimise(f, grad, x, memory=10, max_iter=200):
+    lbfgs = LBFGSMemory(memory)
+    value, g = f(x), grad(x)
+    for iteration in range(max_iter):
+        if np.linalg.norm(g) < 1e-10:
+            break
+        direction = lbfgs.direction(g)
+        step = 1.0 / np.linalg.norm(direction) if iteration == 0 else 1.0
+        trial = strong_wolfe(_along(f, grad, x, direction), value,
+                             float(g @ direction), step)
+        if trial.step == 0.0:
+            break
+        lbfgs.update(trial.payload - x, trial.grad - g)
+        x, value, g = trial.payload, trial.value, trial.grad
+    return x, iteration
+
+
+def test_lbfgs_minimises_a_quadratic_and_rosenbrock():
+    rng = np.random.RandomState(0)
+    n = 30
+    A = rng.standard_normal((n, n))
+    A = A @ A.T / n + 0.1 * np.eye(n)
+    b = rng.standard_normal(n)
+    x, _ = _minimise(lambda x: 0.5 * x @ A @ x - b @ x, lambda x: A @ x - b,
+                     np.zeros(n))
+    np.testing.assert_allclose(x, np.linalg.solve(A, b), atol=1e-6)
+
+    def rosen(x):
+        return 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2
+
+    def rosen_grad(x):
+        return np.array([-400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]),
+                         200 * (x[1] - x[0] ** 2)])
+
+    x, iterations = _minimise(rosen, rosen_grad, np.array([-1.2, 1.0]))
+    np.testing.assert_allclose(x, [1.0, 1.0], atol=1e-8)
+    assert iterations < 60  # scipy's L-BFGS-B: 36
