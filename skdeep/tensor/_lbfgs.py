@@ -1,16 +1,19 @@
-"""L-BFGS on a flat numpy vector, one iteration at a time.
+"""L-BFGS on a flat vector, one iteration at a time, for both backends.
 
-The numpy backend's L-BFGS phases (see :mod:`._schedule`): the two-loop
+The L-BFGS phases of the schedule (see :mod:`._schedule`): the two-loop
 recursion over the last ``memory`` curvature pairs, scaled by the newest
 pair's ``s.y / y.y``, and a line search for the strong Wolfe conditions
 (bracketing, then zooming by safeguarded cubic interpolation; Nocedal and
-Wright, *Numerical Optimization*, algorithms 3.5 and 3.6), the update and
-the conditions of the torch backend's :class:`torch.optim.LBFGS`. It
-replaces scipy's L-BFGS-B, whose bound-constrained step (a generalised
-Cauchy point and a subspace minimisation, over every parameter at every
-evaluation) took 40 % of a fit of digits as an imputer for no bound at all:
-here the direction costs one two-loop per iteration, and a trial point of
-the line search one vector update.
+Wright, *Numerical Optimization*, algorithms 3.5 and 3.6). The numpy
+backend runs it on numpy arrays, the torch backend on a tensor, wrapped as
+a torch optimiser (``_torch_backend._lbfgs``): the backends take the same
+steps. It replaced scipy's L-BFGS-B in numpy, whose bound-constrained step
+(a generalised Cauchy point and a subspace minimisation, over every
+parameter at every evaluation) took 40 % of a fit of digits as an imputer
+for no bound at all: here the direction costs one two-loop per iteration,
+and a trial point of the line search one vector update. In torch it
+replaced :class:`torch.optim.LBFGS` (the same method), whose fit of a 30 x
+30 x 30 tensor had become twice as long as the numpy backend's.
 """
 
 import numpy as np
@@ -19,8 +22,7 @@ from scipy.linalg.blas import daxpy
 # Sufficient decrease and curvature constants of the strong Wolfe conditions.
 ARMIJO = 1e-4
 CURVATURE = 0.9
-# Evaluations of one line search at most (one iteration of the torch backend
-# allows as many).
+# Evaluations of one line search at most.
 MAX_EVALUATIONS = 25
 # A curvature pair is kept only when ``s.y`` is at least this share of
 # ``|s| |y|``: a flatter pair would make the inverse Hessian ill-conditioned.
@@ -35,6 +37,9 @@ ZOOM_MARGIN = 0.1
 
 class LBFGSMemory:
     """The last ``memory`` curvature pairs and the direction they give.
+
+    The vectors are numpy arrays or torch tensors (on any device): only
+    ``@``, unary ``-``, ``*=`` and :func:`_axpy` are used.
 
     Examples
     --------
@@ -55,7 +60,7 @@ class LBFGSMemory:
     def update(self, s, y):
         """Keep the pair ``(s, y)`` if its curvature is positive enough."""
         sy = float(s @ y)
-        if not sy > MIN_CURVATURE * np.linalg.norm(s) * np.linalg.norm(y):
+        if not sy > MIN_CURVATURE * (float(s @ s) * float(y @ y)) ** 0.5:
             return False
         self.pairs.append((s, y, 1.0 / sy))
         if len(self.pairs) > self.memory:
@@ -80,8 +85,13 @@ class LBFGSMemory:
 
 
 def _axpy(a, x, y):
-    """``y += a x`` in place, by BLAS (no temporary: half the memory traffic)."""
-    if y.dtype == np.float64 and x.dtype == np.float64 and y.flags.c_contiguous:
+    """``y += a x`` in place, without a temporary (half the memory traffic).
+
+    ``x`` and ``y`` are numpy arrays (by BLAS) or torch tensors.
+    """
+    if hasattr(y, "add_"):
+        y.add_(x, alpha=a)
+    elif y.dtype == np.float64 and x.dtype == np.float64 and y.flags.c_contiguous:
         daxpy(x, y, a=a)
     else:
         y += a * x

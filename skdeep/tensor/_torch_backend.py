@@ -23,22 +23,10 @@ from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
 from ._growth import growth_rounds
+from ._lbfgs import LBFGSMemory, strong_wolfe
 from ._numpy_backend import LBFGS_MEMORY, chain_gradients
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
-
-# L-BFGS iterations (with a strong-Wolfe line search) per epoch of the loop:
-# one, as the numpy backend, so that ``max_iter`` and the window of the
-# stopping rule count the same iterations (at 20 per epoch, the window of
-# ``n_iter_no_change`` epochs made the torch fits run 5-8 times as long).
-_TORCH_LBFGS_INNER = 1
-# Evaluations of the loss allowed to one L-BFGS iteration's line search.
-_TORCH_LBFGS_EVALS = 25
-# A relative decrease of the loss over ``_STALL_WINDOW`` L-BFGS epochs at most
-# this is a stall (over a window: near a saddle one iteration's progress is
-# tiny, but the iterations go on and leave it).
-_NO_PROGRESS = 1e-10
-_STALL_WINDOW = 20
 
 
 class _TorchView:
@@ -68,33 +56,56 @@ class _TorchView:
             return layers, None if core is None else to_numpy(core).copy()
 
 
-class _EndOnStall:
-    """``until`` of the L-BFGS phase: it ends when L-BFGS can go no further.
+def _lbfgs(torch, params):
+    """The package's L-BFGS (:mod:`._lbfgs`) as a torch optimiser of one tensor.
 
-    A failed line search leaves the point where it is, or nearly: when the
-    loss has decreased by at most ``_NO_PROGRESS`` (relative) over the last
-    ``_STALL_WINDOW`` epochs, L-BFGS restarts from steepest descent once;
-    stalled again for a window, the phase ends.
+    A ``step(closure)`` is one iteration, as an epoch of the numpy backend:
+    the direction from the memory, a strong-Wolfe line search from a first
+    step of unit length (then 1), the new curvature pair. ``stalled`` turns
+    true when the line search finds no decrease (the phase then ends).
     """
 
-    def __init__(self, optimizer):
-        self.optimizer = optimizer
-        self.losses = []
-        self.restarted = False
+    class LBFGS(torch.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+            (self.flat,) = self.param_groups[0]["params"]
+            self.memory = LBFGSMemory(LBFGS_MEMORY)
+            self.first = True
+            self.stalled = False
 
-    def __call__(self, epoch, loss):
-        self.losses.append(loss)
-        if len(self.losses) <= _STALL_WINDOW:
-            return False
-        before = self.losses[-1 - _STALL_WINDOW]
-        if before - loss > _NO_PROGRESS * abs(before):
-            return False
-        if self.restarted:
-            return True
-        self.restarted = True
-        self.optimizer.state.clear()
-        self.losses = [loss]
-        return False
+        def _evaluate(self, closure):
+            with torch.enable_grad():
+                value = float(closure().detach())
+            return value, self.flat.grad.detach().reshape(-1).clone()
+
+        @torch.no_grad()
+        def step(self, closure):
+            flat = self.flat
+            start = flat.detach().clone()
+            value, grad = self._evaluate(closure)
+            direction = self.memory.direction(grad)
+            slope = float(grad @ direction)
+            step = (1.0 / max(float(direction.norm()), 1e-300) if self.first
+                    else 1.0)
+
+            def evaluate(step):
+                point = start + step * direction
+                flat.copy_(point)
+                trial_value, trial_grad = self._evaluate(closure)
+                return (trial_value, float(trial_grad @ direction), trial_grad,
+                        point)
+
+            trial = strong_wolfe(evaluate, value, slope, step) if slope < 0 else None
+            if trial is None or trial.step == 0.0:  # no decrease possible
+                flat.copy_(start)
+                self.stalled = True
+                return value
+            flat.copy_(trial.payload)
+            self.memory.update(trial.payload - start, trial.grad - grad)
+            self.first = False
+            return value
+
+    return LBFGS(params)
 
 
 class _Part:
@@ -173,8 +184,8 @@ def _sampled_product(torch):
 class _CachedLoss:
     """The training loss and the forward pass, not recomputed at the same point.
 
-    :class:`torch.optim.LBFGS` evaluates the loss at the start of every call,
-    where its line search of the previous call already did, and the
+    The L-BFGS step (:func:`_lbfgs`) evaluates the loss at the start of
+    every call, where its line search of the previous call already did, and the
     validation loss after the step is taken at that point too. The forward
     pass, the value and the gradients of the last point evaluated are kept:
     a call at that point returns the value through a node whose backward
@@ -364,7 +375,7 @@ def _tucker3_loss_gradient(torch, part):
 class _Packed:
     """The layers (one list per mode) and the core as views of one parameter.
 
-    One flat parameter: :class:`torch.optim.LBFGS` and the cached loss loop
+    One flat parameter: L-BFGS (:func:`_lbfgs`) and the cached loss loop
     over the parameters several times per iteration (clones, directional
     steps, comparisons), and on the small problems of a completion that
     Python work, done once instead of once per layer, is a good part of an
@@ -435,7 +446,7 @@ def _adam(torch, params, learning_rate):
         return torch.optim.Adam(params, lr=learning_rate)
 
 
-def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimator):
+def _phases(torch, plan, params, loss, learning_rate, decay, estimator):
     """The torch steps of the planned phases (one step per optimiser name).
 
     The optimiser the user named (``"adam"``, ``"sgd"`` or ``"inna"``) is built
@@ -445,17 +456,12 @@ def _phases(torch, plan, params, loss, n_entries, learning_rate, decay, estimato
     phases = []
     for planned in plan:
         kind, until = planned.steps, planned.until
-        if kind == "lbfgs":
-            optimizer = torch.optim.LBFGS(
-                params, lr=1.0, max_iter=_TORCH_LBFGS_INNER,
-                max_eval=_TORCH_LBFGS_INNER + _TORCH_LBFGS_EVALS,
-                history_size=LBFGS_MEMORY, tolerance_grad=1e-12,
-                tolerance_change=1e-12, line_search_fn="strong_wolfe",
-            )
-            # the sum of squares: torch's L-BFGS skips curvature pairs with an
-            # absolute ``y.s <= 1e-10``, which the mean would make too small
-            steps[kind] = TrainingStep(optimizer, loss, scale=float(n_entries))
-            until = _until_either(_EndOnStall(optimizer), planned.until)
+        if kind == "lbfgs":  # a fresh memory for every phase, as in numpy
+            optimizer = _lbfgs(torch, params)
+            steps[kind] = TrainingStep(optimizer, loss)
+            until = _until_either(
+                lambda epoch, loss, optimizer=optimizer: optimizer.stalled,
+                planned.until)
         elif kind not in steps:
             if kind == estimator.optimizer and kind in OPTIMIZERS:
                 optimizer = estimator._make_optimizer(params)
@@ -484,9 +490,8 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     ``entries`` the :class:`~._model.ObservedEntries` trained on; the other
     arguments are those of :func:`~._numpy_backend.train_numpy` (the options
     of the optimiser are the estimator's ``optimizer_params``). An epoch of
-    the L-BFGS phase is one iteration of :class:`torch.optim.LBFGS` with a
-    strong-Wolfe line search (of up to ``_TORCH_LBFGS_EVALS`` evaluations:
-    torch's default for one iteration allows none). Returns ``(result, layers,
+    the L-BFGS phase is one iteration of the numpy backend's L-BFGS on the
+    flat parameter tensor (:func:`_lbfgs`). Returns ``(result, layers,
     core)``: the :class:`~skdeep.utils._training.TrainingResult` and the
     trained (or, with early stopping, best) parameters as numpy arrays.
     """
@@ -531,7 +536,7 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
         lambda forward: mean_squared_error(train_part, forward),
         gradient=_tucker3_loss_gradient(torch, train_part) if by_hand else None,
     )
-    phases = _phases(torch, plan, params, loss, entries.size, learning_rate, decay,
+    phases = _phases(torch, plan, params, loss, learning_rate, decay,
                      estimator)
 
     def predict(part):
