@@ -829,3 +829,25 @@ def test_an_exact_low_rank_fit_skips_the_rank_growth(ranks, capsys):
         assert len(re.findall(r"iteration +\d+  l-bfgs -> l-bfgs \(polish\)",
                               out)) == 1
     assert missing_entry_error(X_true, completer.transform(X), X) < 1e-2
+
+
+@pytest.mark.parametrize("model", ["tucker", "cp"])
+def test_backends_take_the_same_lbfgs_steps(model):
+    # both backends run the package's L-BFGS (skdeep/tensor/_lbfgs.py): the
+    # same iterates up to rounding, through the escape and L-BFGS phases
+    pytest.importorskip("torch")
+    X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, model=model,
+                                observed_fraction=0.4, random_state=0)
+    kwargs = dict(model=model, init_scale=0.3, max_iter=120, tol=0,
+                  early_stopping=False, random_state=0, track_every=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = TensorCompleter(**kwargs).fit(X)
+        out = TensorCompleter(backend="torch", device="cpu", **kwargs).fit(X)
+    escape = int(np.argmax(np.asarray(ref.loss_curve_) < 0.25 * ref.loss_curve_[0]))
+    assert 0 < escape < 50  # L-BFGS steps are compared
+    # (rounding differences grow as the loss falls: 1e-11 relative after 80
+    # iterations, 2e-6 after 120)
+    np.testing.assert_allclose(out.loss_curve_[:100], ref.loss_curve_[:100],
+                               rtol=1e-7, atol=1e-14)
+    assert ref.loss_curve_[-1] < 1e-3 * ref.loss_curve_[escape]
