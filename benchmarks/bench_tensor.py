@@ -21,45 +21,46 @@ Run ``python benchmarks/bench_tensor.py`` (a few minutes), ``--quick`` or
 ``--scaling`` (about 7 minutes). Requires ``tensorly`` (``pip install
 skdeep-research[bench]``).
 
-Results of ``--scaling``, 2026-12-03 (with the polish and the growth
-rounds), 2-core shared machine, ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``
-(CPU is this process's CPU time; wall is what it took; peak is the
-resident-set high-water mark above the resident set before the fit; the
-first row includes loading numba's cached kernels)::
+Results of ``--scaling``, 2026-12-03 (with the polish, the growth rounds
+and the package's L-BFGS), 2-core shared machine, ``OMP_NUM_THREADS=1
+OPENBLAS_NUM_THREADS=1`` (CPU is this process's CPU time; wall is what it
+took; peak is the resident-set high-water mark above the resident set
+before the fit; the first row includes loading numba's cached kernels)::
 
     skdeep: defaults, tol=1e-3; tensorly: tucker+mask, rank 3, SVD start
     tensor  obs.  method   n_iter  wall (s)  CPU (s)  peak MiB  rel. error
-    20^3     10%  skdeep      412       0.8      0.5        51    4.02e-06
-    20^3     10%  tensorly    500       0.5      0.5         4    3.22e-04
-    20^3     20%  skdeep      417       0.3      0.3         5    4.42e-07
-    20^3     20%  tensorly    288       0.2      0.2         1    2.07e-09
-    100^3     1%  skdeep      436       4.7      4.6        34    5.10e-07
-    100^3     1%  tensorly    500       7.4      7.3        65    2.78e-01
-    100^3     5%  skdeep      431       4.8      4.8        33    2.10e-08
-    100^3     5%  tensorly    500       6.0      6.0        65    6.67e-08
-    200^3     1%  skdeep     1432      80.3      66.5      164    4.29e-08
-    200^3     1%  tensorly    500     122.2     101.6      534    8.72e-02
+    20^3     10%  skdeep      414       0.3      0.3        50    2.59e-06
+    20^3     10%  tensorly    500       0.4      0.4         4    3.22e-04
+    20^3     20%  skdeep      419       0.1      0.1         4    4.97e-07
+    20^3     20%  tensorly    288       0.1      0.1         1    2.07e-09
+    100^3     1%  skdeep      434       3.6      3.6        31    5.51e-07
+    100^3     1%  tensorly    500       6.6      6.5        65    2.78e-01
+    100^3     5%  skdeep      430       4.3      4.3        31    2.37e-08
+    100^3     5%  tensorly    500       6.5      6.5        67    6.67e-08
+    200^3     1%  skdeep     1414      63.3      63.2       159    3.23e-08
+    200^3     1%  tensorly    500      87.6      87.4       531    8.72e-02
 
-    (With the earlier growth by Adam and the two polishes: 100^3 at 1 %
-    3.7 s, error 1.4e-5; 200^3 61.5 s, 3.8e-6. 2026-11-23, before the
-    polish: skdeep 100^3 at 1 % 825 iterations, 12.3 s, error 1.1e-3;
-    200^3 1387 iterations, 93.3 s, error 9.1e-4.)
+    (With scipy's L-BFGS-B: 100^3 at 1 % 4.6 s, 200^3 66.5 s. With the
+    earlier growth by Adam and the two polishes: 100^3 at 1 % 3.7 s, error
+    1.4e-5; 200^3 61.5 s, 3.8e-6. 2026-11-23, before the polish: skdeep
+    100^3 at 1 % 825 iterations, 12.3 s, error 1.1e-3; 200^3 1387
+    iterations, 93.3 s, error 9.1e-4.)
 
     noisy fold-in: rank-2 120 x 40 (+ 60 new rows), 30 % observed, mean over 3
     seeds; relative error on the missing entries (skdeep defaults; rank oracle:
     hard-impute at rank 2, its new rows projected on its row space)
     noise  skdeep: in-sample  new rows  new/in  oracle: in-sample  new rows
       0.1              0.047     0.042    0.90              0.044     0.038
-      0.3              0.145     0.136    0.94              0.136     0.115
-    (skdeep: 414 and 372 iterations, 0.4 and 0.3 s CPU per fit)
+      0.3              0.145     0.135    0.94              0.136     0.115
+    (skdeep: 433 and 396 iterations, 0.2 s CPU per fit)
 
     torch backend (CPU, 1 thread) against numpy, defaults with tol=0.001
     tensor  obs.  backend  n_iter wall (s)  CPU (s)  peak MiB rel. error
-    100^3     5%  numpy       431      5.7      5.6        35   2.10e-08
-    100^3     5%  torch       428      5.6      5.5        80   2.15e-08
+    100^3     5%  numpy       430      6.1      6.1        35   2.37e-08
+    100^3     5%  torch       430      5.2      5.2        70   2.67e-08
 
 The goal at 200^3, 1 % observed (error <= 1e-2 in <= 2 minutes and <= 400 MB):
-met (67 s of CPU, 80 s wall, 4.3e-8, 164 MiB).
+met (63 s of CPU and wall, 3.2e-8, 159 MiB).
 """
 
 import argparse

@@ -12,22 +12,24 @@ core); ``--missing 0.5`` changes the fraction removed.
 Results, 2026-12-03, 2-core machine, one BLAS thread::
 
     imputer                 accuracy    std  wall (s)  CPU (s)
-    SimpleImputer(mean)        0.854  0.026       0.1      0.1
-    KNNImputer                 0.902  0.024       3.8      3.8
-    IterativeImputer           0.886  0.035       9.6      9.6
-    TensorCompleter            0.879  0.026      39.1     38.9
+    SimpleImputer(mean)        0.854  0.026       0.2      0.2
+    KNNImputer                 0.902  0.024       4.0      4.0
+    IterativeImputer           0.886  0.035      10.8     10.8
+    TensorCompleter            0.880  0.029      25.2     25.1
 
-(With the rank growth rounds of Tucker fits, ``skdeep/tensor/_growth.py``:
-one fit on 1437 samples grows its ranks for 20 rounds (1150 iterations,
-6 s of CPU) and reaches a relative error of 0.364 on the missing entries
+(With the package's L-BFGS, ``skdeep/tensor/_lbfgs.py``, and the rank
+growth rounds of Tucker fits, ``skdeep/tensor/_growth.py``: one fit on
+1437 samples grows its ranks for about 20 rounds (1200 iterations, 4.7
+s of CPU) and reaches a relative error of 0.365 on the missing entries
 (0.369 on those of the 360 other samples, folded in), against 0.425 with
 the earlier growth by Adam, IterativeImputer's 0.355 (0.364) and
-KNNImputer's 0.317 (0.347). The previous table, with that growth: 0.869
-in 52.5 s of CPU when IterativeImputer took 13.8 s; before the rank growth
-phase: 0.859 in 41.4 s; before the guard: 0.856 in 42.9 s. About half of
-a fit's time is L-BFGS-B's own update of the 51,000 parameters. Rounds
-over a quarter of ``n_iter_no_change`` instead of an eighth: 0.879 in
-47 s.)
+KNNImputer's 0.317 (0.347). With scipy's L-BFGS-B, whose own update of
+the 51,000 parameters took 40 % of a fit: 0.879 in 38.9 s of CPU when
+IterativeImputer took 9.6 s (a ratio of 4.1, against 2.3 now); with the
+earlier growth by Adam: 0.869 in 52.5 s when IterativeImputer took 13.8 s;
+before the rank growth phase: 0.859 in 41.4 s; before the guard: 0.856 in
+42.9 s. Rounds over a quarter of ``n_iter_no_change`` instead of an
+eighth: 0.879 in 47 s, with L-BFGS-B.)
 """
 
 import argparse

@@ -15,18 +15,24 @@ machines these were measured on were shared. Run
 ``python benchmarks/bench_tensor_speed.py`` (about 3 minutes).
 
 Results, 2026-12-03, shared 2-core machine: 20^3, the 9 problems, with
-the polish and the growth rounds (``skdeep/tensor/_polish.py``,
-``_growth.py``; exact low-rank fits have no growth): skdeep 4.1-4.3 s of
-CPU in all (0.27-1.08 s each, 299-1021 iterations; errors 1e-8 to 2e-5),
-tensorly 1.7-1.8 s (errors 1e-9 to 3e-4, 0.48 and 0.56 on two 10 % seeds):
-a ratio of 2.38-2.46 over two runs. With the earlier growth by Adam: 5.6 s
-against 2.2 s, 2.6; before the polish: skdeep 28.1 s (1.4-8.9 s each,
-1000-5800 iterations; errors 7e-5 to 2e-4, 1.2e-2 on one 10 % seed), a
-ratio of 12.8. torch / numpy CPU time: 1.02-1.09 at 30^3 (10 %) and
-1.07-1.12 at 60^3 (5 %) over two runs, 294-300 iterations each, errors
-5e-7 and 8e-8, with the Tucker-3 gradient formed by hand and a fused Adam
-for the escape (1.19-1.46 and 1.01-1.11 with the earlier growth; 1.55-1.86
-and 1.45-1.54 with autograd).
+the polish, the growth rounds and the package's L-BFGS
+(``skdeep/tensor/_polish.py``, ``_growth.py``, ``_lbfgs.py``; exact
+low-rank fits have no growth): skdeep 2.2-2.6 s of CPU in all (0.12-0.6 s
+each; errors 8e-9 to 2.4e-5), tensorly 1.5-1.9 s (errors 1e-9 to 3e-4,
+0.48 and 0.56 on two 10 % seeds): a ratio of 1.39-1.48 over three runs.
+With scipy's L-BFGS-B: 4.1-4.3 s against 1.7-1.8 s, 2.38-2.46; with the
+earlier growth by Adam: 5.6 s against 2.2 s, 2.6; before the polish:
+skdeep 28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to
+2e-4, 1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time,
+both on the package's L-BFGS: 1.58-1.94 at 30^3 (10 %) and 1.25-1.46 at
+60^3 (5 %) over two runs, 292-299 iterations each, errors 4e-7 to 1e-6
+and 5e-8 to 6e-8 (with the numpy backend on scipy's L-BFGS-B and the torch
+backend on :class:`torch.optim.LBFGS`: 1.02-1.09 and 1.07-1.12, the numpy
+side then twice as slow at 30^3; with the torch backend on
+:class:`torch.optim.LBFGS` against the numpy backend on the package's
+L-BFGS: 2.03 and 1.28). The torch backend's small operations dominate at
+30^3 (2700 observed entries); at 100^3 (5 %) it takes 0.85 times the numpy
+backend's time (``bench_tensor.py --scaling``).
 """
 
 import time
