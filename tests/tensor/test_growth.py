@@ -9,6 +9,7 @@ from skdeep.tensor._growth import (
 )
 from skdeep.tensor._model import ObservedEntries
 from skdeep.tensor._numpy_backend import NumpyModel
+from skdeep.tensor._schedule import HeldOutStall, schedule
 from skdeep.utils._loop import BestWeights
 from skdeep.utils._tensor_algebra import reconstruct
 
@@ -180,3 +181,33 @@ def test_an_exact_fit_has_no_growth(loss):
     start.bind(net.snapshot, net.load, entries)
     start(control)
     assert control.ended == 1
+
+
+def _epochs_until_stall(values, **kwargs):
+    stall = HeldOutStall([], tol=1e-3, scale=1.0, **kwargs)
+    for epoch, value in enumerate(values):
+        stall.curve.append(value)
+        if stall(epoch, None):
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("best", [1, 12, 40])
+def test_a_rounds_window_grows_with_the_epoch_of_its_best(best):
+    # improving until epoch ``best``, then flat: the round waits
+    # max(min_window, best) epochs, at most n_iter_no_change
+    values = [1.0 - 0.01 * min(epoch, best) for epoch in range(200)]
+    ended = _epochs_until_stall(values, n_iter_no_change=25, min_window=6)
+    assert ended == best + min(25, max(6, best))
+    # without min_window: the fixed window
+    assert _epochs_until_stall(values, n_iter_no_change=25) == best + 25
+
+
+def test_growth_rounds_get_the_growing_window():
+    phases = schedule("adam-lbfgs", 1.0, tol=1e-4, n_iter_no_change=200,
+                      held_out_mean_square=1.0, polish=True, growth_rounds=2)
+    windows = {phase.name: (phase.until.window, phase.until.min_window)
+               for phase in phases[1:]}
+    assert windows["l-bfgs (polish)"] == (50, None)
+    assert windows["l-bfgs (rank growth 1)"] == (25, 6)
+    assert windows["l-bfgs (rank growth 2)"] == (25, 6)
