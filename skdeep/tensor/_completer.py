@@ -123,10 +123,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         gradient, which vanishes at the default start: use an ``init_scale``
         of about 0.1 with them. Iterations, ``loss_curve_`` and progress lines
         go on across the switch. ``learning_rate`` and ``learning_rate_decay``
-        apply to the first-order optimisers; L-BFGS (10 curvature pairs, a
-        strong-Wolfe line search) is the package's own in numpy (numpy
-        backend) or :class:`torch.optim.LBFGS` (torch backend), one L-BFGS
-        iteration per iteration of the fit.
+        apply to the first-order optimisers; L-BFGS is the package's own (10
+        curvature pairs, a strong-Wolfe line search), the same steps on both
+        backends, one L-BFGS iteration per iteration of the fit.
     optimizer_params : dict or None, default=None
         Options of ``"inna"``: ``alpha`` (viscous friction, default 0.5),
         ``beta`` (Newtonian damping, default 0.1), ``decay_power`` (the step

@@ -16,6 +16,8 @@ replaced :class:`torch.optim.LBFGS` (the same method), whose fit of a 30 x
 30 x 30 tensor had become twice as long as the numpy backend's.
 """
 
+import math
+
 import numpy as np
 from scipy.linalg.blas import daxpy
 
@@ -56,6 +58,39 @@ class LBFGSMemory:
     def __init__(self, memory):
         self.memory = memory
         self.pairs = []  # (s, y, 1 / s.y), the oldest first
+        self.first = True  # no iteration taken yet
+
+    def iterate(self, x, value, grad, evaluate):
+        """One iteration from ``x``, whose ``value`` and ``grad`` are given.
+
+        ``evaluate(point) -> (value, grad, extra)``. The direction from the
+        pairs, a strong-Wolfe line search along it from a first step of
+        unit length (as L-BFGS-B's), then of 1, and the new pair. Returns
+        ``(point, value, grad, extra)`` of the point reached, or None when
+        the line search finds no decrease (the working precision is
+        reached).
+        """
+        direction = self.direction(grad)
+        slope = float(grad @ direction)
+        if not slope < 0:
+            return None
+        step = 1.0
+        if self.first:
+            step = 1.0 / max(math.sqrt(float(direction @ direction)), 1e-300)
+
+        def along(step):
+            point = x + step * direction
+            trial_value, trial_grad, extra = evaluate(point)
+            return (trial_value, float(trial_grad @ direction), trial_grad,
+                    (point, extra))
+
+        trial = strong_wolfe(along, value, slope, step)
+        if trial.step == 0.0:
+            return None
+        point, extra = trial.payload
+        self.update(point - x, trial.grad - grad)
+        self.first = False
+        return point, trial.value, trial.grad, extra
 
     def update(self, s, y):
         """Keep the pair ``(s, y)`` if its curvature is positive enough."""

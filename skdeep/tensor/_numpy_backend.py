@@ -28,7 +28,7 @@ from ..utils._adam import NumpyAdam
 from ..utils._loop import BestWeights, LoopControl
 from ..utils._tensor_algebra import mode_dot, reconstruct, tt_cores, unfold
 from ._growth import growth_rounds
-from ._lbfgs import LBFGSMemory, strong_wolfe
+from ._lbfgs import LBFGSMemory
 from ._model import ObservedEntries, chain, design_matrix
 from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
 from ._polish import PolishStart
@@ -323,39 +323,29 @@ class _LBFGS:
     """
 
     def run(self, net, entries, control, monitored):
-        memory = LBFGSMemory(LBFGS_MEMORY)
+        lbfgs = LBFGSMemory(LBFGS_MEMORY)
         x = net.flat()
-        forward = net.forward()
-        loss, grads = net.loss_and_gradients(entries, forward=forward)
+        loss, grads = net.loss_and_gradients(entries, forward=net.forward())
         grad = _flat(grads)
-        first = True
         while True:
-            direction = memory.direction(grad)
-            slope = float(grad @ direction)
-            # the first step has unit length, as L-BFGS-B's
-            step = 1.0 / max(np.linalg.norm(direction), 1e-300) if first else 1.0
-            trial = None if not slope < 0 else strong_wolfe(
-                partial(_evaluate, net, entries, x, direction), loss, slope, step)
-            if trial is None or trial.step == 0.0:  # no decrease possible
+            reached = lbfgs.iterate(x, loss, grad, partial(_evaluate, net, entries))
+            if reached is None:  # no decrease possible
                 net.set_flat(x)
                 control.end_phase()
                 return
-            point, forward = trial.payload
+            point, value, new_grad, forward = reached
             net.set_flat(point)
-            memory.update(point - x, trial.grad - grad)
             if control.end_epoch(loss, monitored=monitored(forward)):
                 return
-            x, loss, grad, first = point, trial.value, trial.grad, False
+            x, loss, grad = point, value, new_grad
 
 
-def _evaluate(net, entries, x, direction, step):
-    """The line search's trial at ``x + step * direction`` (see :mod:`._lbfgs`)."""
-    point = x + step * direction
+def _evaluate(net, entries, point):
+    """The loss, its flat gradient and the forward pass at ``point``."""
     net.set_flat(point)
     forward = net.forward()
     value, grads = net.loss_and_gradients(entries, forward=forward)
-    grad = _flat(grads)
-    return value, float(grad @ direction), grad, (point, forward)
+    return value, _flat(grads), forward
 
 
 def _flat(arrays):

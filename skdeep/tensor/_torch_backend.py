@@ -23,7 +23,7 @@ from ..utils._tensor_algebra import reconstruct
 from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
 from ._growth import growth_rounds
-from ._lbfgs import LBFGSMemory, strong_wolfe
+from ._lbfgs import LBFGSMemory
 from ._numpy_backend import LBFGS_MEMORY, chain_gradients
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
@@ -70,7 +70,6 @@ def _lbfgs(torch, params):
             super().__init__(params, {})
             (self.flat,) = self.param_groups[0]["params"]
             self.memory = LBFGSMemory(LBFGS_MEMORY)
-            self.first = True
             self.stalled = False
 
         def _evaluate(self, closure):
@@ -83,26 +82,17 @@ def _lbfgs(torch, params):
             flat = self.flat
             start = flat.detach().clone()
             value, grad = self._evaluate(closure)
-            direction = self.memory.direction(grad)
-            slope = float(grad @ direction)
-            step = (1.0 / max(float(direction.norm()), 1e-300) if self.first
-                    else 1.0)
 
-            def evaluate(step):
-                point = start + step * direction
+            def evaluate(point):
                 flat.copy_(point)
-                trial_value, trial_grad = self._evaluate(closure)
-                return (trial_value, float(trial_grad @ direction), trial_grad,
-                        point)
+                return (*self._evaluate(closure), None)
 
-            trial = strong_wolfe(evaluate, value, slope, step) if slope < 0 else None
-            if trial is None or trial.step == 0.0:  # no decrease possible
+            reached = self.memory.iterate(start, value, grad, evaluate)
+            if reached is None:  # no decrease possible
                 flat.copy_(start)
                 self.stalled = True
-                return value
-            flat.copy_(trial.payload)
-            self.memory.update(trial.payload - start, trial.grad - grad)
-            self.first = False
+            else:
+                flat.copy_(reached[0])
             return value
 
     return LBFGS(params)
