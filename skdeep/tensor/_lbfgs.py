@@ -21,6 +21,8 @@ import math
 import numpy as np
 from scipy.linalg.blas import daxpy
 
+# Number of curvature pairs kept.
+LBFGS_MEMORY = 10
 # Sufficient decrease and curvature constants of the strong Wolfe conditions.
 ARMIJO = 1e-4
 CURVATURE = 0.9
@@ -55,7 +57,7 @@ class LBFGSMemory:
     True
     """
 
-    def __init__(self, memory):
+    def __init__(self, memory=LBFGS_MEMORY):
         self.memory = memory
         self.pairs = []  # (s, y, 1 / s.y), the oldest first
         self.first = True  # no iteration taken yet

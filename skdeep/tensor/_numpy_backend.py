@@ -34,8 +34,6 @@ from ._optim import NumpyINNA, NumpyMomentum, optimizer_options
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
 
-# Number of correction pairs kept by L-BFGS.
-LBFGS_MEMORY = 10
 # Below this many entries of the design, BLAS threads cost more than they save
 # (L-BFGS's vector operations above all; many times more on a busy machine):
 # the training runs on one BLAS thread.
@@ -323,7 +321,7 @@ class _LBFGS:
     """
 
     def run(self, net, entries, control, monitored):
-        lbfgs = LBFGSMemory(LBFGS_MEMORY)
+        lbfgs = LBFGSMemory()
         x = net.flat()
         loss, grads = net.loss_and_gradients(entries, forward=net.forward())
         grad = _flat(grads)

@@ -279,7 +279,7 @@ def schedule(optimizer, train_mean_square, model="tucker", *, tol=None,
         revealed.
     growth_rounds : int, default=0
         With the polish: at most this many rank growth rounds after it
-        (``"l-bfgs (rank growth k)"``, ended as the polish but over
+        (``"l-bfgs (rank growth k)"``, ended as the polish but over at most
         ``n_iter_no_change // ROUND_WINDOW_DIVISOR`` epochs), whose
         ``on_start`` (:class:`._growth.GrowthStart`, bound as the polish's)
         adds the residual's next rank-one term to the best held-out model

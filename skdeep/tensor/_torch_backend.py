@@ -24,7 +24,7 @@ from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
 from ._growth import growth_rounds
 from ._lbfgs import LBFGSMemory
-from ._numpy_backend import LBFGS_MEMORY, chain_gradients
+from ._numpy_backend import chain_gradients
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
 
@@ -69,7 +69,7 @@ def _lbfgs(torch, params):
         def __init__(self, params):
             super().__init__(params, {})
             (self.flat,) = self.param_groups[0]["params"]
-            self.memory = LBFGSMemory(LBFGS_MEMORY)
+            self.memory = LBFGSMemory()
             self.stalled = False
 
         def _evaluate(self, closure):
