@@ -188,7 +188,7 @@ class NumpyModel:
 
     def flat(self):
         """All the parameters as one vector."""
-        return np.concatenate([p.ravel() for p in self.parameters()])
+        return _flat(self.parameters())
 
     def set_flat(self, x):
         """Write the vector ``x`` (of :meth:`flat`'s layout) into the parameters."""
@@ -347,6 +347,7 @@ def _evaluate(net, entries, point):
 
 
 def _flat(arrays):
+    """The arrays (parameters, or their gradients) as one vector."""
     return np.concatenate([a.ravel() for a in arrays])
 
 
