@@ -12,8 +12,9 @@ steps. It replaced scipy's L-BFGS-B in numpy, whose bound-constrained step
 parameter at every evaluation) took 40 % of a fit of digits as an imputer
 for no bound at all: here the direction costs one two-loop per iteration,
 and a trial point of the line search one vector update. In torch it
-replaced :class:`torch.optim.LBFGS` (the same method), whose fit of a 30 x
-30 x 30 tensor had become twice as long as the numpy backend's.
+replaced :class:`torch.optim.LBFGS` (the same method, with other details of
+its line search and of its end), so that the two backends take the same
+steps.
 """
 
 import math
