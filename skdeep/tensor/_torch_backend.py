@@ -56,14 +56,31 @@ class _TorchView:
             return layers, None if core is None else to_numpy(core).copy()
 
 
-def _lbfgs(torch, params):
+def _lbfgs(torch, params, loss):
     """The package's L-BFGS (:mod:`._lbfgs`) as a torch optimiser of one tensor.
 
     A ``step(closure)`` is one iteration, as an epoch of the numpy backend:
     the direction from the memory, a strong-Wolfe line search from a first
     step of unit length (then 1), the new curvature pair. ``stalled`` turns
-    true when the line search finds no decrease (the phase then ends).
+    true when the line search finds no decrease (the phase then ends). The
+    closure gives the loss at the iteration's start (the loop records it);
+    the line search's trials ask the cached loss (:class:`_CachedLoss`)
+    directly, without the autograd round trip of a closure. On the CPU the
+    vectors are numpy arrays sharing the tensors' memory (the numpy
+    backend's arithmetic, without the dispatch of some 60 small torch
+    operations per iteration); on a GPU they stay on the device.
     """
+    on_cpu = params[0].device.type == "cpu"
+
+    def vector(tensor):
+        return tensor.numpy() if on_cpu else tensor
+
+    def tensor(vector):
+        return torch.from_numpy(vector) if on_cpu else vector
+
+    def value_and_grad():
+        value, (grad,) = loss.evaluate()
+        return float(value), vector(grad.reshape(-1))
 
     class LBFGS(torch.optim.Optimizer):
         def __init__(self, params):
@@ -72,27 +89,24 @@ def _lbfgs(torch, params):
             self.memory = LBFGSMemory()
             self.stalled = False
 
-        def _evaluate(self, closure):
-            with torch.enable_grad():
-                value = float(closure().detach())
-            return value, self.flat.grad.detach().reshape(-1).clone()
-
         @torch.no_grad()
         def step(self, closure):
             flat = self.flat
-            start = flat.detach().clone()
-            value, grad = self._evaluate(closure)
+            with torch.enable_grad():
+                closure()
+            start = vector(flat.detach().clone())
+            value, grad = value_and_grad()
 
             def evaluate(point):
-                flat.copy_(point)
-                return (*self._evaluate(closure), None)
+                flat.copy_(tensor(point))
+                return (*value_and_grad(), None)
 
             reached = self.memory.iterate(start, value, grad, evaluate)
             if reached is None:  # no decrease possible
-                flat.copy_(start)
+                flat.copy_(tensor(start))
                 self.stalled = True
             else:
-                flat.copy_(reached[0])
+                flat.copy_(tensor(reached[0]))
             return value
 
     return LBFGS(params)
@@ -239,6 +253,11 @@ class _CachedLoss:
         return _detached(forward)
 
     def __call__(self, batch):
+        self.evaluate()
+        return self.replay(self.value, self.grads, *self.params)
+
+    def evaluate(self):
+        """``(value, grads)`` at the current parameters, kept for the point."""
         torch = self.torch
         if not self._at_point():
             pending, self.pending = self.pending, None
@@ -258,7 +277,7 @@ class _CachedLoss:
             self.versions = [p._version for p in self.params]
             self.kept_forward = _detached(forward)
             self.value, self.grads = value, grads
-        return self.replay(self.value, self.grads, *self.params)
+        return self.value, self.grads
 
 
 def _detached(forward):
@@ -447,7 +466,7 @@ def _phases(torch, plan, params, loss, learning_rate, decay, estimator):
     for planned in plan:
         kind, until = planned.steps, planned.until
         if kind == "lbfgs":  # a fresh memory for every phase, as in numpy
-            optimizer = _lbfgs(torch, params)
+            optimizer = _lbfgs(torch, params, loss)
             steps[kind] = TrainingStep(optimizer, loss)
             until = _until_either(
                 lambda epoch, loss, optimizer=optimizer: optimizer.stalled,

@@ -177,3 +177,30 @@ def test_line_search_on_the_more_thuente_functions(name, first_step):
         assert abs(trial.step - 1.596) < 1e-6
     else:
         assert abs(trial.slope) <= CURVATURE * abs(slope)
+
+
+def test_lbfgs_runs_on_torch_tensors_as_on_numpy_arrays():
+    # the torch backend keeps the vectors on the device when it is a GPU:
+    # the same iterations on tensors (here on the CPU) as on arrays
+    torch = pytest.importorskip("torch")
+    rng = np.random.RandomState(0)
+    n = 12
+    A = rng.standard_normal((n, n))
+    A = A @ A.T / n + 0.1 * np.eye(n)
+    b = rng.standard_normal(n)
+
+    def run(as_vector):
+        lbfgs = LBFGSMemory(4)
+        x = as_vector(np.zeros(n))
+        A_, b_ = as_vector(A), as_vector(b)
+
+        def evaluate(point):
+            grad = A_ @ point - b_
+            return float(0.5 * point @ A_ @ point - b_ @ point), grad, None
+
+        value, grad, _ = evaluate(x)
+        for _ in range(8):
+            x, value, grad, _ = lbfgs.iterate(x, value, grad, evaluate)
+        return np.asarray(x)
+
+    np.testing.assert_allclose(run(torch.from_numpy), run(np.asarray), rtol=1e-10)
