@@ -19,19 +19,22 @@ the polish, the growth rounds and the package's L-BFGS
 (``skdeep/tensor/_polish.py``, ``_growth.py``, ``_lbfgs.py``; exact
 low-rank fits have no growth): skdeep 2.2-2.6 s of CPU in all (0.12-0.6 s
 each; errors 8e-9 to 2.4e-5), tensorly 1.5-1.9 s (errors 1e-9 to 3e-4,
-0.48 and 0.56 on two 10 % seeds): a ratio of 1.39-1.48 over three runs.
+0.48 and 0.56 on two 10 % seeds): a ratio of 1.31-1.48 over four runs.
 With scipy's L-BFGS-B: 4.1-4.3 s against 1.7-1.8 s, 2.38-2.46; with the
 earlier growth by Adam: 5.6 s against 2.2 s, 2.6; before the polish:
 skdeep 28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to
 2e-4, 1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time,
-both on the package's L-BFGS: 1.58-1.94 at 30^3 (10 %) and 1.25-1.46 at
+both on the package's L-BFGS: 1.86-2.20 at 30^3 (10 %) and 1.21-1.46 at
 60^3 (5 %) over two runs, 292-299 iterations each, errors 4e-7 to 1e-6
-and 5e-8 to 6e-8 (with the numpy backend on scipy's L-BFGS-B and the torch
+and 5e-8 to 6e-8; the CPU time of either backend varies by 20-30 % from
+run to run on this shared machine (in one process, best of three fits:
+1.7-1.9 at 30^3). With the numpy backend on scipy's L-BFGS-B and the torch
 backend on :class:`torch.optim.LBFGS`: 1.02-1.09 and 1.07-1.12, the numpy
 side then twice as slow at 30^3; with the torch backend on
 :class:`torch.optim.LBFGS` against the numpy backend on the package's
-L-BFGS: 2.03 and 1.28). The torch backend's small operations dominate at
-30^3 (2700 observed entries); at 100^3 (5 %) it takes 0.85 times the numpy
+L-BFGS: 2.03 and 1.28. The torch backend's small operations dominate at
+30^3 (2700 observed entries): its Adam steps cost 1.5 times numpy's and
+its L-BFGS iterations twice; at 100^3 (5 %) it takes 0.85 times the numpy
 backend's time (``bench_tensor.py --scaling``).
 """
 
