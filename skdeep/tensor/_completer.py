@@ -382,7 +382,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         ----------
         X : array-like of shape (n_samples, n_1, ..., n_{d-1})
             Tensor of order 2 or more with ``NaN`` where entries are missing.
-            Every slice along axis 0 needs at least one observed entry.
+            A slice along axis 0 with no observed entry takes no part in the
+            fit and is completed from the typical fitted row, as by
+            :meth:`transform`.
         y : None
             Ignored.
 
@@ -439,7 +441,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
             raise ValueError(self._divergence_message(
                 f"non-finite parameters after {self.n_iter_} iterations"
             ))
-        self._set_prior(train if validation is None else validation)
+        # the rows fitted: of the samples with a training entry
+        fitted = np.bincount(train.rows, minlength=X.shape[0]) > 0
+        self._set_prior(train if validation is None else validation, fitted)
         self._guard(final, train, validation, ObservedEntries(flat, values, X.shape),
                     n_units)
         self._dtype = X.dtype

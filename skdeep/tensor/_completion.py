@@ -52,15 +52,16 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
             )
         return X
 
-    def _set_prior(self, entries):
+    def _set_prior(self, entries, fitted):
         """Gaussian prior of a sample's mode-0 row, and the noise variance.
 
-        The mean and covariance of the fitted rows of ``U_0``; the noise variance
-        is the mean squared error at ``entries`` (the held-out ones, else the
-        training ones).
+        The mean and covariance of the fitted rows of ``U_0`` (``fitted``:
+        those of the samples with a training entry; the others kept their
+        initial values); the noise variance is the mean squared error at
+        ``entries`` (the held-out ones, else the training ones).
         """
         rows = self.factors_[0]
-        self.prior_mean_, self.prior_covariance_ = gaussian_prior(rows)
+        self.prior_mean_, self.prior_covariance_ = gaussian_prior(rows[fitted])
         self.noise_variance_ = noise_variance(rows, self._design(), entries)
 
     def _guard(self, final, train, validation, observed, n_units):

@@ -64,17 +64,16 @@ def initial_layers(shape, widths, depth, init_scale, model, rng):
 
 
 def observed_index(X):
-    """Flat indices of the observed entries; every sample needs one."""
+    """Flat indices of the observed entries (at least one).
+
+    A sample (slice along axis 0) with no observed entry takes no part in
+    the training (its row of ``U_0`` gets no gradient); it is completed as
+    at ``transform``, from the typical fitted row, as scikit-learn's
+    imputers complete an empty row from the column statistics.
+    """
     observed = ~np.isnan(X)
     if not observed.any():
         raise ValueError("X has no observed entry: every value is NaN.")
-    empty = np.flatnonzero(~observed.reshape(X.shape[0], -1).any(axis=1))
-    if empty.size:
-        raise ValueError(
-            "X has samples (slices along axis 0) with no observed entry, at "
-            f"indices {empty[:10].tolist()}{' ...' if empty.size > 10 else ''}; "
-            "drop them or fold them in later with transform."
-        )
     return np.flatnonzero(observed)
 
 

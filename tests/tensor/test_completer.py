@@ -387,8 +387,6 @@ def test_rank_arguments():
     "params, X, error, match",
     [
         ({}, np.full((4, 3), np.nan), ValueError, "no observed entry"),
-        ({}, np.array([[1.0, 2.0], [np.nan, np.nan], [3.0, 4.0]]), ValueError,
-         r"no observed entry, at indices \[1\]"),
         ({"model": "svd"}, np.ones((4, 3)), ValueError, "model"),
         ({"depth": 0}, np.ones((4, 3)), ValueError, "depth"),
         ({"ranks": (2, 2, 2)}, np.ones((4, 3)), ValueError, "ranks has 3 entries"),
@@ -851,3 +849,26 @@ def test_backends_take_the_same_lbfgs_steps(model):
     np.testing.assert_allclose(out.loss_curve_[:100], ref.loss_curve_[:100],
                                rtol=1e-7, atol=1e-14)
     assert ref.loss_curve_[-1] < 1e-3 * ref.loss_curve_[escape]
+
+
+def test_samples_with_no_observed_entry_are_completed_from_the_typical_row():
+    # as scikit-learn's imputers do (an iris-like table of 4 columns at 30 %
+    # missing has about one such row in a hundred): they take no part in the
+    # fit, and their rows are the prior's mean, as at transform
+    X, X_true = make_low_rank_tensor((60, 20), ranks=2, observed_fraction=0.5,
+                                     random_state=0)
+    X[[3, 10]] = np.nan
+    completer = TensorCompleter(random_state=0)
+    filled = completer.fit_transform(X)
+    assert not np.isnan(filled).any()
+    typical = completer.transform(np.full((1, 20), np.nan))
+    np.testing.assert_allclose(filled[[3, 10]], np.repeat(typical, 2, axis=0))
+    rows = completer.factors_[0]
+    others = np.setdiff1d(np.arange(60), [3, 10])
+    # the prior is that of the fitted rows only (the two kept their start)
+    assert np.abs(rows[[3, 10]]).max() < np.abs(rows[others]).max() / 10
+    np.testing.assert_allclose(completer.prior_mean_, rows[others].mean(axis=0))
+    missing = np.isnan(X[others])
+    error = (np.linalg.norm(filled[others][missing] - X_true[others][missing])
+             / np.linalg.norm(X_true[others][missing]))
+    assert error < 0.05
