@@ -7,7 +7,8 @@ shuffle): mean accuracy and total wall and CPU time of the 5 fits and
 predictions (CPU: the time on an idle core, when the machine is shared).
 
 Run ``python benchmarks/bench_tensor_imputer.py`` (about 2 minutes on one
-core); ``--missing 0.5`` changes the fraction removed.
+core); ``--missing 0.5`` changes the fraction removed; ``--tables`` gives
+instead the imputation error on four small tables (below).
 
 Results, 2026-12-03, 2-core machine, one BLAS thread::
 
@@ -35,6 +36,19 @@ parameters took 40 % of a fit, 0.879 in 38.9 s when IterativeImputer
 took 9.6 s; with the earlier growth by Adam: 0.869 in 52.5 s when
 IterativeImputer took 13.8 s; before the rank growth phase: 0.859 in
 41.4 s; before the guard: 0.856 in 42.9 s.)
+
+``--tables`` (30 % missing, standardised columns, mean over three masks;
+relative error on the missing entries, CPU seconds of ``fit_transform``)::
+
+    table          shape      mean fill  KNN          Iterative    TensorCompleter
+    iris           (150, 4)   1.011      0.674 (0.00) 0.604 (0.07) 0.667 (0.25)
+    wine           (178, 13)  1.007      0.795 (0.01) 0.887 (0.21) 0.851 (0.24)
+    breast_cancer  (569, 30)  1.003      0.630 (0.06) 0.438 (0.48) 0.462 (0.66)
+    diabetes       (442, 10)  1.002      0.927 (0.02) 0.824 (0.21) 0.924 (0.64)
+
+Always well ahead of the mean fill; behind IterativeImputer but for wine,
+where KNNImputer is the best; on iris, with four columns, one or two rows
+per mask have no observed entry and are completed from the typical row.
 """
 
 import argparse
@@ -42,7 +56,13 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
@@ -73,12 +93,51 @@ def digits_with_missing(missing=0.3, seed=0):
     return X, y
 
 
+def small_tables(missing=0.3, seeds=(0, 1, 2)):
+    """Imputation error on four small tables of scikit-learn (``--tables``).
+
+    Every column standardised, ``missing`` of the entries removed at random
+    (three masks); the relative error on the missing entries and the CPU
+    time of ``fit_transform``, averaged over the masks.
+    """
+    tables = {"iris": load_iris, "wine": load_wine,
+              "breast_cancer": load_breast_cancer, "diabetes": load_diabetes}
+    print(f"{missing:.0%} missing at random, standardised columns, mean over "
+          f"{len(seeds)} masks: relative error on the missing entries (CPU s)")
+    for table, load in tables.items():
+        data = load().data
+        data = (data - data.mean(axis=0)) / data.std(axis=0)
+        results = {}
+        for seed in seeds:
+            X = data.copy()
+            X[np.random.RandomState(seed).uniform(size=X.shape) < missing] = np.nan
+            hidden = np.isnan(X)
+            for name, imputer in imputers().items():
+                cpu = time.process_time()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    filled = imputer.fit_transform(X)
+                cpu = time.process_time() - cpu
+                error = (np.linalg.norm(filled[hidden] - data[hidden])
+                         / np.linalg.norm(data[hidden]))
+                results.setdefault(name, []).append((error, cpu))
+        row = "  ".join(f"{name.split('(')[0]} {np.mean([e for e, _ in r]):.3f} "
+                        f"({np.mean([c for _, c in r]):.2f})"
+                        for name, r in results.items())
+        print(f"{table:14s} {str(data.shape):10s} {row}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--missing", type=float, default=0.3)
     parser.add_argument("--only", default=None,
                         help="run only the imputer whose name contains this")
+    parser.add_argument("--tables", action="store_true",
+                        help="the imputation error on four small tables instead")
     args = parser.parse_args(argv)
+    if args.tables:
+        small_tables(args.missing)
+        return
     X, y = digits_with_missing(args.missing)
     print(f"digits, {args.missing:.0%} missing at random, 5-fold, "
           "imputer + StandardScaler + LogisticRegression(max_iter=2000)")
