@@ -67,9 +67,10 @@ def observed_index(X):
     """Flat indices of the observed entries (at least one).
 
     A sample (slice along axis 0) with no observed entry takes no part in
-    the training (its row of ``U_0`` gets no gradient); it is completed as
-    at ``transform``, from the typical fitted row, as scikit-learn's
-    imputers complete an empty row from the column statistics.
+    the training (its row of the first layer of ``U_0`` gets no gradient);
+    it is completed as at ``transform``, from the typical fitted row, as
+    scikit-learn's imputers complete an empty row from the column
+    statistics.
     """
     observed = ~np.isnan(X)
     if not observed.any():
