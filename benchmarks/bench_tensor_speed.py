@@ -24,11 +24,13 @@ With scipy's L-BFGS-B: 4.1-4.3 s against 1.7-1.8 s, 2.38-2.46; with the
 earlier growth by Adam: 5.6 s against 2.2 s, 2.6; before the polish:
 skdeep 28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to
 2e-4, 1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time,
-both on the package's L-BFGS: 1.86-2.20 at 30^3 (10 %) and 1.21-1.46 at
-60^3 (5 %) over two runs, 292-299 iterations each, errors 4e-7 to 1e-6
-and 5e-8 to 6e-8; the CPU time of either backend varies by 20-30 % from
-run to run on this shared machine (in one process, best of three fits:
-1.7-1.9 at 30^3). With the numpy backend on scipy's L-BFGS-B and the torch
+both on the package's L-BFGS: 1.63-1.70 at 30^3 (10 %) and 1.09-1.22 at
+60^3 (5 %) over two runs on an idle machine (1.86-2.20 and 1.21-1.46
+beside other jobs), 292-299 iterations each, errors 4e-7 to 1e-6 and 5e-8
+to 6e-8; the CPU time of either backend varies by 20-30 % from run to run
+on this shared machine (in one process, best of five fits: 1.44 at 30^3,
+with Adam steps of 1.82 against 1.06 ms and L-BFGS iterations of 2.57
+against 1.93 ms). With the numpy backend on scipy's L-BFGS-B and the torch
 backend on :class:`torch.optim.LBFGS`: 1.02-1.09 and 1.07-1.12, the numpy
 side then twice as slow at 30^3; with the torch backend on
 :class:`torch.optim.LBFGS` against the numpy backend on the package's
