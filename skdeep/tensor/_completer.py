@@ -269,6 +269,9 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
 
     See Also
     --------
+    sklearn.preprocessing.StandardScaler : Put it first on a table whose
+        columns have different units (it keeps the missing values): the fit
+        weighs every entry on one scale.
     sklearn.impute.IterativeImputer : Imputation by round-robin regressions.
     skdeep.datasets.make_low_rank_tensor : Low-rank tensors with missing entries.
     skdeep.metrics.effective_rank : The effective rank tracked in ``history_``.
