@@ -174,12 +174,12 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         Record errors and effective ranks in ``history_`` every ``track_every``
         iterations (``0``: only at the start and the end).
     backend : {"numpy", "torch"}, default="numpy"
-        ``"numpy"`` uses vectorised numpy with hand-derived gradients; ``"torch"``
-        uses autograd (install ``skdeep-research[torch]``), on ``device``. Both
-        start from the same initialisation and run the same schedule; their
-        first-order phases agree up to floating-point rounding, while their
-        L-BFGS implementations (scipy's, torch's with a strong-Wolfe line
-        search) take different paths to the same kind of solution.
+        ``"numpy"`` uses vectorised numpy with hand-derived gradients;
+        ``"torch"`` (install ``skdeep-research[torch]``) trains through torch's
+        loop and optimisers on ``device``, with the model computed in torch on
+        a GPU and by the numpy backend's code on views of its tensors on a
+        CPU. Both start from the same initialisation, run the same schedule
+        and the same L-BFGS, and agree up to floating-point rounding.
     device : str, default="auto"
         Torch device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:<index>"``. Ignored by the numpy backend.

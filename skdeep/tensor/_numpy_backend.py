@@ -40,6 +40,13 @@ from ._schedule import monitored_after_escape, schedule
 _THREADED_WORK = 2**22
 
 
+def blas_threads(width, entries):
+    """One BLAS thread for a training on ``entries`` when its forward pass
+    (the design's ``width`` x columns entries) is small work (a context)."""
+    small = width * entries.unfolded_shape[1] < _THREADED_WORK
+    return threadpool_limits(limits=1 if small else None, user_api="blas")
+
+
 def chain_gradients(layers, grad):
     """Gradients of ``<grad, A_1 ... A_L>`` with respect to every layer ``A_k``.
 
@@ -153,16 +160,20 @@ class NumpyModel:
     """The deep factorization trained with hand-derived gradients in numpy.
 
     ``layers`` is a list (one entry per mode) of lists of layer matrices; ``core``
-    is the Tucker core or ``None``. The arrays are updated in place by the
-    optimisers; :meth:`forward` computes what a loss needs from the current
-    values (the loops pass it on, so that one forward serves the validation
-    loss after an update and the gradient of the next).
+    is the Tucker core or ``None``; both are copied unless ``copy=False``.
+    The arrays are updated in place by the optimisers; :meth:`forward`
+    computes what a loss needs from the current values (the loops pass it
+    on, so that one forward serves the validation loss after an update and
+    the gradient of the next).
     """
 
-    def __init__(self, model, layers, core, tt_ranks):
+    def __init__(self, model, layers, core, tt_ranks, copy=True):
+        # ``copy=False`` keeps float64 arrays as given: the torch backend's
+        # model on numpy views of its parameter tensor
+        array = np.array if copy else np.asarray
         self.model = model
-        self.layers = [[np.array(A, dtype=np.float64) for A in mode] for mode in layers]
-        self.core = None if core is None else np.array(core, dtype=np.float64)
+        self.layers = [[array(A, dtype=np.float64) for A in mode] for mode in layers]
+        self.core = None if core is None else array(core, dtype=np.float64)
         self.tt_ranks = tt_ranks
 
     def parameters(self):
@@ -428,9 +439,7 @@ def train_numpy(net, entries, optimizer, *, estimator, learning_rate, decay,
             return None
         return monitored_after_escape(phases, lambda: net.loss(validation, forward))
 
-    width = net.layers[0][-1].shape[1]
-    small = width * entries.unfolded_shape[1] < _THREADED_WORK
-    with threadpool_limits(limits=1 if small else None, user_api="blas"):
+    with blas_threads(net.layers[0][-1].shape[1], entries):
         while not control.stopped:
             phases[control.phase].steps.run(net, entries, control, monitored)
     best_iteration = control.finish(hint=convergence_hint)

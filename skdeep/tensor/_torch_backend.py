@@ -1,15 +1,24 @@
 """The torch backend: the deep factorization of :mod:`._model` in torch.
 
-The same observed-entry computation as the numpy backend: the design ``B`` (the
-model with ``U_0`` the identity, by the shared
-:func:`~skdeep.utils._tensor_algebra.reconstruct`) and the model at the observed
-entries ``(i, j)`` as ``U_0[i] . B[:, j]``. The gradient of the Tucker model of
-a 3-way tensor (the default) is formed by hand, as the numpy backend's, on the
-device (autograd's graph cost about as much as the products on a CPU); the
-other models go by autograd. The schedule of :mod:`._schedule` runs as one
-call of the package's training loop, :func:`skdeep.utils._training.train`,
-one full-batch epoch per iteration. torch is imported inside the functions,
-so importing this module never imports torch.
+The schedule of :mod:`._schedule` runs as one call of the package's training
+loop, :func:`skdeep.utils._training.train`, one full-batch epoch per
+iteration, on one flat parameter tensor (:class:`_Packed`), with torch's
+optimisers for the first-order phases and the package's L-BFGS
+(:func:`_lbfgs`). The model's arithmetic depends on the device:
+
+- on a GPU, torch's (:class:`_DeviceArithmetic`): the same observed-entry
+  computation as the numpy backend, the design ``B`` (the model with ``U_0``
+  the identity, by the shared :func:`~skdeep.utils._tensor_algebra.reconstruct`)
+  and the model at the observed entries ``(i, j)`` as ``U_0[i] . B[:, j]``;
+  the gradient of the Tucker model of a 3-way tensor (the default) is formed
+  by hand, the other models' by autograd;
+- on a CPU, the numpy backend's, on numpy views of the parameter tensor
+  (:class:`_HostArithmetic`): torch's dispatch of its small operations cost
+  more than the operations themselves on a completion's sizes.
+
+Either way the gradients reach the optimisers without a backward pass
+(:class:`_CachedLoss`). torch is imported inside the functions, so importing
+this module never imports torch.
 """
 
 import warnings
@@ -24,7 +33,7 @@ from ..utils._torch import import_torch, to_numpy
 from ..utils._training import TrainingStep, train
 from ._growth import growth_rounds
 from ._lbfgs import LBFGSMemory
-from ._numpy_backend import chain_gradients
+from ._numpy_backend import NumpyModel, _flat, blas_threads, chain_gradients
 from ._polish import PolishStart
 from ._schedule import monitored_after_escape, schedule
 
@@ -32,11 +41,11 @@ from ._schedule import monitored_after_escape, schedule
 class _TorchView:
     """What the training callback sees of the torch model after an update."""
 
-    def __init__(self, torch, predict, packed, device):
+    def __init__(self, torch, arithmetic, loss, packed):
         self._torch = torch
-        self._predict = predict
+        self._arithmetic = arithmetic
+        self._loss = loss
         self._packed = packed
-        self._device = device
         self._parts = {}
 
     def predict(self, entries):
@@ -44,9 +53,9 @@ class _TorchView:
         key = id(entries)
         if key not in self._parts:
             # the entries keep the id valid
-            self._parts[key] = (entries, _Part(self._torch, entries, self._device))
+            self._parts[key] = (entries, self._arithmetic.part(entries))
         with self._torch.no_grad():
-            return to_numpy(self._predict(self._parts[key][1])).astype("float64")
+            return self._arithmetic.predict(self._parts[key][1], self._loss.forward())
 
     def snapshot(self):
         """Copies of the layers and the core as numpy arrays."""
@@ -92,8 +101,7 @@ def _lbfgs(torch, params, loss):
         @torch.no_grad()
         def step(self, closure):
             flat = self.flat
-            with torch.enable_grad():
-                closure()
+            closure()  # the loss the loop records, kept by the cached loss
             start = vector(flat.detach().clone())
             value, grad = value_and_grad()
 
@@ -192,9 +200,8 @@ class _CachedLoss:
     every call, where its line search of the previous call already did, and the
     validation loss after the step is taken at that point too. The forward
     pass, the value and the gradients of the last point evaluated are kept:
-    a call at that point returns the value through a node whose backward
-    gives the kept gradients (one evaluation per epoch instead of two), and
-    :meth:`forward` gives the kept forward. Elsewhere (after a first-order
+    a call at that point returns them (one evaluation per epoch instead of
+    two), and :meth:`forward` gives the kept forward. Elsewhere (after a first-order
     step) :meth:`forward` computes the forward of the new point, which the
     next call, at that point, differentiates: one forward pass per epoch, as
     the numpy backend's.
@@ -202,7 +209,10 @@ class _CachedLoss:
     The gradients are those of ``loss_of(forward)`` by
     :func:`torch.autograd.grad` (the forward then keeps its graph), or, with
     ``gradient``, ``gradient(forward) -> (value, grads)`` computed without
-    autograd (the forward is then computed without a graph).
+    autograd (the forward is then computed without a graph). A call,
+    ``loss(batch) -> (value, grads)``, is the ``gradient`` of the training
+    steps (:class:`~skdeep.utils._training.TrainingStep`): the loop writes
+    the gradients to the parameters without a backward pass.
     """
 
     def __init__(self, torch, params, forward, loss_of, gradient=None):
@@ -213,7 +223,6 @@ class _CachedLoss:
         self.gradient = gradient
         self.point = None
         self.pending = None  # (versions, forward, with its graph for autograd)
-        self.replay = _replay(torch)
 
     def moved(self, *args):
         """Forget the point: an optimiser has stepped (a hook of its ``step``).
@@ -253,8 +262,7 @@ class _CachedLoss:
         return _detached(forward)
 
     def __call__(self, batch):
-        self.evaluate()
-        return self.replay(self.value, self.grads, *self.params)
+        return self.evaluate()
 
     def evaluate(self):
         """``(value, grads)`` at the current parameters, kept for the point."""
@@ -283,22 +291,6 @@ class _CachedLoss:
 def _detached(forward):
     return tuple(part.detach() if hasattr(part, "detach") else part
                  for part in forward)
-
-
-def _replay(torch):
-    """``f(value, grads, *params) = value``, whose backward gives ``grads``."""
-
-    class Replay(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, value, grads, *params):
-            ctx.grads = grads
-            return value.clone()
-
-        @staticmethod
-        def backward(ctx, grad):
-            return (None, None, *(grad * g for g in ctx.grads))
-
-    return Replay.apply
 
 
 def _tucker3_design(core, factors):
@@ -416,19 +408,29 @@ class _Packed:
             self.module.flat.copy_(torch.as_tensor(flat, dtype=self.module.flat.dtype,
                                                    device=self.module.flat.device))
 
-    def unpack(self):
-        """``(layers, core)``: views of the flat parameter."""
-        # one split (its backward is one concatenation, not a zero-filled
-        # copy of the whole vector per slice)
-        views = [
-            part.view(shape) for part, shape in
-            zip(self.module.flat.split(self.sizes), self.shapes)
-        ]
+    def numpy_views(self):
+        """``(layers, core)``: numpy views of the flat parameter (on a CPU)."""
+        flat = self.module.flat.detach().numpy()
+        return self._split([
+            part.reshape(shape) for part, shape in
+            zip(np.split(flat, np.cumsum(self.sizes)[:-1]), self.shapes)
+        ])
+
+    def _split(self, views):
         layers, start = [], 0
         for count in self.mode_sizes:
             layers.append(views[start:start + count])
             start += count
         return layers, views[-1] if self.has_core else None
+
+    def unpack(self):
+        """``(layers, core)``: views of the flat parameter."""
+        # one split (its backward is one concatenation, not a zero-filled
+        # copy of the whole vector per slice)
+        return self._split([
+            part.view(shape) for part, shape in
+            zip(self.module.flat.split(self.sizes), self.shapes)
+        ])
 
 
 def _until_either(first, second):
@@ -467,7 +469,7 @@ def _phases(torch, plan, params, loss, learning_rate, decay, estimator):
         kind, until = planned.steps, planned.until
         if kind == "lbfgs":  # a fresh memory for every phase, as in numpy
             optimizer = _lbfgs(torch, params, loss)
-            steps[kind] = TrainingStep(optimizer, loss)
+            steps[kind] = TrainingStep(optimizer, None, gradient=loss)
             until = _until_either(
                 lambda epoch, loss, optimizer=optimizer: optimizer.stalled,
                 planned.until)
@@ -480,13 +482,101 @@ def _phases(torch, plan, params, loss, learning_rate, decay, estimator):
                 optimizer = _adam(torch, params, learning_rate)
             optimizer.register_step_post_hook(loss.moved)
             steps[kind] = TrainingStep(
-                optimizer, loss,
+                optimizer, None, gradient=loss,
                 scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(
                     o, lambda epoch: 1.0 / (1.0 + decay * epoch)
                 ),
             )
         phases.append(replace(planned, steps=[steps[kind]], until=until))
     return phases
+
+
+# On a CPU the model's arithmetic is the numpy backend's, on numpy views of
+# the parameter tensor (the tests switch it off to check the device code).
+HOST_ARITHMETIC_ON_CPU = True
+
+
+class _HostArithmetic:
+    """The model's arithmetic on a CPU: the numpy backend's :class:`NumpyModel`
+    on numpy views of the flat parameter.
+
+    torch's dispatch of the some 40 small operations of an evaluation costs
+    more than the operations on a completion's sizes (about twice numpy's
+    time at 30^3); the loop, the optimisers and the parameter stay torch's.
+    The entries are used as they are.
+    """
+
+    def __init__(self, torch, packed, model, tt_ranks):
+        self.torch = torch
+        layers, core = packed.numpy_views()
+        self.net = NumpyModel(model, layers, core, tt_ranks, copy=False)
+        self.forward = self.net.forward
+
+    def part(self, entries):
+        return entries
+
+    def gradient(self, entries):
+        torch = self.torch
+
+        def gradient(forward):
+            value, grads = self.net.loss_and_gradients(entries, forward=forward)
+            return (torch.tensor(value, dtype=torch.float64),
+                    (torch.from_numpy(_flat(grads)),))
+
+        return gradient
+
+    def mean_squared_error(self, entries, forward):
+        return self.net.loss(entries, forward)
+
+    def predict(self, entries, forward):
+        return self.net.predict(entries, forward)
+
+
+class _DeviceArithmetic:
+    """The model's arithmetic in torch, on the parameter's device.
+
+    The design ``B`` by the shared
+    :func:`~skdeep.utils._tensor_algebra.reconstruct` (by
+    :func:`_tucker3_design` for the Tucker model of a 3-way tensor, whose
+    gradient is then formed by hand) and the model at the entries by the
+    sampled product; the other models' gradients go by autograd. The
+    entries are moved to the device as :class:`_Part`.
+    """
+
+    def __init__(self, torch, packed, model, tt_ranks, device):
+        self.torch, self.packed, self.device = torch, packed, device
+        self.model, self.tt_ranks = model, tt_ranks
+        self.by_hand = model == "tucker" and len(packed.mode_sizes) == 3
+        self.width = packed.shapes[packed.mode_sizes[0] - 1][1]
+        self.eye = torch.eye(self.width, dtype=torch.float64, device=device)
+        self.sampled_product = _sampled_product(torch)
+
+    def forward(self):
+        torch = self.torch
+        layers, core = self.packed.unpack()
+        factors = [reduce(torch.matmul, mode) for mode in layers]
+        if self.by_hand:
+            design = _tucker3_design(core, factors)
+            return factors[0], design, (layers, core, factors)
+        design = reconstruct(
+            self.model, [self.eye, *factors[1:]], core, self.tt_ranks
+        ).reshape(self.width, -1)
+        return factors[0], design
+
+    def part(self, entries):
+        return _Part(self.torch, entries, self.device)
+
+    def gradient(self, part):
+        """The gradient by hand, or None (autograd)."""
+        return _tucker3_loss_gradient(self.torch, part) if self.by_hand else None
+
+    def mean_squared_error(self, part, forward):
+        diff = self.sampled_product(*forward[:2], part) - part.values
+        return self.torch.sum(diff**2) / part.size
+
+    def predict(self, part, forward):
+        values = self.sampled_product(*forward[:2], part)
+        return to_numpy(values).astype("float64")
 
 
 def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
@@ -500,39 +590,19 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     arguments are those of :func:`~._numpy_backend.train_numpy` (the options
     of the optimiser are the estimator's ``optimizer_params``). An epoch of
     the L-BFGS phase is one iteration of the numpy backend's L-BFGS on the
-    flat parameter tensor (:func:`_lbfgs`). Returns ``(result, layers,
+    flat parameter tensor (:func:`_lbfgs`). On a CPU the model's arithmetic
+    is the numpy backend's (:class:`_HostArithmetic`); elsewhere it is
+    torch's (:class:`_DeviceArithmetic`). Returns ``(result, layers,
     core)``: the :class:`~skdeep.utils._training.TrainingResult` and the
     trained (or, with early stopping, best) parameters as numpy arrays.
     """
     torch = import_torch()
     packed = _Packed(torch, layers, core, device)
-    width = layers[0][-1].shape[1]
-    eye = torch.eye(width, dtype=torch.float64, device=device)
-
-    sampled_product = _sampled_product(torch)
-
-    # the Tucker-3 model (the default) has its gradient by hand
-    by_hand = model == "tucker" and len(layers) == 3
-
-    def forward():
-        layers, core = packed.unpack()
-        factors = [reduce(torch.matmul, mode) for mode in layers]
-        if by_hand:
-            design = _tucker3_design(core, factors)
-            return factors[0], design, (layers, core, factors)
-        design = reconstruct(
-            model, [eye, *factors[1:]], core, tt_ranks
-        ).reshape(width, -1)
-        return factors[0], design
-
-    def on_device(part):
-        return _Part(torch, part, device)
-
-    def mean_squared_error(part, forward):
-        diff = sampled_product(*forward[:2], part) - part.values
-        return torch.sum(diff**2) / part.size
-
-    train_part = on_device(entries)
+    if torch.device(device).type == "cpu" and HOST_ARITHMETIC_ON_CPU:
+        arithmetic = _HostArithmetic(torch, packed, model, tt_ranks)
+    else:
+        arithmetic = _DeviceArithmetic(torch, packed, model, tt_ranks, device)
+    train_part = arithmetic.part(entries)
     plan = schedule(optimizer, entries.mean_square(), model, tol=loop.get("tol"),
                     n_iter_no_change=loop.get("n_iter_no_change"),
                     held_out_mean_square=(None if validation is None
@@ -541,40 +611,39 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
                     growth_rounds=growth_rounds(core) if polish else 0)
     params = list(packed.module.parameters())
     loss = _CachedLoss(
-        torch, params, forward,
-        lambda forward: mean_squared_error(train_part, forward),
-        gradient=_tucker3_loss_gradient(torch, train_part) if by_hand else None,
+        torch, params, arithmetic.forward,
+        lambda forward: arithmetic.mean_squared_error(train_part, forward),
+        gradient=arithmetic.gradient(train_part),
     )
     phases = _phases(torch, plan, params, loss, learning_rate, decay,
                      estimator)
 
-    def predict(part):
-        return sampled_product(*loss.forward()[:2], part)
-
     validation_loss = None
     if validation is not None:
-        validation_part = on_device(validation)
+        validation_part = arithmetic.part(validation)
+
         def validation_loss():
-            return monitored_after_escape(
-                plan, lambda: mean_squared_error(validation_part, loss.forward())
-            )
-    view = _TorchView(torch, predict, packed, device)
+            return monitored_after_escape(plan, lambda: arithmetic.mean_squared_error(
+                validation_part, loss.forward()))
+
+    view = _TorchView(torch, arithmetic, loss, packed)
     for planned in plan:
         if isinstance(planned.on_start, PolishStart):
             planned.on_start.bind(view.snapshot, packed.load, entries)
-    result = train(
-        phases,
-        # the observed values are one sample: a leading axis of size one
-        (train_part.values[None],),
-        estimator=estimator,
-        modules=[packed.module],
-        device=device,
-        validation_loss=validation_loss,
-        callback=None if callback is None else (
-            lambda epoch, res: callback(epoch, float(res.loss_curve[-1]), view)
-        ),
-        convergence_hint=convergence_hint,
-        **loop,
-    )
+    with blas_threads(layers[0][-1].shape[1], entries):
+        result = train(
+            phases,
+            # the observed values are one sample: a leading axis of size one
+            (torch.as_tensor(entries.values)[None],),
+            estimator=estimator,
+            modules=[packed.module],
+            device=device,
+            validation_loss=validation_loss,
+            callback=None if callback is None else (
+                lambda epoch, res: callback(epoch, float(res.loss_curve[-1]), view)
+            ),
+            convergence_hint=convergence_hint,
+            **loop,
+        )
     trained_layers, trained_core = view.snapshot()
     return result, trained_layers, trained_core

@@ -56,11 +56,11 @@ class TrainingStep:
     ----------
     optimizer : torch.optim.Optimizer
         The optimiser of the parameters this step updates.
-    loss : callable
+    loss : callable or None
         ``loss(batch) -> loss`` or ``-> (loss, terms)``, where ``batch`` is the
         tuple of data tensors of the batch (on the training device), ``loss`` a
         scalar tensor to minimise and ``terms`` a dict of named scalar parts
-        recorded in the per-term curves.
+        recorded in the per-term curves. Unused with ``gradient``.
     name : str, default="loss"
         Name of the step in the per-term curves.
     every : int, default=1
@@ -76,6 +76,12 @@ class TrainingStep:
         For optimisers with absolute tolerances, e.g.
         :class:`torch.optim.LBFGS`, which skips the curvature pairs of tiny
         ``y.s`` that a mean over many entries makes.
+    gradient : callable or None, default=None
+        Instead of ``loss``: ``gradient(batch) -> (loss, grads)``, a loss with
+        its gradients computed by hand, one tensor per parameter of the
+        optimiser (in the order of its groups), written to their ``.grad``
+        without autograd's backward pass (on small problems its graph costs
+        as much as the arithmetic).
     """
 
     optimizer: object
@@ -84,6 +90,7 @@ class TrainingStep:
     every: int = 1
     scheduler: object = None
     scale: float = 1.0
+    gradient: object = None
 
 
 def _as_float(value):
@@ -202,6 +209,21 @@ def _optimizer_step(step, batch):
     ``step(closure)`` is one evaluation, then the update).
     """
     first = []
+
+    if step.gradient is not None:
+        params = [p for group in step.optimizer.param_groups for p in group["params"]]
+
+        def closure():
+            loss, grads = step.gradient(batch)
+            if not first:
+                first.append((loss.detach(), {}))
+            for param, grad in zip(params, grads, strict=True):
+                # a copy: an optimiser may change its gradient in place
+                param.grad = grad * step.scale
+            return loss * step.scale
+
+        step.optimizer.step(closure)
+        return first[0]
 
     def closure():
         step.optimizer.zero_grad(set_to_none=True)

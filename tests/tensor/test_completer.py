@@ -424,8 +424,13 @@ def test_transform_shape_mismatch():
         completer.score(np.full((2, 5, 4), np.nan))
 
 
-def test_torch_backend_matches_numpy():
+@pytest.mark.parametrize("arithmetic", ["host", "device"])
+def test_torch_backend_matches_numpy(arithmetic, monkeypatch):
+    # on a CPU the torch backend computes with the numpy backend's model on
+    # views of its parameter ("host"); "device" is the torch code of a GPU
     pytest.importorskip("torch")
+    monkeypatch.setattr("skdeep.tensor._torch_backend.HOST_ARITHMETIC_ON_CPU",
+                        arithmetic == "host")
     for model in ("tucker", "cp", "tt"):
         X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, model=model,
                                     observed_fraction=0.4, random_state=0)
@@ -829,11 +834,14 @@ def test_an_exact_low_rank_fit_skips_the_rank_growth(ranks, capsys):
     assert missing_entry_error(X_true, completer.transform(X), X) < 1e-2
 
 
+@pytest.mark.parametrize("arithmetic", ["host", "device"])
 @pytest.mark.parametrize("model", ["tucker", "cp"])
-def test_backends_take_the_same_lbfgs_steps(model):
+def test_backends_take_the_same_lbfgs_steps(model, arithmetic, monkeypatch):
     # both backends run the package's L-BFGS (skdeep/tensor/_lbfgs.py): the
     # same iterates up to rounding, through the escape and L-BFGS phases
     pytest.importorskip("torch")
+    monkeypatch.setattr("skdeep.tensor._torch_backend.HOST_ARITHMETIC_ON_CPU",
+                        arithmetic == "host")
     X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, model=model,
                                 observed_fraction=0.4, random_state=0)
     kwargs = dict(model=model, init_scale=0.3, max_iter=120, tol=0,

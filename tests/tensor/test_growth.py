@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from skdeep.tensor._growth import (
+    GROWTH_PATIENCE,
     GrowthStart,
     entry_indices,
     grow_tucker,
@@ -94,9 +95,9 @@ class _Control:
         self.ended += 1
 
 
-def _net_and_entries(seed=0):
+def _net_and_entries(seed=0, width=4):
     rng = np.random.RandomState(seed)
-    shape, widths = (8, 7, 6), (4, 4, 4)
+    shape, widths = (8, 7, 6), (width,) * 3
     layers = [[0.1 * rng.standard_normal((n, w))] for n, w in zip(shape, widths)]
     core = np.zeros(widths)
     core[:2, :2, :2] = rng.standard_normal((2, 2, 2))
@@ -130,26 +131,31 @@ def _rounds(net, entries, n_rounds):
     return rounds
 
 
-def test_growth_rounds_end_after_two_rounds_that_do_not_improve():
-    net, entries = _net_and_entries()
+def test_growth_rounds_end_after_patience_rounds_that_do_not_improve():
+    # room for every try: the core grows by one rank per round
+    net, entries = _net_and_entries(width=GROWTH_PATIENCE + 2)
     control = _Control(net)
     control.best.update(3, 0.5)
-    first, second, third, fourth = _rounds(net, entries, 4)
-    first(control)
-    assert control.ended == 0 and first.ranks == (3, 3, 3)
-    first_model = net.loss(entries)
-    control.n_iter = 20
-    # the best point (epoch 3) is older than the first round: a second try,
-    # from the model the first round started from, with one more term
-    second(control)
-    assert control.ended == 0 and second.ranks == (4, 4, 4)
-    assert second.first_epoch == 21
-    assert net.loss(entries) < first_model
-    np.testing.assert_array_equal(second.grown[1][:3, :3, :3] != 0,
-                                  first.grown[1] != 0)
-    third(control)  # two rounds in a row did not improve: the growth ends
-    assert control.ended == 1 and third.first_epoch is None
-    fourth(control)  # and a round after a skipped one is skipped
+    rounds = _rounds(net, entries, GROWTH_PATIENCE + 2)
+    rounds[0](control)
+    assert control.ended == 0 and rounds[0].ranks == (3, 3, 3)
+    model_loss = net.loss(entries)
+    # the best point (epoch 3) is older than every round: each next try goes
+    # on from the model the round before started from, with one more term
+    for k in range(1, GROWTH_PATIENCE):
+        control.n_iter = 20 * k
+        rounds[k](control)
+        assert control.ended == 0 and rounds[k].ranks == (3 + k,) * 3
+        assert rounds[k].first_epoch == 20 * k + 1
+        assert net.loss(entries) < model_loss
+        model_loss = net.loss(entries)
+        np.testing.assert_array_equal(
+            rounds[k].grown[1][:2 + k, :2 + k, :2 + k] != 0,
+            rounds[k - 1].grown[1] != 0)
+    # GROWTH_PATIENCE rounds in a row did not improve: the growth ends
+    rounds[GROWTH_PATIENCE](control)
+    assert control.ended == 1 and rounds[GROWTH_PATIENCE].first_epoch is None
+    rounds[GROWTH_PATIENCE + 1](control)  # and a round after a skipped one too
     assert control.ended == 2
 
 

@@ -410,6 +410,34 @@ def test_step_scale_changes_what_the_optimiser_sees_not_the_curve():
     assert float(model.w.detach()) == pytest.approx(1.0)
 
 
+def test_a_step_with_gradients_by_hand_takes_the_autograd_steps():
+    # the regression's gradient written by hand: the same iterates as
+    # autograd's, without a backward pass; the scale is applied to it
+    X, y, coef = _regression()
+    fits = {}
+    for by_hand in (False, True):
+        model = torch.nn.Linear(3, 1, bias=False).double()
+        with torch.no_grad():
+            model.weight.zero_()
+        step = _linear_step(model)
+        step.scale = 2.0
+        if by_hand:
+            def gradient(batch, model=model):
+                X, y = batch
+                residual = model(X).ravel() - y
+                grad = 2.0 * residual @ X / len(y)
+                return torch.mean(residual**2).detach(), (grad[None],)
+
+            step = TrainingStep(step.optimizer, None, gradient=gradient, scale=2.0)
+        with pytest.warns(ConvergenceWarning):
+            result = train([step], (X, y), estimator=_Named(), modules=[model],
+                           max_iter=20, n_iter_no_change=None)
+        fits[by_hand] = (result.loss_curve, model.weight.detach().clone())
+    np.testing.assert_allclose(fits[True][0], fits[False][0], rtol=1e-12)
+    torch.testing.assert_close(fits[True][1], fits[False][1], rtol=1e-12, atol=0)
+    assert fits[True][0][-1] < 0.01 * fits[True][0][0]
+
+
 def test_bad_schedules_are_rejected():
     from skdeep.utils._training import Phase
 
