@@ -87,12 +87,12 @@ def torch_against_numpy(cases=((30, 0.1), (60, 0.05))):
     for backend in ("numpy", "torch"):
         TensorCompleter(backend=backend, device="cpu", max_iter=20,
                         random_state=0).fit(warm)
-    print("torch (CPU) against numpy, defaults with tol=1e-3: CPU s (best of 2)")
+    print("torch (CPU) against numpy, defaults with tol=1e-3: CPU s (best of 5)")
     for size, fraction in cases:
         X, X_true = make_low_rank_tensor((size,) * 3, ranks=3,
                                          observed_fraction=fraction, random_state=0)
         times = {}
-        for backend in ("numpy", "torch") * 2:
+        for backend in ("numpy", "torch") * 5:
             completer = TensorCompleter(backend=backend, device="cpu", tol=1e-3,
                                         random_state=0)
             filled, seconds = cpu(completer.fit_transform, X)

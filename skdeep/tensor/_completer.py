@@ -177,9 +177,10 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         ``"numpy"`` uses vectorised numpy with hand-derived gradients;
         ``"torch"`` (install ``skdeep-research[torch]``) trains through torch's
         loop and optimisers on ``device``, with the model computed in torch on
-        a GPU and by the numpy backend's code on views of its tensors on a
-        CPU. Both start from the same initialisation, run the same schedule
-        and the same L-BFGS, and agree up to floating-point rounding.
+        a GPU and on large problems, and by the numpy backend's code on views
+        of its tensors on a CPU for small ones (faster there). Both start
+        from the same initialisation, run the same schedule and the same
+        L-BFGS, and agree up to floating-point rounding.
     device : str, default="auto"
         Torch device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
         ``"cuda:<index>"``. Ignored by the numpy backend.

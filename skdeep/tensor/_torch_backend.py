@@ -6,15 +6,17 @@ iteration, on one flat parameter tensor (:class:`_Packed`), with torch's
 optimisers for the first-order phases and the package's L-BFGS
 (:func:`_lbfgs`). The model's arithmetic depends on the device:
 
-- on a GPU, torch's (:class:`_DeviceArithmetic`): the same observed-entry
+- on a GPU, and on a CPU for large problems, torch's
+  (:class:`_DeviceArithmetic`): the same observed-entry
   computation as the numpy backend, the design ``B`` (the model with ``U_0``
   the identity, by the shared :func:`~skdeep.utils._tensor_algebra.reconstruct`)
   and the model at the observed entries ``(i, j)`` as ``U_0[i] . B[:, j]``;
   the gradient of the Tucker model of a 3-way tensor (the default) is formed
   by hand, the other models' by autograd;
-- on a CPU, the numpy backend's, on numpy views of the parameter tensor
-  (:class:`_HostArithmetic`): torch's dispatch of its small operations cost
-  more than the operations themselves on a completion's sizes.
+- on a CPU for small problems (``HOST_ARITHMETIC_MAX_WORK``), the numpy
+  backend's, on numpy views of the parameter tensor
+  (:class:`_HostArithmetic`): torch's dispatch of its small operations
+  costs more than the operations themselves there.
 
 Either way the gradients reach the optimisers without a backward pass
 (:class:`_CachedLoss`). torch is imported inside the functions, so importing
@@ -491,9 +493,14 @@ def _phases(torch, plan, params, loss, learning_rate, decay, estimator):
     return phases
 
 
-# On a CPU the model's arithmetic is the numpy backend's, on numpy views of
-# the parameter tensor (the tests switch it off to check the device code).
-HOST_ARITHMETIC_ON_CPU = True
+# On a CPU, below this many entries of the design (the forward pass's work),
+# the model's arithmetic is the numpy backend's on numpy views of the
+# parameter tensor; above, torch's sampled products are the faster. Default
+# Tucker fits, torch / numpy CPU time (one thread): 30^3 at 10 % (design
+# 2700 entries) 1.66 with torch's arithmetic, 1.29 with numpy's; 60^3 at
+# 5 % (10800) 1.18 and 1.14; 100^3 at 5 % (30000) 0.71 and 0.94. The tests
+# move it to check both.
+HOST_ARITHMETIC_MAX_WORK = 2**14
 
 
 class _HostArithmetic:
@@ -590,15 +597,18 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     arguments are those of :func:`~._numpy_backend.train_numpy` (the options
     of the optimiser are the estimator's ``optimizer_params``). An epoch of
     the L-BFGS phase is one iteration of the numpy backend's L-BFGS on the
-    flat parameter tensor (:func:`_lbfgs`). On a CPU the model's arithmetic
-    is the numpy backend's (:class:`_HostArithmetic`); elsewhere it is
-    torch's (:class:`_DeviceArithmetic`). Returns ``(result, layers,
+    flat parameter tensor (:func:`_lbfgs`). On a CPU and a small problem
+    (``HOST_ARITHMETIC_MAX_WORK``) the model's arithmetic is the numpy
+    backend's (:class:`_HostArithmetic`); elsewhere it is torch's
+    (:class:`_DeviceArithmetic`). Returns ``(result, layers,
     core)``: the :class:`~skdeep.utils._training.TrainingResult` and the
     trained (or, with early stopping, best) parameters as numpy arrays.
     """
     torch = import_torch()
     packed = _Packed(torch, layers, core, device)
-    if torch.device(device).type == "cpu" and HOST_ARITHMETIC_ON_CPU:
+    width = layers[0][-1].shape[1]
+    work = width * entries.unfolded_shape[1]
+    if torch.device(device).type == "cpu" and work < HOST_ARITHMETIC_MAX_WORK:
         arithmetic = _HostArithmetic(torch, packed, model, tt_ranks)
     else:
         arithmetic = _DeviceArithmetic(torch, packed, model, tt_ranks, device)
@@ -630,7 +640,7 @@ def train_torch(layers, core, model, tt_ranks, entries, optimizer, *, device,
     for planned in plan:
         if isinstance(planned.on_start, PolishStart):
             planned.on_start.bind(view.snapshot, packed.load, entries)
-    with blas_threads(layers[0][-1].shape[1], entries):
+    with blas_threads(width, entries):
         result = train(
             phases,
             # the observed values are one sample: a leading axis of size one

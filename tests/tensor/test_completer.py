@@ -426,11 +426,12 @@ def test_transform_shape_mismatch():
 
 @pytest.mark.parametrize("arithmetic", ["host", "device"])
 def test_torch_backend_matches_numpy(arithmetic, monkeypatch):
-    # on a CPU the torch backend computes with the numpy backend's model on
-    # views of its parameter ("host"); "device" is the torch code of a GPU
+    # on a CPU and small problems the torch backend computes with the numpy
+    # backend's model on views of its parameter ("host"); "device" is the
+    # torch code of a GPU and of large problems
     pytest.importorskip("torch")
-    monkeypatch.setattr("skdeep.tensor._torch_backend.HOST_ARITHMETIC_ON_CPU",
-                        arithmetic == "host")
+    monkeypatch.setattr("skdeep.tensor._torch_backend.HOST_ARITHMETIC_MAX_WORK",
+                        np.inf if arithmetic == "host" else 0)
     for model in ("tucker", "cp", "tt"):
         X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, model=model,
                                     observed_fraction=0.4, random_state=0)
@@ -840,8 +841,8 @@ def test_backends_take_the_same_lbfgs_steps(model, arithmetic, monkeypatch):
     # both backends run the package's L-BFGS (skdeep/tensor/_lbfgs.py): the
     # same iterates up to rounding, through the escape and L-BFGS phases
     pytest.importorskip("torch")
-    monkeypatch.setattr("skdeep.tensor._torch_backend.HOST_ARITHMETIC_ON_CPU",
-                        arithmetic == "host")
+    monkeypatch.setattr("skdeep.tensor._torch_backend.HOST_ARITHMETIC_MAX_WORK",
+                        np.inf if arithmetic == "host" else 0)
     X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, model=model,
                                 observed_fraction=0.4, random_state=0)
     kwargs = dict(model=model, init_scale=0.3, max_iter=120, tol=0,

@@ -3,6 +3,7 @@ by hand and the cached loss."""
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skdeep.tensor._model import ObservedEntries
 
@@ -138,3 +139,27 @@ def test_cached_loss_follows_a_fused_adam_that_keeps_the_version_counter():
                           hook=False)
     assert not torch.equal(plain, torch.tensor([1.0, -2.0], dtype=torch.float64))
     assert torch.allclose(fused, plain, rtol=1e-12, atol=1e-14)
+
+
+def test_the_cpu_arithmetic_is_numpys_for_small_problems_only(monkeypatch):
+    from skdeep.datasets import make_low_rank_tensor
+    from skdeep.tensor import TensorCompleter, _torch_backend
+
+    built = []
+    for kind in ("_HostArithmetic", "_DeviceArithmetic"):
+        cls = getattr(_torch_backend, kind)
+        monkeypatch.setattr(_torch_backend, kind, type(kind, (cls,), {
+            "__init__": lambda self, *args, cls=cls, kind=kind: (
+                built.append(kind), cls.__init__(self, *args))[1],
+        }))
+    X, _ = make_low_rank_tensor((8, 7, 6), ranks=2, observed_fraction=0.5,
+                                random_state=0)
+    completer = TensorCompleter(backend="torch", device="cpu", ranks=(2, 2, 2),
+                                max_iter=5, tol=0, early_stopping=False)
+    work = 2 * 7 * 6  # the design's entries: width times the other sizes
+    for max_work, expected in ((work + 1, "_HostArithmetic"),
+                               (work, "_DeviceArithmetic")):
+        monkeypatch.setattr(_torch_backend, "HOST_ARITHMETIC_MAX_WORK", max_work)
+        with pytest.warns(ConvergenceWarning):  # max_iter ends the fit
+            completer.fit(X)
+        assert built.pop() == expected and not built
