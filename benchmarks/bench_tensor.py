@@ -56,8 +56,8 @@ before the fit; the first row includes loading numba's cached kernels)::
 
     torch backend (CPU, 1 thread) against numpy, defaults with tol=0.001
     tensor  obs.  backend  n_iter wall (s)  CPU (s)  peak MiB rel. error
-    100^3     5%  numpy       430      6.1      6.1        35   2.37e-08
-    100^3     5%  torch       430      5.2      5.2        70   2.67e-08
+    100^3     5%  numpy       430      4.6      4.6        35   2.37e-08
+    100^3     5%  torch       430      4.2      4.2        59   1.93e-08
 
 The goal at 200^3, 1 % observed (error <= 1e-2 in <= 2 minutes and <= 400 MB):
 met (63 s of CPU and wall, 3.2e-8, 159 MiB).

@@ -7,7 +7,7 @@
    iterations, ``tol=1e-10``), and the ratio of the total CPU times.
 2. The torch backend on the CPU against the numpy backend, the same defaults
    (``tol=1e-3``), on a 30^3 (10 %) and a 60^3 (5 %) tensor of Tucker rank 3:
-   CPU seconds of each (the better of two runs, after a warm-up that imports
+   CPU seconds of each (the best of five runs, after a warm-up that imports
    torch) and their ratio.
 
 CPU time (``time.process_time``, one BLAS thread) rather than wall time: the
@@ -23,20 +23,14 @@ each; errors 8e-9 to 2.4e-5), tensorly 1.5-1.9 s (errors 1e-9 to 3e-4,
 With scipy's L-BFGS-B: 4.1-4.3 s against 1.7-1.8 s, 2.38-2.46; with the
 earlier growth by Adam: 5.6 s against 2.2 s, 2.6; before the polish:
 skdeep 28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to
-2e-4, 1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time,
-both on the package's L-BFGS: 1.63-1.70 at 30^3 (10 %) and 1.09-1.22 at
-60^3 (5 %) over two runs on an idle machine (1.86-2.20 and 1.21-1.46
-beside other jobs), 292-299 iterations each, errors 4e-7 to 1e-6 and 5e-8
-to 6e-8; the CPU time of either backend varies by 20-30 % from run to run
-on this shared machine (in one process, best of five fits: 1.44 at 30^3,
-with Adam steps of 1.82 against 1.06 ms and L-BFGS iterations of 2.57
-against 1.93 ms). With the numpy backend on scipy's L-BFGS-B and the torch
-backend on :class:`torch.optim.LBFGS`: 1.02-1.09 and 1.07-1.12, the numpy
-side then twice as slow at 30^3; with the torch backend on
-:class:`torch.optim.LBFGS` against the numpy backend on the package's
-L-BFGS: 2.03 and 1.28. The torch backend's small operations dominate at
-30^3 (2700 observed entries): its Adam steps cost 1.5 times numpy's and
-its L-BFGS iterations twice; at 100^3 (5 %) it takes 0.85 times the numpy
+2e-4, 1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time
+(best of 5, both on the package's L-BFGS; the torch backend with numpy's
+arithmetic on views of its tensors for these small problems and the
+gradients handed to its optimisers without a backward pass): 1.27-1.50 at
+30^3 (10 %) and 1.11-1.17 at 60^3 (5 %) over four runs, 292-299
+iterations each, errors 4e-7 and 6e-8. Before (torch's own arithmetic
+and autograd's replay of the gradients): 1.63-2.20 and 1.09-1.46. At
+100^3 (5 %), where torch's arithmetic is used, 0.92 times the numpy
 backend's time (``bench_tensor.py --scaling``).
 """
 

@@ -493,14 +493,15 @@ def _phases(torch, plan, params, loss, learning_rate, decay, estimator):
     return phases
 
 
-# On a CPU, below this many entries of the design (the forward pass's work),
-# the model's arithmetic is the numpy backend's on numpy views of the
-# parameter tensor; above, torch's sampled products are the faster. Default
-# Tucker fits, torch / numpy CPU time (one thread): 30^3 at 10 % (design
-# 2700 entries) 1.66 with torch's arithmetic, 1.29 with numpy's; 60^3 at
-# 5 % (10800) 1.18 and 1.14; 100^3 at 5 % (30000) 0.71 and 0.94. The tests
-# move it to check both.
-HOST_ARITHMETIC_MAX_WORK = 2**14
+# On a CPU, below this many entries of the design (the forward pass's work,
+# width times the product of the other sizes), the model's arithmetic is the
+# numpy backend's on numpy views of the parameter tensor; above, torch's
+# sampled products are the faster. Default Tucker fits (widths 30-32),
+# torch / numpy CPU time (one thread): 30^3 at 10 % (design 27000 entries)
+# 1.66 with torch's arithmetic, 1.29 with numpy's; 60^3 at 5 % (115200)
+# 1.18 and 1.14; 100^3 at 5 % (320000) 0.71 and 0.94. The tests move it
+# to check both.
+HOST_ARITHMETIC_MAX_WORK = 2**17
 
 
 class _HostArithmetic:
