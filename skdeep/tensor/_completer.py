@@ -210,9 +210,30 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         Covariance of the fitted mode-0 rows: the Gaussian prior of the
         fold-in.
     noise_variance_ : float
-        Mean squared error of the fit on the held-out entries (on the training
-        entries without a split), on the scale of ``X / scale_``: the noise
-        variance of the fold-in.
+        The noise variance of the Gaussian fold-in, on the scale of ``X /
+        scale_``: with a validation split, the multiple (``2**(k/2)``, ``k``
+        from -12 to 10) of the fit's mean squared error on the held-out
+        entries whose fold-in of the training samples, from their training
+        entries, predicts the held-out ones best; without, the fit's mean
+        squared error on the training entries.
+    empirical_weight_ : float
+        The weight, in ``[0, 1]``, of the posterior mean under the empirical
+        prior (the training samples' rows, `prior_atoms_`) in the fold-in,
+        blended with the Gaussian posterior mean: chosen with
+        `empirical_temperature_` on the held-out units (0 without a split).
+        Large when the samples form clusters that a few observed entries
+        tell apart (the ten digits of ``load_digits``).
+    empirical_temperature_ : float or None
+        The noise variance of the empirical prior's posterior (the
+        likelihood of a sample given an atom), a multiple (``2**k``, ``k``
+        from -2 to 6) of `noise_variance_`; ``None`` when
+        `empirical_weight_` is 0.
+    prior_atoms_ : ndarray of shape (n_atoms, c_0) or None
+        The atoms of the empirical prior: the Gaussian fold-in rows of the
+        training samples (of a random subset of 2048 when there are more),
+        from all their observed entries; ``None`` when `empirical_weight_`
+        is 0. A training sample given to :meth:`transform` again (recognised
+        by its data) does not weigh its own atom, as in ``fit``.
     best_iteration_ : int
         The iteration whose parameters were kept: the best held-out error
         with early stopping, else the last iteration.
@@ -228,14 +249,17 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
     baseline_weight_ : float
         The guard's weight of `baseline_` in the completion, in ``[0, 1]``:
         the least-squares weight of ``(1 - w) model + w baseline`` on the
-        held-out units (both fitted without them) when the fit's error there
+        held-out units (both fitted without them; the model is the fold-in of
+        each sample from its training entries) when the model's error there
         is above the mean fill's, or when the blend lowers it by more than
         the noise of the split (Akaike's criterion for its one parameter)
         and than ``tol``; else 0. The completion, :meth:`transform` and
         :meth:`score` use the blend.
     validation_error_ : float or None
-        Relative error of the (blended) completion on the held-out units;
-        ``None`` without a validation split.
+        Relative error on the held-out units of the completion
+        :meth:`transform` makes (each training sample folded in from its
+        training entries, blended by the guard); ``None`` without a
+        validation split.
     baseline_error_ : float or None
         Relative error of `baseline_` on the held-out units.
     layers_ : list of list of ndarray
@@ -448,10 +472,11 @@ class TensorCompleter(_BaseCompletion, BaseTorchEstimator):
         # the rows fitted: of the samples with a training entry
         fitted = np.bincount(train.rows, minlength=X.shape[0]) > 0
         self._set_prior(train if validation is None else validation, fitted)
-        self._guard(final, train, validation, ObservedEntries(flat, values, X.shape),
-                    n_units)
+        observed = ObservedEntries(flat, values, X.shape)
+        prediction, gaussian = self._choose_fold_in(X, train, validation, observed, rng)
+        self._guard(prediction, train, validation, observed, n_units)
         self._dtype = X.dtype
-        self.sample_factor_ = self._fold_in_rows(X)
+        self.sample_factor_ = self._fold_in_rows(X, gaussian)
         return self
 
     def _split(self, X, flat, values, rng):

@@ -12,7 +12,21 @@ from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import FLOAT_DTYPES, validate_data
-from ._fold_in import fold_in_rows, gaussian_prior, noise_variance
+from ._empirical_prior import (
+    EMPIRICAL_WEIGHTS,
+    TEMPERATURE_MULTIPLIERS,
+    EmpiricalPrior,
+    choose_atoms,
+    sample_digests,
+)
+from ._fold_in import (
+    MIN_NOISE_VARIANCE,
+    NOISE_MULTIPLIERS,
+    FoldIn,
+    fold_in_rows,
+    gaussian_prior,
+    noise_variance,
+)
 from ._holdout import MeanFill, guard
 from ._model import design_matrix
 
@@ -64,18 +78,79 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
         self.prior_mean_, self.prior_covariance_ = gaussian_prior(rows[fitted])
         self.noise_variance_ = noise_variance(rows, self._design(), entries)
 
-    def _guard(self, final, train, validation, observed, n_units):
-        """Compare the fit with the mean fill on the held-out units; shrink.
+    def _choose_fold_in(self, X, train, validation, observed, rng):
+        """Choose the fold-in on the held-out units; its held-out predictions.
 
-        Both are judged on the held-out units, fitted without them: the model
-        trained on ``train`` and the mean fill (the mean of every column of
-        the mode-0 unfolding, :class:`._holdout.MeanFill`) of ``train``. The
-        completion becomes ``(1 - w) model + w mean_fill`` with the
-        least-squares weight ``w`` on the held-out entries when the model's
-        held-out error is above the mean fill's, or when the blend lowers it
-        by more than the noise of ``n_units`` held-out units and than ``tol`` (see
-        :func:`._holdout.guard`); the mean fill blended in is then that of
-        all the ``observed`` entries.
+        What is judged is what :meth:`transform` returns: every sample
+        folded in from its ``train`` entries, predicting its ``validation``
+        entries. The noise variance of the Gaussian fold-in is the multiple of
+        the fit's held-out error (:data:`._fold_in.NOISE_MULTIPLIERS`) whose
+        predictions are best; then the weight and temperature of the
+        empirical prior's posterior mean in the blend
+        (:mod:`._empirical_prior`; its atoms are the Gaussian fold-in of a
+        subset of the samples from all their ``observed`` entries, a sample
+        never weighing its own). Returns the predictions of the held-out
+        values by the chosen fold-in (``None`` without ``validation``) and the
+        Gaussian fold-in rows of every sample from all its entries.
+        """
+        self.empirical_weight_, self.empirical_temperature_ = 0.0, None
+        self.prior_atoms_ = self._atom_digests = None
+        design = self._design()
+        flat = np.full(observed.unfolded_shape, np.nan)
+        flat[observed.rows, observed.cols] = observed.values
+        if validation is None:
+            return None, fold_in_rows(flat, design, self.prior_mean_,
+                                      self.prior_covariance_, self.noise_variance_)
+        noises = np.maximum(self.noise_variance_ * NOISE_MULTIPLIERS,
+                            MIN_NOISE_VARIANCE)
+        flat_train = np.full(train.unfolded_shape, np.nan)
+        flat_train[train.rows, train.cols] = train.values
+        gaussian = FoldIn(flat_train, design, self.prior_mean_, self.prior_covariance_)
+        predictions = gaussian.predict(validation.rows, validation.cols, noises)
+        errors = np.mean((predictions - validation.values) ** 2, axis=1)
+        self.noise_variance_ = float(noises[int(np.argmin(errors))])
+        rows = fold_in_rows(flat, design, self.prior_mean_, self.prior_covariance_,
+                            self.noise_variance_)
+        prediction = predictions[int(np.argmin(errors))]
+        atoms = choose_atoms(len(flat), rng)
+        if len(atoms) < 2:
+            return prediction, rows
+        own = np.full(len(flat), -1)
+        own[atoms] = np.arange(len(atoms))
+        temperatures = self.noise_variance_ * TEMPERATURE_MULTIPLIERS
+        empirical = EmpiricalPrior(rows[atoms], design).rows_at(
+            flat_train, temperatures, exclude=own
+        )
+        best_error, best_prediction = float(np.min(errors)), prediction
+        at = design[:, validation.cols]
+        for temperature, candidate in zip(temperatures, empirical):
+            other = np.einsum("ec,ce->e", candidate[validation.rows], at)
+            for weight in EMPIRICAL_WEIGHTS[1:]:
+                blend = prediction + weight * (other - prediction)
+                error = float(np.mean((blend - validation.values) ** 2))
+                if error < best_error:
+                    best_error, best_prediction = error, blend
+                    self.empirical_weight_ = float(weight)
+                    self.empirical_temperature_ = float(temperature)
+        if self.empirical_weight_:
+            self.prior_atoms_ = rows[atoms]
+            digests = sample_digests(X[atoms])
+            order = np.argsort(digests, kind="stable")
+            self._atom_digests = (digests[order], order)
+        return best_prediction, rows
+
+    def _guard(self, prediction, train, validation, observed, n_units):
+        """Compare the fold-in with the mean fill on the held-out units; shrink.
+
+        ``prediction``: the held-out values predicted by the chosen fold-in
+        (:meth:`_choose_fold_in`), compared with the mean fill of ``train``
+        (the mean of every column of the mode-0 unfolding,
+        :class:`._holdout.MeanFill`). The completion becomes ``(1 - w) model
+        + w mean_fill`` with the least-squares weight ``w`` on the held-out
+        entries when the model's held-out error is above the mean fill's, or
+        when the blend lowers it by more than the noise of ``n_units``
+        held-out units and than ``tol`` (see :func:`._holdout.guard`); the
+        mean fill blended in is then that of all the ``observed`` entries.
         """
         self.baseline_ = (MeanFill(observed).column_means * self.scale_).reshape(
             self.tensor_shape_
@@ -86,9 +161,16 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
             return
         (self.baseline_weight_, model_error, self.baseline_error_,
          self.validation_error_) = guard(
-            final.predict(validation), MeanFill(train).predict(validation),
+            prediction, MeanFill(train).predict(validation),
             validation.values, n_units, self.tol,
         )
+        if self.verbose > 1:
+            print(
+                f"[{type(self).__name__}] fold-in noise variance "
+                f"{self.noise_variance_:.4g}, weight of the empirical prior "
+                f"{self.empirical_weight_:.3g}: held-out error {model_error:.4g}",
+                flush=True,
+            )
         if self.verbose and self.baseline_weight_ > 0:
             print(
                 f"[{type(self).__name__}] held-out error {model_error:.4g}, the "
@@ -109,15 +191,30 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
     def _design(self):
         return design_matrix(self.model, self.factors_, self.core_, self.tt_ranks_)
 
-    def _fold_in_rows(self, X):
+    def _fold_in_rows(self, X, gaussian=None):
         """Posterior-mean mode-0 rows of samples ``X`` (the other factors fixed).
 
         See :func:`._fold_in.fold_in_rows`: the prior is the fitted rows' mean
-        and covariance, the noise variance that of the fit.
+        and covariance, the noise variance chosen on the held-out units; the
+        rows are blended with the posterior mean under the empirical prior
+        (:mod:`._empirical_prior`) by ``empirical_weight_``. ``gaussian``:
+        the Gaussian rows, when already computed.
         """
         flat = X.reshape(X.shape[0], -1).astype(np.float64) / self.scale_
-        return fold_in_rows(flat, self._design(), self.prior_mean_,
-                            self.prior_covariance_, self.noise_variance_)
+        design = self._design()
+        if gaussian is None:
+            gaussian = fold_in_rows(flat, design, self.prior_mean_,
+                                    self.prior_covariance_, self.noise_variance_)
+        if not self.empirical_weight_:
+            return gaussian
+        digests, atoms = self._atom_digests
+        mine = sample_digests(X)
+        found = np.minimum(np.searchsorted(digests, mine), len(digests) - 1)
+        own = np.where(digests[found] == mine, atoms[found], -1)
+        empirical = EmpiricalPrior(self.prior_atoms_, design).rows(
+            flat, self.empirical_temperature_, exclude=own
+        )
+        return gaussian + self.empirical_weight_ * (empirical - gaussian)
 
     @property
     def reconstruction_(self):
@@ -163,11 +260,12 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
         """Fill in the missing entries of new samples (slices along axis 0).
 
         Each sample's row of the mode-0 factor is estimated from its observed
-        entries with the other factors fixed (the posterior mean under the
-        Gaussian prior of the fitted rows, with the noise variance of the fit);
-        its missing entries are read off the model. A sample with nothing
-        observed gets the typical (mean) row. Observed entries are returned
-        unchanged.
+        entries with the other factors fixed: the posterior mean under the
+        Gaussian prior of the fitted rows (``noise_variance_``), blended by
+        ``empirical_weight_`` with the posterior mean under the empirical
+        prior of the training samples' rows (``prior_atoms_``); its missing
+        entries are read off the model. A sample with nothing observed gets
+        the typical row. Observed entries are returned unchanged.
 
         Parameters
         ----------
