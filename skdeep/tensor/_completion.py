@@ -191,14 +191,17 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
     def _design(self):
         return design_matrix(self.model, self.factors_, self.core_, self.tt_ranks_)
 
-    def _fold_in_rows(self, X, gaussian=None):
+    def _fold_in_rows(self, X, gaussian=None, samples=None):
         """Posterior-mean mode-0 rows of samples ``X`` (the other factors fixed).
 
         See :func:`._fold_in.fold_in_rows`: the prior is the fitted rows' mean
         and covariance, the noise variance chosen on the held-out units; the
         rows are blended with the posterior mean under the empirical prior
         (:mod:`._empirical_prior`) by ``empirical_weight_``. ``gaussian``:
-        the Gaussian rows, when already computed.
+        the Gaussian rows, when already computed; ``samples``: the data by
+        which training samples are recognised (``X`` by default; the whole
+        samples when ``X`` hides some of their entries), so that none weighs
+        its own atom.
         """
         flat = X.reshape(X.shape[0], -1).astype(np.float64) / self.scale_
         design = self._design()
@@ -208,7 +211,7 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
         if not self.empirical_weight_:
             return gaussian
         digests, atoms = self._atom_digests
-        mine = sample_digests(X)
+        mine = sample_digests(X if samples is None else samples)
         found = np.minimum(np.searchsorted(digests, mine), len(digests) - 1)
         own = np.where(digests[found] == mine, atoms[found], -1)
         empirical = EmpiricalPrior(self.prior_atoms_, design).rows(
@@ -347,7 +350,7 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
             held = observed & (group == g)
             if not held.any():
                 continue
-            rows = self._fold_in_rows(np.where(held, np.nan, flat))
+            rows = self._fold_in_rows(np.where(held, np.nan, flat), samples=flat)
             predicted = self._blend(rows @ self._design())[held]
             # in the units of the fit, so that no magnitude overflows
             residual = predicted - flat[held].astype(np.float64) / self.scale_

@@ -162,8 +162,11 @@ def test_a_training_sample_does_not_weigh_its_own_atom():
     # a sample's own atom would pull its completion to its Gaussian fold-in
     digests, _ = completer._atom_digests
     assert np.isin(sample_digests(X), digests).all()
+    score = completer.score(X)
     completer._atom_digests = (digests + 1, completer._atom_digests[1])
     assert not np.allclose(completer.transform(X), filled)
+    # and its entries held out by ``score`` would be read off it
+    assert completer.score(X) > score
 
 
 def test_the_atoms_are_capped(monkeypatch):
