@@ -45,9 +45,9 @@ class FoldIn:
     ``Sigma = L L^T``, ``C = L^T B_o`` and ``B_o`` the columns of the
     observed entries; it keeps the fit's low-rank bias (directions the
     fitted rows do not use get no weight) and gives a sample with nothing
-    observed the typical row ``m``. The eigendecomposition of ``C C^T``
-    (one per pattern of observed entries, shared by the samples with that
-    pattern) serves every noise variance ``s^2``.
+    observed the typical row ``m``. ``C C^T`` is formed once per pattern of
+    observed entries (in each chunk of samples); its eigendecomposition
+    serves every noise variance ``s^2`` of :meth:`predict`.
 
     Parameters
     ----------
@@ -80,22 +80,27 @@ class FoldIn:
         # the (samples, c, m) product of a chunk's grams within the budget
         self.step = max(1, _CHUNK_FLOATS // max(1, self.whitened.size))
 
-    def _chunks(self, samples):
-        """``(lo, hi, spectrum)`` for chunks ``samples[lo:hi]``; ``spectrum``
-        is the eigendecomposition of every sample's ``C C^T`` (one per
-        pattern) and its ``C (x_o - m B_o)`` in the eigenvectors."""
+    def _grams(self, samples):
+        """``(lo, hi, gram, pattern)`` for chunks ``samples[lo:hi]``: the
+        ``C C^T`` of their patterns of observed entries, and each sample's."""
         for lo in range(0, len(samples), self.step):
             chunk = samples[lo : lo + self.step]
-            patterns, inverse = np.unique(
+            patterns, pattern = np.unique(
                 self.observed[chunk], axis=0, return_inverse=True
             )
             gram = (self.whitened * patterns[:, None, :]) @ self.whitened.T
+            yield lo, lo + len(chunk), gram, pattern.ravel()
+
+    def _chunks(self, samples):
+        """``(lo, hi, spectrum)`` for chunks ``samples[lo:hi]``; ``spectrum``
+        is the eigendecomposition of every sample's ``C C^T`` and its
+        ``C (x_o - m B_o)`` in the eigenvectors (for several noises)."""
+        for lo, hi, gram, pattern in self._grams(samples):
             eigenvalues, eigenvectors = np.linalg.eigh(gram)
-            inverse = inverse.ravel()
-            vectors = eigenvectors[inverse]
-            projected = np.einsum("kcd,kc->kd", vectors, self.projected[chunk])
-            eigenvalues = np.clip(eigenvalues, 0.0, None)[inverse]
-            yield lo, lo + len(chunk), (eigenvalues, vectors, projected)
+            vectors = eigenvectors[pattern]
+            projected = np.einsum("kcd,kc->kd", vectors, self.projected[samples[lo:hi]])
+            eigenvalues = np.clip(eigenvalues, 0.0, None)[pattern]
+            yield lo, hi, (eigenvalues, vectors, projected)
 
     @staticmethod
     def _whitened_rows(spectrum, noise):
@@ -105,9 +110,13 @@ class FoldIn:
 
     def rows(self, noise):
         """Posterior-mean rows ``(n_samples, c_0)`` at noise variance ``noise``."""
-        rows = np.tile(self.mean, (self.observed.shape[0], 1))
-        for lo, hi, spectrum in self._chunks(np.arange(self.observed.shape[0])):
-            rows[lo:hi] += self._whitened_rows(spectrum, noise) @ self.root.T
+        n_samples = self.observed.shape[0]
+        rows = np.tile(self.mean, (n_samples, 1))
+        ridge = noise * np.eye(self.root.shape[1])
+        for lo, hi, gram, pattern in self._grams(np.arange(n_samples)):
+            # one noise: a solve per sample is cheaper than the spectra
+            z = np.linalg.solve(gram[pattern] + ridge, self.projected[lo:hi, :, None])
+            rows[lo:hi] += z[:, :, 0] @ self.root.T
         return rows
 
     def predict(self, rows, cols, noises):
