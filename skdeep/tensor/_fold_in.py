@@ -77,18 +77,23 @@ class FoldIn:
         self.observed = ~np.isnan(flat)
         target = np.where(self.observed, flat - mean @ design, 0.0)
         self.projected = target @ self.whitened.T  # C (x_o - m B_o), (n, c)
-        # the (samples, c, m) product of a chunk's grams within the budget
-        self.step = max(1, _CHUNK_FLOATS // max(1, self.whitened.size))
+        # a chunk's (samples, c, c) systems within the budget
+        self.step = max(1, _CHUNK_FLOATS // max(1, self.root.shape[1] ** 2))
 
     def _grams(self, samples):
         """``(lo, hi, gram, pattern)`` for chunks ``samples[lo:hi]``: the
         ``C C^T`` of their patterns of observed entries, and each sample's."""
+        c = self.whitened.shape[0]
         for lo in range(0, len(samples), self.step):
             chunk = samples[lo : lo + self.step]
             patterns, pattern = np.unique(
                 self.observed[chunk], axis=0, return_inverse=True
             )
-            gram = (self.whitened * patterns[:, None, :]) @ self.whitened.T
+            gram = np.empty((len(patterns), c, c))
+            for k, observed in enumerate(patterns):
+                # the observed columns only: the cost follows the entries
+                columns = self.whitened[:, observed]
+                gram[k] = columns @ columns.T
             yield lo, lo + len(chunk), gram, pattern.ravel()
 
     def _chunks(self, samples):

@@ -34,7 +34,7 @@ def _posterior_mean(x, design, mean, covariance, noise):
     return np.linalg.solve(precision, rhs)
 
 
-@pytest.mark.parametrize("chunk_floats", [2**22, 50])
+@pytest.mark.parametrize("chunk_floats", [2**22, 20])
 def test_fold_in_is_the_posterior_mean(chunk_floats, monkeypatch):
     monkeypatch.setattr(_fold_in, "_CHUNK_FLOATS", chunk_floats)
     flat, design, mean, covariance = _problem(np.random.RandomState(0))
