@@ -56,9 +56,13 @@ def psnr(filled):
 # no longer falls, and restores the best parameters. Whole pixels are
 # missing, so whole pixels are held out (``validation_units_``): a single
 # channel held out would be guessed from the pixel's other two, an optimistic
-# error that never stops the fit. A guard compares the result with the mean
-# fill on the held-out pixels and blends the mean fill in
-# (``baseline_weight_``) when the fit is not clearly better there.
+# error that never stops the fit. Each row of the image is then completed
+# from its observed pixels with the other factors fixed (the fold-in of
+# ``transform``), under a prior learnt from the fitted rows: a Gaussian
+# blended with the rows themselves (``empirical_weight_``), chosen on the
+# held-out pixels. A guard compares the result with the mean fill there and
+# blends the mean fill in (``baseline_weight_``) when the fit is not
+# clearly better.
 start = time.perf_counter()
 completer = TensorCompleter(random_state=0)
 filled_deep = completer.fit_transform(X)
