@@ -143,9 +143,11 @@ class ObservedEntries:
         self.indptr = np.searchsorted(self.rows, np.arange(shape[0] + 1))
         self.size = int(flat_index.size)
         n_entries = self.unfolded_shape[0] * n_cols
-        dense = (n_entries <= DENSE_MAX_SIZE
-                 and self.size >= DENSE_MIN_FRACTION * n_entries)
-        self.flat_index = flat_index if dense else None
+        # the index in the unfolding: that in the tensor (C order)
+        self.flat_index = flat_index
+        self.dense = (n_entries <= DENSE_MAX_SIZE
+                      and self.size >= DENSE_MIN_FRACTION * n_entries)
+        self._dense_values = self._dense_mask = None
 
     @classmethod
     def from_mask(cls, data, mask):
@@ -162,22 +164,34 @@ class ObservedEntries:
     def squared_error_gradients(self, first, design):
         """Mean squared error of ``first @ design`` at the entries, and its gradients.
 
-        Returns ``(loss, dL/dfirst, dL/ddesign)``; through the dense unfolding
-        when enough of it is observed (see :data:`DENSE_MIN_FRACTION`), else
-        through the entries only.
+        Returns ``(loss, dL/dfirst, dL/ddesign, product)``; through the dense
+        unfolding ``product = first @ design`` when enough of it is observed
+        (see :data:`DENSE_MIN_FRACTION`), else through the entries only
+        (``product`` is then None).
         """
-        if self.flat_index is None:
+        if not self.dense:
             diff = self.predict(first, design) - self.values
             residual = self.sparse((2.0 / self.size) * diff)
             grad_first = np.asarray(residual @ design.T)
             grad_design = np.asarray(residual.T @ first).T
-        else:
-            diff = (first @ design).ravel()[self.flat_index] - self.values
-            residual = np.zeros(self.unfolded_shape)
-            residual.ravel()[self.flat_index] = (2.0 / self.size) * diff
-            grad_first = residual @ design.T
-            grad_design = first.T @ residual
-        return float(diff @ diff) / self.size, grad_first, grad_design
+            return float(diff @ diff) / self.size, grad_first, grad_design, None
+        if self._dense_values is None:  # once: the values and the mask, dense
+            self._dense_values = np.zeros(self.unfolded_shape)
+            self._dense_values.ravel()[self.flat_index] = self.values
+            self._dense_mask = np.zeros(self.unfolded_shape, dtype=bool)
+            self._dense_mask.ravel()[self.flat_index] = True
+        product = first @ design
+        residual = product - self._dense_values
+        residual *= self._dense_mask
+        diff = residual.ravel()[self.flat_index]
+        residual *= 2.0 / self.size
+        grad_first = residual @ design.T
+        grad_design = first.T @ residual
+        return float(diff @ diff) / self.size, grad_first, grad_design, product
+
+    def gather(self, unfolding):
+        """The entries of the dense mode-0 ``unfolding``."""
+        return unfolding.ravel()[self.flat_index]
 
     def mean_square(self):
         """Mean square of the values: the loss of the all-zero model (1 if 0)."""

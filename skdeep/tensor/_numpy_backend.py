@@ -156,6 +156,27 @@ def factor_gradients(model, factors, core, residual, tt_ranks=None):
     return grads, None
 
 
+class Forward:
+    """The model at the parameters of one point, as a loss needs it.
+
+    ``factors``, the ``design`` of mode 0 and ``half``, the Tucker-3
+    intermediate of the fast path (else None); ``product``, the dense
+    unfolding ``factors[0] @ design`` once a loss on dense entries computed
+    it (see :meth:`._model.ObservedEntries.squared_error_gradients`): the
+    held-out loss at the same point reads its entries there instead of
+    computing them again. Unpacks as ``(factors, design, half)``.
+    """
+
+    __slots__ = ("factors", "design", "half", "product")
+
+    def __init__(self, factors, design, half=None):
+        self.factors, self.design, self.half = factors, design, half
+        self.product = None
+
+    def __iter__(self):
+        return iter((self.factors, self.design, self.half))
+
+
 class NumpyModel:
     """The deep factorization trained with hand-derived gradients in numpy.
 
@@ -214,20 +235,22 @@ class NumpyModel:
     def _fast_tucker3(self):
         return self.model == "tucker" and len(self.layers) == 3
 
-    def forward(self):
-        """``(factors, design, half)`` at the current parameters.
+    def _tucker2(self):
+        return self.model == "tucker" and len(self.layers) == 2
 
-        ``half`` is the Tucker-3 intermediate of the fast path (else None).
-        """
+    def forward(self):
+        """The :class:`Forward` of the current parameters."""
         factors = self.factors()
+        if self._tucker2():  # a matrix: B = G U_1^T, one product
+            return Forward(factors, self.core @ factors[1].T)
         if not self._fast_tucker3():
             design = design_matrix(self.model, factors, self.core, self.tt_ranks)
-            return factors, design, None
+            return Forward(factors, design)
         # B[a, i, j] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c] by batched BLAS
         c0, c1, c2 = self.core.shape
         half = (self.core.reshape(c0 * c1, c2) @ factors[2].T).reshape(c0, c1, -1)
         design = np.matmul(factors[1][None], half).reshape(c0, -1)
-        return factors, design, half
+        return Forward(factors, design, half)
 
     def _tucker3_gradients(self, factors, half, grad_design):
         """Gradients of ``<grad_design, B>`` wrt ``U_1``, ``U_2`` and the core."""
@@ -244,8 +267,10 @@ class NumpyModel:
 
     def predict(self, entries, forward=None):
         """The model at the given :class:`~._model.ObservedEntries`."""
-        factors, design, _ = self.forward() if forward is None else forward
-        return entries.predict(factors[0], design)
+        forward = self.forward() if forward is None else forward
+        if forward.product is not None:  # the loss's dense product, same point
+            return entries.gather(forward.product)
+        return entries.predict(forward.factors[0], forward.design)
 
     def loss(self, entries, forward=None):
         """Mean squared error at the entries."""
@@ -262,14 +287,21 @@ class NumpyModel:
         """
         if mask is not None:
             entries = ObservedEntries.from_mask(entries, mask)
-        factors, design, half = self.forward() if forward is None else forward
-        loss, grad_first, grad_design = entries.squared_error_gradients(
+        forward = self.forward() if forward is None else forward
+        factors, design, half = forward.factors, forward.design, forward.half
+        loss, grad_first, grad_design, product = entries.squared_error_gradients(
             factors[0], design
         )
-        grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
-        if half is not None:
+        if product is not None:
+            forward.product = product
+        if self._tucker2():
+            grads_U = [None, grad_design.T @ self.core]
+            grad_core = grad_design @ factors[1]
+        elif half is not None:
+            grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
             grads_U, grad_core = self._tucker3_gradients(factors, half, grad_design)
         else:
+            grad_design = grad_design.reshape(design.shape[0], *entries.shape[1:])
             grads_U, grad_core = factor_gradients(
                 self.model, [None, *factors[1:]], self.core, grad_design, self.tt_ranks
             )

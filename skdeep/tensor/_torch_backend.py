@@ -291,6 +291,8 @@ class _CachedLoss:
 
 
 def _detached(forward):
+    if not isinstance(forward, tuple):  # the host arithmetic's numpy Forward
+        return forward
     return tuple(part.detach() if hasattr(part, "detach") else part
                  for part in forward)
 

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from skdeep.datasets import make_low_rank_tensor
 from skdeep.metrics import missing_entry_error
 from skdeep.tensor import TensorCompleter
-from skdeep.tensor._model import design_matrix
+from skdeep.tensor._model import ObservedEntries, design_matrix
 from skdeep.tensor._numpy_backend import NumpyModel
 from skdeep.utils._tensor_algebra import reconstruct, unfold
 
@@ -318,11 +318,14 @@ def test_float32_kept_and_pickle():
     np.testing.assert_array_equal(restored.transform(X32), completer.transform(X32))
 
 
-@pytest.mark.parametrize("model", ["tucker", "cp", "tt"])
+@pytest.mark.parametrize("model", ["tucker", "tucker-matrix", "cp", "tt"])
 def test_numpy_gradients_match_finite_differences(model):
     rng = np.random.RandomState(0)
     shape = (4, 5, 3)
-    if model == "tucker":
+    if model == "tucker-matrix":  # the order-2 fast path
+        model, shape = "tucker", (4, 5)
+        widths, core, tt_ranks = [3, 4], rng.standard_normal((3, 4)), None
+    elif model == "tucker":
         widths, core, tt_ranks = [3, 4, 2], rng.standard_normal((3, 4, 2)), None
     elif model == "cp":
         widths, core, tt_ranks = [6, 6, 6], None, None
@@ -355,7 +358,15 @@ def test_numpy_gradients_match_finite_differences(model):
     factors = net.factors()
     design = design_matrix(model, factors, net.core, tt_ranks)
     np.testing.assert_allclose(factors[0] @ design, unfold(tensor, 0), atol=1e-10)
-    np.testing.assert_allclose(net.forward()[1], design, atol=1e-10)
+    np.testing.assert_allclose(net.forward().design, design, atol=1e-10)
+    # a held-out loss at the point of a dense loss reads the loss's product
+    forward = net.forward()
+    net.loss_and_gradients(ObservedEntries.from_mask(X, mask), forward=forward)
+    assert forward.product is not None
+    held_out = ObservedEntries.from_mask(X, ~mask)
+    np.testing.assert_allclose(net.predict(held_out, forward),
+                               unfold(tensor, 0).ravel()[held_out.flat_index],
+                               atol=1e-12)
     np.testing.assert_allclose(
         reconstruct(model, factors, net.core, tt_ranks), tensor, atol=1e-12
     )
