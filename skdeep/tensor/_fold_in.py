@@ -15,8 +15,8 @@ import numpy as np
 MIN_NOISE_VARIANCE = 1e-12
 # The noise variances tried on the held-out units: these multiples of the
 # fit's held-out mean squared error, 2**(k/2) for k = -12..10. The fit's own
-# error is rarely the best: on digits (30 % missing) 2**-1.5 of it, on
-# images 2**1 to 2**3 (its rows are then shrunk more towards the typical row).
+# error is rarely the best: on digits (30 % missing) half of it, on images
+# 1 to 32 times it (its rows are then shrunk more towards the typical row).
 NOISE_MULTIPLIERS = 2.0 ** (np.arange(-12, 11) / 2)
 # The samples' per-sample systems are gathered in chunks of at most this many
 # floats.
