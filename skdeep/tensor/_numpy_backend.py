@@ -159,22 +159,26 @@ def factor_gradients(model, factors, core, residual, tt_ranks=None):
 class Forward:
     """The model at the parameters of one point, as a loss needs it.
 
-    ``factors``, the ``design`` of mode 0 and ``half``, the Tucker-3
-    intermediate of the fast path (else None); ``product``, the dense
-    unfolding ``factors[0] @ design`` once a loss on dense entries computed
+    ``factors`` (``factors[0]`` only when ``inner`` is None), the
+    ``design`` of mode 0 and ``half``, the Tucker-3 intermediate of the fast
+    path (else None). The mode-0 unfolding is ``first @ first_design``:
+    ``factors[0] @ design``, or, when mode 0's inner layers are absorbed into
+    the design (``inner = A_02 ... A_0L``), ``A_01 @ (inner @ design)``.
+    ``product``: that dense unfolding once a loss on dense entries computed
     it (see :meth:`._model.ObservedEntries.squared_error_gradients`): the
     held-out loss at the same point reads its entries there instead of
-    computing them again. Unpacks as ``(factors, design, half)``.
+    computing them again.
     """
 
-    __slots__ = ("factors", "design", "half", "product")
+    __slots__ = ("factors", "design", "half", "first", "inner", "first_design",
+                 "product")
 
-    def __init__(self, factors, design, half=None):
+    def __init__(self, factors, design, half=None, first=None, inner=None):
         self.factors, self.design, self.half = factors, design, half
+        self.first = factors[0] if first is None else first
+        self.inner = inner
+        self.first_design = design if inner is None else inner @ design
         self.product = None
-
-    def __iter__(self):
-        return iter((self.factors, self.design, self.half))
 
 
 class NumpyModel:
@@ -238,19 +242,38 @@ class NumpyModel:
     def _tucker2(self):
         return self.model == "tucker" and len(self.layers) == 2
 
+    def _absorbs(self):
+        """Whether mode 0's inner layers go into the design (:class:`Forward`).
+
+        Their products cost ``n_0 w c_0`` per evaluation (forward and
+        gradients) as a chain, ``m w c_0`` absorbed (``m`` the size of a
+        sample): cheaper when the samples are more than a sample's entries
+        (a table of many rows).
+        """
+        sample_size = int(np.prod([mode[0].shape[0] for mode in self.layers[1:]]))
+        return len(self.layers[0]) > 1 and self.layers[0][0].shape[0] > sample_size
+
     def forward(self):
         """The :class:`Forward` of the current parameters."""
-        factors = self.factors()
+        rest = [chain(mode) for mode in self.layers[1:]]
+        first = inner = None
+        if self._absorbs():
+            first, inner = self.layers[0][0], chain(self.layers[0][1:])
+            factors = [None, *rest]
+        else:
+            factors = [chain(self.layers[0]), *rest]
+        half = None
         if self._tucker2():  # a matrix: B = G U_1^T, one product
-            return Forward(factors, self.core @ factors[1].T)
-        if not self._fast_tucker3():
-            design = design_matrix(self.model, factors, self.core, self.tt_ranks)
-            return Forward(factors, design)
-        # B[a, i, j] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c] by batched BLAS
-        c0, c1, c2 = self.core.shape
-        half = (self.core.reshape(c0 * c1, c2) @ factors[2].T).reshape(c0, c1, -1)
-        design = np.matmul(factors[1][None], half).reshape(c0, -1)
-        return Forward(factors, design, half)
+            design = self.core @ rest[0].T
+        elif self._fast_tucker3():
+            # B[a, i, j] = sum_bc G[a, b, c] U_1[i, b] U_2[j, c] by batched BLAS
+            c0, c1, c2 = self.core.shape
+            half = (self.core.reshape(c0 * c1, c2) @ rest[1].T).reshape(c0, c1, -1)
+            design = np.matmul(rest[0][None], half).reshape(c0, -1)
+        else:  # the width of mode 0 stands for its factor
+            design = design_matrix(self.model, [self.layers[0][-1], *rest],
+                                   self.core, self.tt_ranks)
+        return Forward(factors, design, half, first, inner)
 
     def _tucker3_gradients(self, factors, half, grad_design):
         """Gradients of ``<grad_design, B>`` wrt ``U_1``, ``U_2`` and the core."""
@@ -270,7 +293,7 @@ class NumpyModel:
         forward = self.forward() if forward is None else forward
         if forward.product is not None:  # the loss's dense product, same point
             return entries.gather(forward.product)
-        return entries.predict(forward.factors[0], forward.design)
+        return entries.predict(forward.first, forward.first_design)
 
     def loss(self, entries, forward=None):
         """Mean squared error at the entries."""
@@ -290,10 +313,16 @@ class NumpyModel:
         forward = self.forward() if forward is None else forward
         factors, design, half = forward.factors, forward.design, forward.half
         loss, grad_first, grad_design, product = entries.squared_error_gradients(
-            factors[0], design
+            forward.first, forward.first_design
         )
         if product is not None:
             forward.product = product
+        if forward.inner is None:
+            grads = chain_gradients(self.layers[0], grad_first)
+        else:  # through the absorbed inner layers
+            grads = [grad_first, *chain_gradients(self.layers[0][1:],
+                                                  grad_design @ design.T)]
+            grad_design = forward.inner.T @ grad_design
         if self._tucker2():
             grads_U = [None, grad_design.T @ self.core]
             grad_core = grad_design @ factors[1]
@@ -305,9 +334,7 @@ class NumpyModel:
             grads_U, grad_core = factor_gradients(
                 self.model, [None, *factors[1:]], self.core, grad_design, self.tt_ranks
             )
-        grads_U[0] = grad_first
-        grads = []
-        for mode, g in zip(self.layers, grads_U):
+        for mode, g in zip(self.layers[1:], grads_U[1:]):
             grads += chain_gradients(mode, g)
         if grad_core is not None:
             grads.append(grad_core)

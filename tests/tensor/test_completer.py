@@ -318,8 +318,9 @@ def test_float32_kept_and_pickle():
     np.testing.assert_array_equal(restored.transform(X32), completer.transform(X32))
 
 
+@pytest.mark.parametrize("tall", [False, True])
 @pytest.mark.parametrize("model", ["tucker", "tucker-matrix", "cp", "tt"])
-def test_numpy_gradients_match_finite_differences(model):
+def test_numpy_gradients_match_finite_differences(model, tall):
     rng = np.random.RandomState(0)
     shape = (4, 5, 3)
     if model == "tucker-matrix":  # the order-2 fast path
@@ -332,11 +333,14 @@ def test_numpy_gradients_match_finite_differences(model):
     else:
         tt_ranks = (1, 3, 2, 1)
         widths, core = [3, 6, 2], None
+    if tall:  # more samples than entries per sample: mode 0's inner layers
+        shape = (int(np.prod(shape[1:])) + 1, *shape[1:])  # join the design
     layers = [
         [rng.standard_normal((n, n)), rng.standard_normal((n, c))]
         for n, c in zip(shape, widths)
     ]
     net = NumpyModel(model, layers, core, tt_ranks)
+    assert net._absorbs() == tall
     X = rng.standard_normal(shape)
     mask = rng.rand(*shape) < 0.5
     n_obs = mask.sum()
