@@ -14,22 +14,26 @@ Results, 2026-12-03, 2-core machine (idle), one BLAS thread::
 
     imputer                 accuracy    std  wall (s)  CPU (s)
     SimpleImputer(mean)        0.854  0.026       0.2      0.2
-    KNNImputer                 0.902  0.024       4.4      4.4
-    IterativeImputer           0.886  0.035      10.1     10.1
-    TensorCompleter            0.909  0.019      18.5     18.5
+    KNNImputer                 0.902  0.024       4.7      4.7
+    IterativeImputer           0.886  0.035      10.3     10.3
+    TensorCompleter            0.908  0.022      14.9     14.9
 
-(1.8 times IterativeImputer's time; it took 8.4-14 s in other runs on this
-machine, so the ratio moves between about 1.4 and 2.2. One fit on 1437
-samples grows its ranks for about 20 rounds (771 iterations, 2.5 s of CPU)
-and reaches a relative error of 0.310 on the missing entries (0.334 on
-those of the 360 other samples, folded in), against IterativeImputer's
+(1.45 times IterativeImputer's time; it took 8.4-14 s in other runs on
+this machine, so the ratio moves between about 1.1 and 1.8; 1.8 before
+mode 0's inner layers were absorbed into the design, and the three exact
+speedups of the numpy backend (order-2 Tucker products, the dense residual
+by a kept mask, the held-out loss read off the training loss's product):
+2.1. One fit on 1437 samples grows its ranks for about 20 rounds (787
+iterations, 2.6 s of CPU) and reaches a relative error of 0.311 on the
+missing entries (0.335 on those of the 360 other samples, folded in),
+against IterativeImputer's
 0.355 (0.364) and KNNImputer's 0.317 (0.347). The fold-in makes the
 difference: under the Gaussian prior of the fitted rows, at the fit's
 held-out error as noise variance, the same fit gave 0.365 (0.369) and an
 accuracy of 0.880; with the noise variance chosen on the held-out units
 0.345; blended with the empirical prior of the training rows (its weight
 chosen there too: 1 on digits) 0.310. Over eight masks (``seed`` 0-7 of
-``digits_with_missing``) the accuracy is 0.9043 (0.900-0.909), against
+``digits_with_missing``) the accuracy is 0.9044 (0.898-0.908), against
 0.8802 for IterativeImputer (0.871-0.886, above it on every mask) and
 0.8780 for the previous fold-in. Earlier versions on the mask above: with
 the Gaussian fold-in, 0.880 in 18.3 s of CPU when IterativeImputer took
@@ -44,10 +48,10 @@ guard, 0.856 in 42.9 s.)
 relative error on the missing entries, CPU seconds of ``fit_transform``)::
 
     table          shape      mean fill  KNN          Iterative    TensorCompleter
-    iris           (150, 4)   1.011      0.674 (0.00) 0.604 (0.07) 0.582 (0.27)
-    wine           (178, 13)  1.007      0.795 (0.01) 0.887 (0.26) 0.768 (0.28)
-    breast_cancer  (569, 30)  1.003      0.630 (0.06) 0.438 (0.47) 0.430 (0.69)
-    diabetes       (442, 10)  1.002      0.927 (0.02) 0.824 (0.17) 0.806 (0.57)
+    iris           (150, 4)   1.011      0.674 (0.00) 0.604 (0.05) 0.583 (0.15)
+    wine           (178, 13)  1.007      0.795 (0.01) 0.887 (0.17) 0.768 (0.13)
+    breast_cancer  (569, 30)  1.003      0.630 (0.05) 0.438 (0.35) 0.428 (0.41)
+    diabetes       (442, 10)  1.002      0.927 (0.01) 0.824 (0.13) 0.809 (0.34)
 
 The most accurate of the four on every table (with the Gaussian fold-in at
 the fit's error: 0.667, 0.851, 0.462 and 0.924, behind IterativeImputer but

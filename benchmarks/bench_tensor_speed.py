@@ -19,15 +19,17 @@ the polish, the growth rounds and the package's L-BFGS
 (``skdeep/tensor/_polish.py``, ``_growth.py``, ``_lbfgs.py``; exact
 low-rank fits have no growth): skdeep 2.2-2.6 s of CPU in all (0.12-0.6 s
 each; errors 8e-9 to 2.4e-5), tensorly 1.5-1.9 s (errors 1e-9 to 3e-4,
-0.48 and 0.56 on two 10 % seeds): a ratio of 1.31-1.48 over four runs.
+0.48 and 0.56 on two 10 % seeds): a ratio of 1.31-1.48 over four runs;
+1.53 (2.7 s against 1.8 s) once the fold-in's noise and empirical prior
+were chosen on the held-out units at the end of every fit.
 With scipy's L-BFGS-B: 4.1-4.3 s against 1.7-1.8 s, 2.38-2.46; with the
 earlier growth by Adam: 5.6 s against 2.2 s, 2.6; before the polish:
 skdeep 28.1 s (1.4-8.9 s each, 1000-5800 iterations; errors 7e-5 to
 2e-4, 1.2e-2 on one 10 % seed), a ratio of 12.8. torch / numpy CPU time
 (best of 5, both on the package's L-BFGS; the torch backend with numpy's
 arithmetic on views of its tensors for these small problems and the
-gradients handed to its optimisers without a backward pass): 1.27-1.50 at
-30^3 (10 %) and 1.11-1.17 at 60^3 (5 %) over four runs, 292-299
+gradients handed to its optimisers without a backward pass): 1.26-1.50 at
+30^3 (10 %) and 1.11-1.17 at 60^3 (5 %) over five runs, 292-299
 iterations each, errors 4e-7 and 6e-8. Before (torch's own arithmetic
 and autograd's replay of the gradients): 1.63-2.20 and 1.09-1.46. At
 100^3 (5 %), where torch's arithmetic is used, 0.92 times the numpy
