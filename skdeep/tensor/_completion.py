@@ -118,13 +118,11 @@ class _BaseCompletion(OneToOneFeatureMixin, TransformerMixin):
         own = np.full(len(flat), -1)
         own[atoms] = np.arange(len(atoms))
         temperatures = self.noise_variance_ * TEMPERATURE_MULTIPLIERS
-        empirical = EmpiricalPrior(rows[atoms], design).rows_at(
-            flat_train, temperatures, exclude=own
+        empirical = EmpiricalPrior(rows[atoms], design).predict(
+            flat_train, validation.rows, validation.cols, temperatures, exclude=own
         )
         best_error, best_prediction = float(np.min(errors)), prediction
-        at = design[:, validation.cols]
-        for temperature, candidate in zip(temperatures, empirical):
-            other = np.einsum("ec,ce->e", candidate[validation.rows], at)
+        for temperature, other in zip(temperatures, empirical):
             for weight in EMPIRICAL_WEIGHTS[1:]:
                 blend = prediction + weight * (other - prediction)
                 error = float(np.mean((blend - validation.values) ** 2))

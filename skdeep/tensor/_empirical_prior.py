@@ -26,6 +26,8 @@ import hashlib
 
 import numpy as np
 
+from ._fold_in import chunked_entries
+
 # At most this many training samples' rows are atoms of the empirical prior.
 MAX_ATOMS = 2048
 # The temperatures ``T`` tried on the held-out units, as multiples of the
@@ -82,45 +84,58 @@ class EmpiricalPrior:
     """
 
     def __init__(self, atoms, design):
-        self.atoms = atoms
+        self.atoms, self.design = atoms, design
         self.values = atoms @ design  # the atoms' samples, (k, m)
+        k, m = self.values.shape
+        # a chunk's samples and their distances within the budget
+        self.step = max(1, _CHUNK_FLOATS // max(1, k, m))
 
     def _distances(self, flat, exclude):
-        """Chunks ``(lo, hi, D)``: ``D`` the squared distances of the observed
-        entries of ``flat[lo:hi]`` to the atoms' values there; ``exclude[i]``
-        (an atom's index, or -1) is the atom sample ``i`` does not weigh."""
-        k, m = self.values.shape
-        step = max(1, _CHUNK_FLOATS // max(1, k, m))
-        squared_values = (self.values**2).T
-        for lo in range(0, len(flat), step):
-            chunk = flat[lo : lo + step]
-            observed = ~np.isnan(chunk)
-            x = np.where(observed, chunk, 0.0)
-            distances = (
-                np.einsum("im,im->i", x, x)[:, None]
-                - 2.0 * (x @ self.values.T)
-                + observed @ squared_values
-            )
-            np.clip(distances, 0.0, None, out=distances)
-            if exclude is not None:
-                own = exclude[lo : lo + step]
-                mine = np.flatnonzero(own >= 0)
-                distances[mine, own[mine]] = np.inf
-            yield lo, lo + len(chunk), distances
+        """Squared distances ``(n, k)`` of the observed entries of ``flat`` to
+        the atoms' values there; ``exclude[i]`` (an atom's index, or -1) is
+        the atom sample ``i`` does not weigh (an infinite distance)."""
+        observed = ~np.isnan(flat)
+        x = np.where(observed, flat, 0.0)
+        distances = (
+            np.einsum("im,im->i", x, x)[:, None]
+            - 2.0 * (x @ self.values.T)
+            + observed @ (self.values**2).T
+        )
+        np.clip(distances, 0.0, None, out=distances)
+        if exclude is not None:
+            mine = np.flatnonzero(exclude >= 0)
+            distances[mine, exclude[mine]] = np.inf
+        return distances
 
-    def rows_at(self, flat, temperatures, exclude=None):
-        """Posterior-mean rows at every temperature, ``(len(T), n, c_0)``."""
-        out = np.empty((len(temperatures), len(flat), self.atoms.shape[1]))
-        for lo, hi, distances in self._distances(flat, exclude):
-            for t, temperature in enumerate(temperatures):
-                log_weights = distances / (-2.0 * temperature)
-                log_weights -= log_weights.max(axis=1, keepdims=True)
-                weights = np.exp(log_weights)
-                weights /= weights.sum(axis=1, keepdims=True)
-                out[t, lo:hi] = weights @ self.atoms
-        return out
+    def _rows(self, distances, temperature):
+        """The posterior means of samples at ``distances`` from the atoms."""
+        log_weights = distances / (-2.0 * temperature)
+        log_weights -= log_weights.max(axis=1, keepdims=True)
+        weights = np.exp(log_weights)
+        weights /= weights.sum(axis=1, keepdims=True)
+        return weights @ self.atoms
 
     def rows(self, flat, temperature, exclude=None):
         """Posterior-mean rows ``(n, c_0)`` of samples ``flat`` (``NaN``
-        where missing) at temperature ``temperature``."""
-        return self.rows_at(flat, [temperature], exclude)[0]
+        where missing) at temperature ``temperature``; ``exclude[i]``: the
+        atom sample ``i`` does not weigh (-1: none)."""
+        out = np.empty((len(flat), self.atoms.shape[1]))
+        for lo in range(0, len(flat), self.step):
+            chunk = slice(lo, lo + self.step)
+            own = None if exclude is None else exclude[chunk]
+            out[chunk] = self._rows(self._distances(flat[chunk], own), temperature)
+        return out
+
+    def predict(self, flat, rows, cols, temperatures, exclude=None):
+        """The values at entries ``(rows, cols)`` of the posterior means of
+        samples ``flat``, at every temperature: ``(len(temperatures),
+        len(rows))``."""
+        out = np.empty((len(temperatures), len(rows)))
+        for samples, entries, local in chunked_entries(rows, self.step):
+            own = None if exclude is None else exclude[samples]
+            distances = self._distances(flat[samples], own)
+            design = self.design[:, cols[entries]]
+            for t, temperature in enumerate(temperatures):
+                rows_t = self._rows(distances, temperature)[local]
+                out[t, entries] = np.einsum("ec,ce->e", rows_t, design)
+        return out

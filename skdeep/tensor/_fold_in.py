@@ -130,20 +130,41 @@ class FoldIn:
         Returns ``(len(noises), len(rows))``: row ``t`` at noise variance
         ``noises[t]``.
         """
-        order = np.argsort(rows, kind="stable")
-        samples = np.unique(rows)
-        bounds = np.searchsorted(rows[order], samples)
-        bounds = np.append(bounds, len(rows))
         out = np.empty((len(noises), len(rows)))
-        for lo, hi, spectrum in self._chunks(samples):
-            entries = order[bounds[lo] : bounds[hi]]
-            local = np.searchsorted(samples[lo:hi], rows[entries])
+        for samples, entries, local in chunked_entries(rows, self.step):
+            _, _, spectrum = next(self._chunks(samples))
             typical = self.mean @ self.design[:, cols[entries]]
             whitened = self.whitened[:, cols[entries]]  # (c, entries)
             for t, noise in enumerate(noises):
                 z = self._whitened_rows(spectrum, noise)[local]
                 out[t, entries] = typical + np.einsum("ec,ce->e", z, whitened)
         return out
+
+
+def chunked_entries(rows, step):
+    """The entries ``rows`` (their samples' indices) by chunks of samples.
+
+    Yields ``(samples, entries, local)`` for chunks of at most ``step`` of
+    the samples with an entry: the samples (increasing), the positions in
+    ``rows`` of their entries, and the position of each one's sample in
+    ``samples``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeep.tensor._fold_in import chunked_entries
+    >>> for chunk in chunked_entries(np.array([4, 1, 4, 2]), step=2):
+    ...     print(*(part.tolist() for part in chunk))
+    [1, 2] [1, 3] [0, 1]
+    [4] [0, 2] [0, 0]
+    """
+    order = np.argsort(rows, kind="stable")
+    samples = np.unique(rows)
+    bounds = np.append(np.searchsorted(rows[order], samples), len(rows))
+    for lo in range(0, len(samples), step):
+        hi = min(lo + step, len(samples))
+        entries = order[bounds[lo] : bounds[hi]]
+        yield samples[lo:hi], entries, np.searchsorted(samples[lo:hi], rows[entries])
 
 
 def fold_in_rows(flat, design, mean, covariance, noise):

@@ -86,7 +86,10 @@ def test_the_fold_in_noise_is_chosen_on_the_held_out_units(sigma):
     assert errors[chosen] < min(errors[8 * chosen], errors[chosen / 8])
 
 
-def test_the_empirical_prior_weighs_the_atoms_by_their_likelihood():
+@pytest.mark.parametrize("chunk_floats", [2**22, 20])
+def test_the_empirical_prior_weighs_the_atoms_by_their_likelihood(chunk_floats,
+                                                                   monkeypatch):
+    monkeypatch.setattr(_empirical_prior, "_CHUNK_FLOATS", chunk_floats)
     rng = np.random.RandomState(0)
     atoms = rng.standard_normal((6, 3))
     design = rng.standard_normal((3, 10))
@@ -105,6 +108,17 @@ def test_the_empirical_prior_weighs_the_atoms_by_their_likelihood():
             weights[exclude[i]] = 0.0
         np.testing.assert_allclose(rows[i], weights @ atoms / weights.sum(),
                                    atol=1e-12)
+    # the values at entries, at several temperatures
+    rows_out, cols_out = np.array([4, 0, 2, 0, 3]), np.array([1, 9, 0, 2, 5])
+    predictions = EmpiricalPrior(atoms, design).predict(
+        flat, rows_out, cols_out, [temperature, 5.0], exclude=exclude
+    )
+    for t, temperature_t in enumerate([temperature, 5.0]):
+        expected = EmpiricalPrior(atoms, design).rows(flat, temperature_t, exclude)
+        np.testing.assert_allclose(
+            predictions[t], np.sum(expected[rows_out] * design[:, cols_out].T, axis=1),
+            atol=1e-12,
+        )
     # without the exclusion the sample is its own atom
     alone = EmpiricalPrior(atoms, design).rows(flat[4:], 1e-3)
     np.testing.assert_allclose(alone[0], atoms[2], atol=1e-9)
