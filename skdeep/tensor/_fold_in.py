@@ -80,36 +80,32 @@ class FoldIn:
         # a chunk's (samples, c, c) systems within the budget
         self.step = max(1, _CHUNK_FLOATS // max(1, self.root.shape[1] ** 2))
 
-    def _grams(self, samples):
-        """``(lo, hi, gram, pattern)`` for chunks ``samples[lo:hi]``: the
-        ``C C^T`` of their patterns of observed entries, and each sample's."""
+    def _grams(self, chunk):
+        """``(gram, pattern)`` of the samples ``chunk``: the ``C C^T`` of
+        their patterns of observed entries, and the pattern of each."""
+        patterns, pattern = np.unique(self.observed[chunk], axis=0, return_inverse=True)
         c = self.whitened.shape[0]
-        for lo in range(0, len(samples), self.step):
-            chunk = samples[lo : lo + self.step]
-            patterns, pattern = np.unique(
-                self.observed[chunk], axis=0, return_inverse=True
-            )
-            gram = np.empty((len(patterns), c, c))
-            for k, observed in enumerate(patterns):
-                # the observed columns only: the cost follows the entries
-                columns = self.whitened[:, observed]
-                gram[k] = columns @ columns.T
-            yield lo, lo + len(chunk), gram, pattern.ravel()
+        gram = np.empty((len(patterns), c, c))
+        for k, observed in enumerate(patterns):
+            # the observed columns only: the cost follows the entries
+            columns = self.whitened[:, observed]
+            gram[k] = columns @ columns.T
+        return gram, pattern.ravel()
 
-    def _chunks(self, samples):
-        """``(lo, hi, spectrum)`` for chunks ``samples[lo:hi]``; ``spectrum``
-        is the eigendecomposition of every sample's ``C C^T`` and its
-        ``C (x_o - m B_o)`` in the eigenvectors (for several noises)."""
-        for lo, hi, gram, pattern in self._grams(samples):
-            eigenvalues, eigenvectors = np.linalg.eigh(gram)
-            vectors = eigenvectors[pattern]
-            projected = np.einsum("kcd,kc->kd", vectors, self.projected[samples[lo:hi]])
-            eigenvalues = np.clip(eigenvalues, 0.0, None)[pattern]
-            yield lo, hi, (eigenvalues, vectors, projected)
+    def _spectrum(self, chunk):
+        """The eigendecomposition of the ``C C^T`` of every sample of
+        ``chunk``, and its ``C (x_o - m B_o)`` in the eigenvectors: what
+        :meth:`_whitened_rows` needs at any noise."""
+        gram, pattern = self._grams(chunk)
+        eigenvalues, eigenvectors = np.linalg.eigh(gram)
+        vectors = eigenvectors[pattern]
+        projected = np.einsum("kcd,kc->kd", vectors, self.projected[chunk])
+        return np.clip(eigenvalues, 0.0, None)[pattern], vectors, projected
 
     @staticmethod
     def _whitened_rows(spectrum, noise):
-        """``(C C^T + s^2 I)^{-1} C (x_o - m B_o)`` of a chunk's samples."""
+        """``(C C^T + s^2 I)^{-1} C (x_o - m B_o)`` of the samples of a
+        :meth:`_spectrum`."""
         eigenvalues, vectors, projected = spectrum
         return np.einsum("kcd,kd->kc", vectors, projected / (eigenvalues + noise))
 
@@ -118,10 +114,12 @@ class FoldIn:
         n_samples = self.observed.shape[0]
         rows = np.tile(self.mean, (n_samples, 1))
         ridge = noise * np.eye(self.root.shape[1])
-        for lo, hi, gram, pattern in self._grams(np.arange(n_samples)):
+        for lo in range(0, n_samples, self.step):
+            chunk = slice(lo, lo + self.step)
+            gram, pattern = self._grams(chunk)
             # one noise: a solve per sample is cheaper than the spectra
-            z = np.linalg.solve(gram[pattern] + ridge, self.projected[lo:hi, :, None])
-            rows[lo:hi] += z[:, :, 0] @ self.root.T
+            z = np.linalg.solve(gram[pattern] + ridge, self.projected[chunk, :, None])
+            rows[chunk] += z[:, :, 0] @ self.root.T
         return rows
 
     def predict(self, rows, cols, noises):
@@ -132,7 +130,7 @@ class FoldIn:
         """
         out = np.empty((len(noises), len(rows)))
         for samples, entries, local in chunked_entries(rows, self.step):
-            _, _, spectrum = next(self._chunks(samples))
+            spectrum = self._spectrum(samples)
             typical = self.mean @ self.design[:, cols[entries]]
             whitened = self.whitened[:, cols[entries]]  # (c, entries)
             for t, noise in enumerate(noises):
