@@ -81,8 +81,9 @@ On two more masks per image and fraction (``mask_pixels(..., seed=1)`` and
 ahead of tensorly's best rank on 34 of the 36 fits (32 for the last
 version); behind only at 10 % observed on the first: china rgb (0.281
 against 0.263) and pines 25-band (0.181, 0.178).
-skdeep took 275-776 iterations (0.2-0.5 s wall) on the grey images and
-496-2926 (0.8-4.2 s) on the colour ones, against 308-621 (0.3-0.8 s) and
+skdeep took 303-783 iterations (0.2-0.4 s wall) on the grey images and
+503-2934 (0.9-4.0 s) on the colour ones (275-776 and 496-2926 before the
+fold-in was chosen on the held-out units), against 308-621 (0.3-0.8 s) and
 549-5329 (1.2-10.0 s) with scipy's L-BFGS-B; tensorly 0.1-0.4 s per rank.
 Whole pixels were held out in every colour case. The guard blends in the
 mean fill when the fit is worse on the held-out units *or* when the blend
