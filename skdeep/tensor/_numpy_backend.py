@@ -159,11 +159,11 @@ def factor_gradients(model, factors, core, residual, tt_ranks=None):
 class Forward:
     """The model at the parameters of one point, as a loss needs it.
 
-    ``factors`` (``factors[0]`` only when ``inner`` is None), the
-    ``design`` of mode 0 and ``half``, the Tucker-3 intermediate of the fast
+    ``factors``: those of modes 1 and up (``factors[0]`` is None); ``design``:
+    the design of mode 0; ``half``: the Tucker-3 intermediate of the fast
     path (else None). The mode-0 unfolding is ``first @ first_design``:
-    ``factors[0] @ design``, or, when mode 0's inner layers are absorbed into
-    the design (``inner = A_02 ... A_0L``), ``A_01 @ (inner @ design)``.
+    ``U_0 @ design``, or, when mode 0's inner layers are absorbed into the
+    design (``inner = A_02 ... A_0L``), ``A_01 @ (inner @ design)``.
     ``product``: that dense unfolding once a loss on dense entries computed
     it (see :meth:`._model.ObservedEntries.squared_error_gradients`): the
     held-out loss at the same point reads its entries there instead of
@@ -173,10 +173,9 @@ class Forward:
     __slots__ = ("factors", "design", "half", "first", "inner", "first_design",
                  "product")
 
-    def __init__(self, factors, design, half=None, first=None, inner=None):
+    def __init__(self, factors, design, half, first, inner=None):
         self.factors, self.design, self.half = factors, design, half
-        self.first = factors[0] if first is None else first
-        self.inner = inner
+        self.first, self.inner = first, inner
         self.first_design = design if inner is None else inner @ design
         self.product = None
 
@@ -256,12 +255,10 @@ class NumpyModel:
     def forward(self):
         """The :class:`Forward` of the current parameters."""
         rest = [chain(mode) for mode in self.layers[1:]]
-        first = inner = None
         if self._absorbs():
             first, inner = self.layers[0][0], chain(self.layers[0][1:])
-            factors = [None, *rest]
         else:
-            factors = [chain(self.layers[0]), *rest]
+            first, inner = chain(self.layers[0]), None
         half = None
         if self._tucker2():  # a matrix: B = G U_1^T, one product
             design = self.core @ rest[0].T
@@ -273,7 +270,7 @@ class NumpyModel:
         else:  # the width of mode 0 stands for its factor
             design = design_matrix(self.model, [self.layers[0][-1], *rest],
                                    self.core, self.tt_ranks)
-        return Forward(factors, design, half, first, inner)
+        return Forward([None, *rest], design, half, first, inner)
 
     def _tucker3_gradients(self, factors, half, grad_design):
         """Gradients of ``<grad_design, B>`` wrt ``U_1``, ``U_2`` and the core."""
